@@ -1,4 +1,4 @@
-"""The package's own exceptions: each carries a one-line message naming the bad value and what was expected."""
+"""The package's own exceptions, each with a one-line message naming the bad value and what was expected."""
 
 
 class BvaeError(Exception):

@@ -1,4 +1,4 @@
-"""Atomic writes and provenance: no reader ever sees a half-written result, and every result says how it was made."""
+"""Atomic writes and provenance: no half-written results, and every result says how it was made."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def provenance() -> dict[str, str]:
 
 
 def write_parquet(df: pd.DataFrame, path: str | os.PathLike, metadata: dict | None = None) -> None:
-    """Write `df` atomically, with `metadata` (JSON-serialisable) and provenance in the file's key-value metadata."""
+    """Write `df` atomically, with `metadata` (JSON-able) and provenance in the key-value metadata."""
     table = pa.Table.from_pandas(df, preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta[METADATA_KEY] = json.dumps({**provenance(), **(metadata or {})}, default=str).encode()

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Local single-node SLURM for CI (Debian 12, run as root).
+#
+#   bash .ci/slurm.sh up     install Debian's slurm-wlm if needed, write /etc/slurm/slurm.conf for this
+#                            machine (node "localhost", all CPUs, RAM minus a margin, partition "debug"),
+#                            start slurmctld + slurmd, wait until the node is idle, run a test job.
+#                            Idempotent: if both daemons already run with the same config, it only
+#                            re-checks; if the config changed, it restarts them. Exits non-zero on failure.
+#   bash .ci/slurm.sh down   stop the daemons (scontrol shutdown, then the pid files, then pkill -x).
+#                            Always exits 0.
+#
+# Why this shape:
+# - No munge: AuthType=auth/none + CredType=cred/none (both plugins ship in Debian 12's Slurm 22.05),
+#   so no key or munged daemon is needed. Only safe on a throwaway single-user machine.
+# - No accounting (no slurmdbd/database): `sacct` does not work here ("Slurm accounting storage is
+#   disabled"), so job state must be read with `squeue` / `scontrol show job` while the job is known to
+#   slurmctld (MinJobAge below keeps finished jobs visible for a while).
+# - No systemd in CI containers, so the daemons are started directly in the background; logs and pid
+#   files live under /var/log/slurm and /run/slurm.
+# - proctrack/linuxproc + task/none: no cgroups needed. cons_tres with CR_Core_Memory so --cpus-per-task
+#   and --mem are scheduled; DefMemPerCPU keeps jobs without --mem from claiming the whole node;
+#   EnforcePartLimits=ALL rejects jobs that can never fit (e.g. too many CPUs) instead of pending forever.
+set -uo pipefail
+
+CONF=/etc/slurm/slurm.conf
+LOGDIR=/var/log/slurm
+RUNDIR=/run/slurm
+CTLD_PID=$RUNDIR/slurmctld.pid
+SLURMD_PID=$RUNDIR/slurmd.pid
+MARKER="# written by .ci/slurm.sh"
+
+say() { echo "slurm.sh: $*"; }
+die() { echo "slurm.sh: ERROR: $*" >&2; show_logs; exit 1; }
+show_logs() {
+    local f
+    for f in "$LOGDIR/slurmctld.log" "$LOGDIR/slurmd.log"; do
+        [ -s "$f" ] && { echo "--- last lines of $f:" >&2; tail -n 15 "$f" >&2; }
+    done
+    return 0
+}
+
+pid_alive() { # pidfile name -> 0 if the pid in the file is a running process with that name
+    local pid
+    [ -r "$1" ] || return 1
+    pid=$(cat "$1" 2>/dev/null) || return 1
+    [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ]
+}
+
+node_state() { timeout 10 sinfo -h -N -n localhost -o %T 2>/dev/null | head -n1; }
+
+make_conf() {
+    local cpus mem_total margin mem defmem
+    cpus=$(nproc)
+    mem_total=$(free -m | awk '/^Mem:/ {print $2}')
+    # Leave room for the OS and the daemons: 5% but at least 512 MiB. slurmd drains the node if
+    # RealMemory exceeds what it measures, so it must stay below the real total.
+    margin=$(( mem_total / 20 )); [ "$margin" -lt 512 ] && margin=512
+    mem=$(( mem_total - margin ))
+    [ "$mem" -ge 256 ] || { echo "too little memory (${mem_total} MiB)" >&2; return 1; }
+    defmem=$(( mem / cpus ))
+    cat <<EOF
+$MARKER (single-node CI cluster; no munge, no accounting)
+ClusterName=ci
+SlurmctldHost=localhost
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/none
+CredType=cred/none
+MpiDefault=none
+MailProg=/bin/true
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+DefMemPerCPU=$defmem
+ReturnToService=2
+EnforcePartLimits=ALL
+SchedulerType=sched/backfill
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/none
+MinJobAge=3600
+SlurmctldPort=6817
+SlurmdPort=6818
+StateSaveLocation=/var/spool/slurmctld
+SlurmdSpoolDir=/var/spool/slurmd
+SlurmctldPidFile=$CTLD_PID
+SlurmdPidFile=$SLURMD_PID
+SlurmctldLogFile=$LOGDIR/slurmctld.log
+SlurmdLogFile=$LOGDIR/slurmd.log
+SlurmctldDebug=info
+SlurmdDebug=info
+SlurmctldTimeout=30
+SlurmdTimeout=30
+InactiveLimit=0
+KillWait=10
+Waittime=0
+NodeName=localhost CPUs=$cpus RealMemory=$mem State=UNKNOWN
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+EOF
+}
+
+stop_daemons() {
+    local i name pidfile pid
+    if command -v scontrol >/dev/null 2>&1 && { pid_alive "$CTLD_PID" slurmctld || pgrep -x slurmctld >/dev/null; }; then
+        timeout 10 scontrol shutdown >/dev/null 2>&1 || true
+    fi
+    for i in $(seq 1 20); do
+        pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null || break
+        sleep 0.5
+    done
+    for name in slurmctld slurmd; do
+        pidfile=$RUNDIR/$name.pid
+        if pid_alive "$pidfile" "$name"; then
+            pid=$(cat "$pidfile"); kill "$pid" 2>/dev/null || true
+        fi
+    done
+    for i in $(seq 1 10); do
+        pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null || break
+        sleep 0.5
+    done
+    pkill -KILL -x slurmctld 2>/dev/null || true
+    pkill -KILL -x slurmd 2>/dev/null || true
+    rm -f "$CTLD_PID" "$SLURMD_PID"
+    return 0
+}
+
+cmd_up() {
+    local t0 new restart=0 state i jobid out
+    t0=$SECONDS
+    [ "$(id -u)" -eq 0 ] || die "must run as root"
+
+    if ! command -v slurmctld >/dev/null 2>&1 || ! command -v slurmd >/dev/null 2>&1; then
+        say "installing slurm-wlm (apt) ..."
+        apt-get update -qq >/dev/null || die "apt-get update failed"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm >/tmp/slurm-apt.log 2>&1 \
+            || { tail -n 20 /tmp/slurm-apt.log >&2; die "apt-get install slurm-wlm failed"; }
+    fi
+    say "$(slurmctld -V 2>/dev/null || echo 'slurm (unknown version)')"
+
+    mkdir -p /etc/slurm "$LOGDIR" "$RUNDIR" /var/spool/slurmctld /var/spool/slurmd || die "cannot create directories"
+    new=$(make_conf) || die "cannot compute node resources"
+    if [ -f "$CONF" ] && [ "$(cat "$CONF")" = "$new" ]; then
+        :
+    else
+        if [ -f "$CONF" ] && ! grep -qF "$MARKER" "$CONF"; then
+            cp -p "$CONF" "$CONF.orig" && say "kept previous $CONF as $CONF.orig"
+        fi
+        printf '%s\n' "$new" >"$CONF" || die "cannot write $CONF"
+        say "wrote $CONF ($(grep -o 'CPUs=[0-9]* RealMemory=[0-9]*' "$CONF"))"
+        restart=1
+    fi
+
+    if [ "$restart" -eq 0 ] && pid_alive "$CTLD_PID" slurmctld && pid_alive "$SLURMD_PID" slurmd; then
+        say "slurmctld and slurmd already running"
+    else
+        stop_daemons
+        say "starting slurmctld and slurmd ..."
+        # -i: ignore unreadable state left by an earlier run. Both daemonize and write their pid files.
+        slurmctld -i >>"$LOGDIR/slurmctld.start" 2>&1 || die "slurmctld failed to start (see $LOGDIR)"
+        slurmd -N localhost >>"$LOGDIR/slurmd.start" 2>&1 || die "slurmd failed to start (see $LOGDIR)"
+    fi
+
+    state=""
+    for i in $(seq 1 60); do
+        state=$(node_state)
+        case "$state" in
+            idle|mixed|allocated|completing) break ;;
+            drain*|down*|fail*)
+                # ReturnToService=2 should handle this; nudge it anyway.
+                timeout 10 scontrol update nodename=localhost state=resume >/dev/null 2>&1 || true ;;
+        esac
+        pid_alive "$CTLD_PID" slurmctld || die "slurmctld is not running"
+        pid_alive "$SLURMD_PID" slurmd || die "slurmd is not running"
+        sleep 1
+    done
+    case "$state" in
+        idle|mixed|allocated|completing) say "node localhost is $state" ;;
+        *) timeout 10 scontrol show node localhost >&2 2>/dev/null || true
+           die "node localhost did not become idle within 60 s (state: ${state:-unknown})" ;;
+    esac
+
+    out=$(timeout 60 srun -N1 -n1 -t 1 hostname 2>&1) || die "srun test failed: $out"
+    out=$(timeout 90 sbatch --wait --parsable --cpus-per-task=1 --mem=100 -t 1 -J ci-smoke \
+        -o /dev/null --wrap true 2>&1) || die "sbatch --wait test failed: $out"
+    jobid=${out##*$'\n'}
+    say "ready: srun and sbatch --wait (job $jobid) work ($(( SECONDS - t0 )) s)"
+}
+
+case "${1:-}" in
+    up) cmd_up ;;
+    down) stop_daemons; say "stopped"; exit 0 ;;
+    *) echo "usage: bash $0 up|down" >&2; exit 2 ;;
+esac

@@ -1,0 +1,179 @@
+"""Binary datasets: the in-memory form, the Parquet layout of SPEC §4, and loading a user's own 0/1 matrix.
+
+Every validation failure is a one-line `DataError` that names the file and the offending value.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from bvae.errors import DataError
+from bvae.io import read_metadata, write_parquet
+
+SPLIT = "split"
+
+
+@dataclass(frozen=True)
+class BinaryData:
+    """A named 0/1 matrix split into training and test rows (uint8, rows are observations)."""
+
+    name: str
+    train: np.ndarray
+    test: np.ndarray
+    columns: tuple[str, ...] = ()
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.columns:
+            object.__setattr__(self, "columns", tuple(f"x{j}" for j in range(self.d)))
+
+    @property
+    def d(self) -> int:
+        return self.train.shape[1]
+
+    @property
+    def n_train(self) -> int:
+        return self.train.shape[0]
+
+    @property
+    def n_test(self) -> int:
+        return self.test.shape[0]
+
+    @property
+    def n(self) -> int:
+        return self.n_train + self.n_test
+
+
+def write_dataset(data: BinaryData, path: str | os.PathLike) -> None:
+    """One uint8 column per dimension plus `split` (train/test); settings in the key-value metadata."""
+    frame = pd.DataFrame(np.vstack([data.train, data.test]).astype(np.uint8), columns=list(data.columns))
+    frame[SPLIT] = ["train"] * data.n_train + ["test"] * data.n_test
+    write_parquet(frame, path, {"name": data.name, **data.metadata})
+
+
+def read_dataset(path: str | os.PathLike) -> BinaryData:
+    """Read a dataset written by `write_dataset` (or any Parquet file with a `split` column)."""
+    meta = read_metadata(path) if str(path).endswith(".parquet") else {}
+    name = meta.get("name", Path(path).stem)
+    return load_binary(path, name=name, metadata={k: meta[k] for k in ("settings",) if k in meta})
+
+
+def _read_table(path: Path) -> pd.DataFrame | dict[str, np.ndarray]:
+    """The raw contents of a Parquet, CSV, .npy or .npz file, or a one-line error if it cannot be read."""
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        if suffix == ".parquet":
+            return pq.read_table(path).to_pandas()
+        if suffix == ".csv":
+            return pd.read_csv(path)
+        if suffix == ".npy":
+            return {"X": np.load(path, allow_pickle=False)}
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as archive:
+                return {key: archive[key] for key in archive.files}
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty; expected a 0/1 matrix") from None
+    except Exception as exc:  # any reader failure becomes one line naming the file
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{path}: cannot be read ({first})") from None
+    raise DataError(f"{path}: unsupported file type {suffix!r}; expected .parquet, .csv, .npy or .npz")
+
+
+def check_binary(values: np.ndarray, columns: list[str], source: str) -> np.ndarray:
+    """`values` as uint8 if it is a 2-D matrix of 0/1 without missing entries, else a one-line DataError."""
+    try:
+        values = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(f"{source}: holds non-numeric values; expected only 0 and 1") from None
+    if values.ndim != 2:
+        raise DataError(f"{source}: has {values.ndim} dimension(s); expected a 2-D matrix (rows × columns)")
+    if values.size == 0:
+        raise DataError(f"{source}: is empty (shape {values.shape}); expected a non-empty 0/1 matrix")
+    missing = np.argwhere(np.isnan(values))
+    if missing.size:
+        row, col = missing[0]
+        raise DataError(f"{source}: missing value at row {row}, column {columns[col]!r}; expected 0 or 1")
+    bad = np.argwhere((values != 0) & (values != 1))
+    if bad.size:
+        row, col = bad[0]
+        raise DataError(
+            f"{source}: value {values[row, col]:g} at row {row}, column {columns[col]!r}; expected only 0 and 1"
+        )
+    return values.astype(np.uint8)
+
+
+def random_split(n: int, test_fraction: float, seed: int) -> np.ndarray:
+    """A boolean test mask with round(test_fraction · n) test rows, from a seeded random permutation."""
+    if not 0 <= test_fraction < 1:
+        raise DataError(f"test_fraction = {test_fraction!r}; expected a number in [0, 1)")
+    n_test = int(round(test_fraction * n))
+    mask = np.zeros(n, dtype=bool)
+    mask[np.random.default_rng(seed).permutation(n)[:n_test]] = True
+    return mask
+
+
+def _split_mask(labels: pd.Series, source: str) -> np.ndarray:
+    bad = ~labels.isin(["train", "test"])
+    if bad.any():
+        row = int(np.argmax(bad.to_numpy()))
+        raise DataError(f"{source}: split value {labels.iloc[row]!r} at row {row}; expected 'train' or 'test'")
+    return (labels == "test").to_numpy()
+
+
+def _matrix_and_split(raw, source: str, split_column: str | None) -> tuple[np.ndarray, list[str], object]:
+    """The 0/1 matrix, its column names and the given split (a test mask, a (train, test) pair, or None)."""
+    if isinstance(raw, pd.DataFrame):
+        given = None
+        if split_column and split_column in raw.columns:
+            given = _split_mask(raw[split_column], source)
+            raw = raw.drop(columns=split_column)
+        columns = [str(c) for c in raw.columns]
+        return check_binary(raw.to_numpy(), columns, source), columns, given
+    if set(raw) >= {"train", "test"}:
+        train, test = raw["train"], raw["test"]
+        if train.ndim != 2 or test.ndim != 2 or train.shape[1] != test.shape[1]:
+            raise DataError(f"{source}: train {train.shape} and test {test.shape} must be 2-D of the same width")
+        columns = [f"x{j}" for j in range(train.shape[1])]
+        return check_binary(np.vstack([train, test]), columns, source), columns, (len(train), len(test))
+    if len(raw) != 1:
+        raise DataError(f"{source}: holds arrays {sorted(raw)}; expected one matrix, or 'train' and 'test'")
+    (values,) = raw.values()
+    width = values.shape[1] if values.ndim == 2 else 0
+    columns = [f"x{j}" for j in range(width)]
+    return check_binary(values, columns, source), columns, None
+
+
+def load_binary(
+    path: str | os.PathLike,
+    *,
+    name: str | None = None,
+    split_column: str | None = SPLIT,
+    test_fraction: float = 0.33,
+    seed: int = 0,
+    metadata: dict | None = None,
+) -> BinaryData:
+    """Load a 0/1 matrix from Parquet, CSV, .npy or .npz and split it into training and test rows.
+
+    A Parquet/CSV column named `split_column` (values train/test) or an .npz with `train` and `test` arrays gives
+    the split; otherwise a seeded random permutation puts round(test_fraction · n) rows in the test split.
+    """
+    path = Path(path)
+    values, columns, given = _matrix_and_split(_read_table(path), str(path), split_column)
+    if isinstance(given, tuple):
+        is_test = np.arange(values.shape[0]) >= given[0]
+    else:
+        is_test = given if given is not None else random_split(values.shape[0], test_fraction, seed)
+    train, test = values[~is_test], values[is_test]
+    if train.shape[0] < 2:
+        raise DataError(f"{path}: {train.shape[0]} training row(s); expected at least 2")
+    return BinaryData(
+        name=name or path.stem, train=train, test=test, columns=tuple(columns), metadata=dict(metadata or {})
+    )

@@ -1,0 +1,96 @@
+"""Datasets on disk: the SPEC §4 Parquet layout round-trips, and every kind of bad user file gets its one-line error."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bvae.data import load_binary, read_dataset, write_dataset
+from bvae.errors import DataError
+from bvae.io import read_metadata
+from bvae.simulate import SimSettings, simulate
+
+
+def test_parquet_round_trip_keeps_bits_split_and_settings(tmp_path):
+    data = simulate(SimSettings(d=30, N=200, block=5, seed=4))
+    path = tmp_path / "d30_N200.parquet"
+    write_dataset(data, path)
+    frame = pd.read_parquet(path)
+    assert all(frame[c].dtype == np.uint8 for c in data.columns)
+    assert set(frame["split"]) == {"train", "test"}
+    assert read_metadata(path)["settings"] == {
+        **SimSettings(30, 200, block=5, seed=4).__dict__,
+        "score_sd": [2.5, 1.5],
+    }
+    back = read_dataset(path)
+    assert back.name == "d30_N200"
+    assert np.array_equal(back.train, data.train) and np.array_equal(back.test, data.test)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npy", ".parquet"])
+def test_random_split_is_seeded(tmp_path, suffix):
+    x = (np.random.default_rng(0).random((50, 6)) < 0.3).astype(np.uint8)
+    path = tmp_path / f"x{suffix}"
+    {
+        ".csv": lambda: pd.DataFrame(x).to_csv(path, index=False),
+        ".npy": lambda: np.save(path, x),
+        ".parquet": lambda: pd.DataFrame(x, columns=[f"c{i}" for i in range(6)]).to_parquet(path),
+    }[suffix]()
+    a = load_binary(path, test_fraction=0.2, seed=1)
+    b = load_binary(path, test_fraction=0.2, seed=1)
+    c = load_binary(path, test_fraction=0.2, seed=2)
+    assert (a.n_train, a.n_test, a.d) == (40, 10, 6)
+    assert np.array_equal(a.test, b.test) and not np.array_equal(a.test, c.test)
+    assert sorted(map(tuple, np.vstack([a.train, a.test]))) == sorted(map(tuple, x))
+
+
+def test_npz_with_given_split(tmp_path):
+    path = tmp_path / "x.npz"
+    np.savez(path, train=np.eye(4, dtype=np.uint8), test=np.ones((2, 4), dtype=np.uint8))
+    data = load_binary(path)
+    assert data.n_train == 4 and data.n_test == 2 and data.test.sum() == 8
+
+
+def write(path, text):
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("nonbinary.csv", "a,b\n0,1\n1,0.5\n", r"value 0.5 at row 1, column 'b'; expected only 0 and 1"),
+        ("two.csv", "a,b\n0,1\n1,2\n", r"value 2 at row 1, column 'b'; expected only 0 and 1"),
+        ("missing.csv", "a,b\n0,1\n1,\n", r"missing value at row 1, column 'b'; expected 0 or 1"),
+        ("text.csv", "a,b\n0,1\nx,0\n", r"non-numeric values; expected only 0 and 1"),
+        ("empty.csv", "", r"the file is empty"),
+        ("header.csv", "a,b\n", r"is empty \(shape \(0, 2\)\)"),
+        ("ragged.csv", "a,b\n0,1\n1,0,1\n", r"cannot be read"),
+        (
+            "badsplit.csv",
+            "a,split\n0,train\n1,valid\n",
+            r"split value 'valid' at row 1; expected 'train' or 'test'",
+        ),
+        ("onetrain.csv", "a,split\n0,train\n1,test\n", r"1 training row\(s\); expected at least 2"),
+        ("garbage.parquet", "not parquet", r"cannot be read"),
+        ("matrix.txt", "0 1", r"unsupported file type '.txt'"),
+    ],
+)
+def test_bad_files_give_one_line_errors(tmp_path, name, content, message):
+    path = write(tmp_path / name, content)
+    with pytest.raises(DataError, match=message) as err:
+        load_binary(path)
+    assert "\n" not in str(err.value) and str(path) in str(err.value)
+
+
+def test_missing_file_and_bad_arrays(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        load_binary(tmp_path / "absent.parquet")
+    np.save(tmp_path / "v.npy", np.zeros(5))
+    with pytest.raises(DataError, match="has 1 dimension"):
+        load_binary(tmp_path / "v.npy")
+    np.savez(tmp_path / "w.npz", train=np.zeros((3, 4)), test=np.zeros((2, 5)))
+    with pytest.raises(DataError, match=r"train \(3, 4\) and test \(2, 5\) must be 2-D of the same width"):
+        load_binary(tmp_path / "w.npz")
+    np.save(tmp_path / "nan.npy", np.array([[0, 1], [np.nan, 1]]))
+    with pytest.raises(DataError, match="missing value at row 1, column 'x0'"):
+        load_binary(tmp_path / "nan.npy")
