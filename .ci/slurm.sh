@@ -181,10 +181,22 @@ cmd_up() {
     esac
 
     out=$(timeout 60 srun -N1 -n1 -t 1 hostname 2>&1) || die "srun test failed: $out"
-    out=$(timeout 90 sbatch --wait --parsable --cpus-per-task=1 --mem=100 -t 1 -J ci-smoke \
-        -o /dev/null --wrap true 2>&1) || die "sbatch --wait test failed: $out"
-    jobid=${out##*$'\n'}
-    say "ready: srun and sbatch --wait (job $jobid) work ($(( SECONDS - t0 )) s)"
+    # Batch path as Snakemake uses it: sbatch, then poll scontrol (sbatch --wait backs off to ~10 s polls).
+    out=$(timeout 30 sbatch --parsable --cpus-per-task=1 --mem=100 -t 1 -J ci-smoke -o /dev/null \
+        --wrap true 2>&1) || die "sbatch test failed: $out"
+    jobid=${out##*$'\n'}; jobid=${jobid%%;*}
+    state=""
+    for i in $(seq 1 120); do
+        state=$(timeout 10 scontrol show job -o "$jobid" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2)
+        case "$state" in
+            COMPLETED) break ;;
+            FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED)
+                die "sbatch test job $jobid ended $state" ;;
+        esac
+        sleep 0.5
+    done
+    [ "$state" = COMPLETED ] || die "sbatch test job $jobid did not complete within 60 s (state: ${state:-unknown})"
+    say "ready: srun and sbatch (job $jobid) work ($(( SECONDS - t0 )) s)"
 }
 
 case "${1:-}" in

@@ -1,0 +1,172 @@
+"""Networks and training (SPEC §5–6): preinit placement, reproducibility, stack independence, resume, divergence."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from bvae.bound import fit_bound
+from bvae.errors import ConfigError, DivergenceError
+from bvae.networks import StackedVAE, build
+from bvae.simulate import SimSettings, simulate
+from bvae.train import TrainSettings, seed_generators, train_seeds, write_result
+
+TINY = dict(hidden=(16, 16), epochs=3, batch_size=50, mc_samples=2, checkpoint_every=1)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return simulate(SimSettings(d=20, N=300, block=5, seed=1))
+
+
+@pytest.mark.parametrize("arch", ["deep", "canonical"])
+def test_preinit_layers_sit_where_spec_says(data, arch):
+    bound = fit_bound(data.train, data.test, 2)
+    gens = [seed_generators(s)[0] for s in (0, 1)]
+    model = build(arch, "preinit", data.d, 2, (32, 24), gens, "he_normal", bound)
+    for s in range(2):
+        w_out = model.out.weight[s].detach().double().numpy()  # (fan_in, d)
+        np.testing.assert_allclose(w_out[:2].T, bound.W, atol=1e-6)
+        assert np.all(w_out[2:] == 0)
+        np.testing.assert_allclose(model.out.bias[s, 0].detach().numpy(), bound.b, atol=1e-6)
+        w_mu = model.mu.weight[s].detach().double().numpy()  # (fan_in, κ)
+        used = min(w_mu.shape[0], data.d)
+        np.testing.assert_allclose(w_mu[:used].T, 4 * bound.M[:, :used], atol=1e-6)
+        assert np.all(w_mu[used:] == 0)
+        np.testing.assert_allclose(model.mu.bias[s, 0].detach().numpy(), -bound.M @ (bound.b + 2), atol=1e-5)
+    x = torch.rand(2, 7, data.d).round()
+    _, logvar = model.encode(x)
+    np.testing.assert_allclose(logvar.detach().numpy(), np.broadcast_to(np.log(bound.sigma_z), (2, 7, 2)), rtol=1e-6)
+    assert model.logvar is None and "fixed_logvar" not in dict(model.named_parameters())
+
+
+def test_logvar_constant_survives_training(data):
+    results = train_seeds(data, TrainSettings(arch="canonical", variant="preinit", **TINY), [0], progress=False)
+    assert len(results[0].history) == 3
+    bound = fit_bound(data.train, data.test, 2)
+    gens = [seed_generators(0)[0]]
+    model = build("canonical", "preinit", data.d, 2, (), gens, "he_normal", bound)
+    opt = torch.optim.Adam(model.parameters(), lr=0.1)
+    before = model.fixed_logvar.clone()
+    for _ in range(3):
+        loss = model.losses(torch.rand(1, 10, data.d).round(), torch.randn(1, 10, 2))[0].mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert torch.equal(model.fixed_logvar, before)
+
+
+def test_same_seed_same_history_different_seed_different_init(data):
+    settings = TrainSettings(arch="deep", variant="vanilla", **TINY)
+    a, b = (train_seeds(data, settings, [3], progress=False)[0] for _ in range(2))
+    pd.testing.assert_frame_equal(a.history.drop(columns="seconds"), b.history.drop(columns="seconds"))
+    assert a.final["final_train_loss"] == b.final["final_train_loss"]
+    bound = fit_bound(data.train, data.test, 2)
+    models = {
+        v: build("deep", v, data.d, 2, (16, 16), [seed_generators(s)[0] for s in (0, 1)], "he_normal", bound)
+        for v in ("vanilla", "preinit")
+    }
+    enc = models["vanilla"].encoder[0].weight
+    assert not torch.equal(enc[0], enc[1])
+    assert torch.equal(models["preinit"].out.weight[0], models["preinit"].out.weight[1])
+    assert torch.equal(models["preinit"].mu.bias[0], models["preinit"].mu.bias[1])
+    assert torch.equal(models["vanilla"].encoder[0].weight, models["preinit"].encoder[0].weight)
+
+
+@pytest.mark.parametrize("variant", ["vanilla", "preinit"])
+def test_seed_results_do_not_depend_on_the_stack(data, variant):
+    """The guarantee: a seed's history and final record are bit-identical alone and in any stack."""
+    settings = TrainSettings(arch="canonical", variant=variant, **TINY)
+    alone = train_seeds(data, settings, [5], progress=False)[0]
+    stacked = train_seeds(data, settings, [2, 5, 9], progress=False)[1]
+    cols = ["epoch", "train_loss", "test_loss"]
+    pd.testing.assert_frame_equal(alone.history[cols], stacked.history[cols], check_exact=True)
+    for key in ("final_train_loss", "final_test_loss", "final_kl", "active_units"):
+        assert alone.final[key] == stacked.final[key], key
+
+
+def test_kill_and_resume_is_exact(data, tmp_path, monkeypatch):
+    settings = TrainSettings(arch="deep", variant="vanilla", **{**TINY, "epochs": 4, "checkpoint_every": 2})
+    reference = train_seeds(data, settings, [0, 1], progress=False)
+    ckpt = tmp_path / "ckpt.pt"
+    calls = {"n": 0}
+    real = StackedVAE.losses
+
+    def dies_in_epoch_4(self, x, eps):
+        calls["n"] += 1
+        if calls["n"] > 3 * 5 + 4:  # 5 steps per epoch: killed inside the 4th epoch, after the epoch-2 checkpoint
+            raise KeyboardInterrupt
+        return real(self, x, eps)
+
+    monkeypatch.setattr(StackedVAE, "losses", dies_in_epoch_4)
+    with pytest.raises(KeyboardInterrupt):
+        train_seeds(data, settings, [0, 1], checkpoint=ckpt, progress=False)
+    assert ckpt.exists() and torch.load(ckpt, weights_only=True)["epoch"] == 2
+    monkeypatch.setattr(StackedVAE, "losses", real)
+    resumed = train_seeds(data, settings, [0, 1], checkpoint=ckpt, progress=False)
+    assert not ckpt.exists()
+    for ref, res in zip(reference, resumed, strict=True):
+        pd.testing.assert_frame_equal(ref.history.drop(columns="seconds"), res.history.drop(columns="seconds"))
+        assert ref.final["final_train_loss"] == res.final["final_train_loss"]
+        assert ref.final["final_test_loss"] == res.final["final_test_loss"]
+
+
+def test_nan_loss_raises_and_writes_nothing(data, tmp_path, monkeypatch):
+    real = StackedVAE.losses
+    monkeypatch.setattr(StackedVAE, "losses", lambda self, x, eps: tuple(v * np.nan for v in real(self, x, eps)))
+    settings = TrainSettings(arch="canonical", variant="vanilla", **TINY)
+    with pytest.raises(DivergenceError, match=r"dataset d20_N300, arch canonical, variant vanilla, seed 4, epoch 1"):
+        for result in train_seeds(data, settings, [4], checkpoint=tmp_path / "c.pt", progress=False):
+            write_result(result, tmp_path / "out")
+    assert not any(tmp_path.rglob("*.parquet"))
+
+
+def test_written_result_has_the_interface_columns(data, tmp_path):
+    result = train_seeds(data, TrainSettings(arch="canonical", variant="preinit", **TINY), [0], progress=False)[0]
+    write_result(result, tmp_path)
+    final = pd.read_parquet(tmp_path / "final.parquet")
+    required = (
+        "dataset d N arch variant seed epochs final_train_loss final_test_loss bound_train bound_test pct_train "
+        "pct_test final_kl active_units lr batch_size init epochs_to_1pct epochs_to_bound wall_seconds threads "
+        "torch_version"
+    ).split()
+    assert set(required) <= set(final.columns) and len(final) == 1
+    row = final.iloc[0]
+    assert row.pct_train == pytest.approx(100 * (row.final_train_loss - row.bound_train) / row.bound_train)
+    assert list(pd.read_parquet(tmp_path / "history.parquet").columns) == [
+        "epoch",
+        "train_loss",
+        "test_loss",
+        "seconds",
+    ]
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"arch": "wide"}, "arch = 'wide'"),
+        ({"epochs": 0}, "epochs = 0"),
+        ({"lr": -1.0}, "lr = -1.0"),
+        ({"latent_dim": 21}, "latent_dim = 21"),
+        ({"init": "orthogonal"}, "init = 'orthogonal'"),
+        ({"hidden": ()}, "hidden = \\[\\]"),
+    ],
+)
+def test_bad_settings(data, change, message):
+    with pytest.raises(ConfigError, match=message):
+        train_seeds(data, TrainSettings(**{**TINY, **change}), [0], progress=False)
+
+
+def test_both_variants_reach_the_bound_and_preinit_is_faster():
+    """SPEC §8 claims 1–2 in miniature: d = 20, N = 3000, 40 epochs, 1 thread."""
+    data = simulate(SimSettings(d=20, N=3000, block=5))
+    final = {
+        v: train_seeds(data, TrainSettings(arch="deep", variant=v, hidden=(64, 64), epochs=40), [0], progress=False)[
+            0
+        ].final
+        for v in ("vanilla", "preinit")
+    }
+    for record in final.values():
+        assert abs(record["pct_train"]) < 2
+    assert final["preinit"]["epochs_to_1pct"] < final["vanilla"]["epochs_to_1pct"]
