@@ -8,6 +8,7 @@ import os
 import platform
 import sys
 import tempfile
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,3 +72,14 @@ def write_text(text: str, path: str | os.PathLike) -> None:
     """Write a text file atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+@contextlib.contextmanager
+def log_to(path: str | os.PathLike) -> Iterator[None]:
+    """Send a workflow script's stdout, stderr and any traceback to its Snakemake log file."""
+    with open(path, "w") as log, contextlib.redirect_stderr(log), contextlib.redirect_stdout(log):
+        try:
+            yield
+        except BaseException:
+            traceback.print_exc()
+            raise

@@ -1,0 +1,26 @@
+# bvae-bound: the study of Sicks, Korn & Schwaar (2020) from config to tables and figures.
+# Table of contents: datasets -> bounds -> training (one job per seed or seed stack) -> tables -> figures.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/datasets.smk"
+include: "workflow/rules/bounds.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/tables.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

@@ -1,0 +1,46 @@
+"""Resource requests for a training job, so that a scheduler neither kills it nor reserves far too much.
+
+runtime: the job's multiply-adds at a conservative per-core rate plus the optimizer's memory traffic, times a
+safety factor; mem_mb: a fixed interpreter/torch base plus data, parameters with gradients and both Adam moments,
+and the activations of the largest evaluation chunk, times the same factor.
+"""
+
+from __future__ import annotations
+
+import math
+
+from bvae.networks import hidden_widths
+
+SAFETY = 2.0  # headroom for slower nodes and noisy neighbours
+GFLOPS_PER_CORE = 15.0  # conservative: this machine reaches about 4x that on the deep net's matmuls
+ADAM_GBPS = 3.0  # conservative memory bandwidth for the optimizer step
+BASE_MB = 600  # Python, torch and pandas loaded
+EVAL_ROWS = 2048
+
+
+def weight_count(arch: str, d: int, latent_dim: int, hidden: tuple[int, ...]) -> int:
+    """Multiply-adds per example of one forward pass (= weights of all affine layers)."""
+    widths = hidden_widths(arch, d, hidden)
+    encoder = [d, *widths]
+    decoder = [latent_dim, *(widths[::-1] if arch == "deep" else []), d]
+    pairs = list(zip(encoder[:-1], encoder[1:])) + list(zip(decoder[:-1], decoder[1:]))
+    return sum(a * b for a, b in pairs) + 2 * widths[-1] * latent_dim
+
+
+def train_runtime_minutes(arch, d, n_train, n_test, epochs, latent_dim, hidden, batch_size, mc_samples, seeds=1,
+                          threads=1) -> int:
+    weights = weight_count(arch, d, latent_dim, tuple(hidden))
+    flops = 6 * weights * n_train * epochs + 2 * weights * (n_test * epochs + (n_train + n_test) * mc_samples)
+    steps = epochs * math.ceil(n_train / batch_size)
+    adam_bytes = steps * 7 * 4 * weights
+    seconds = seeds * (flops / (GFLOPS_PER_CORE * 1e9 * threads**0.7) + adam_bytes / (ADAM_GBPS * 1e9))
+    return max(5, math.ceil(SAFETY * (seconds / 60 + 1)))
+
+
+def train_mem_mb(arch, d, n_train, n_test, latent_dim, hidden, seeds=1) -> int:
+    widths = hidden_widths(arch, d, tuple(hidden))
+    weights = weight_count(arch, d, latent_dim, tuple(hidden))
+    data = 4 * d * (n_train + n_test) * 2
+    model = seeds * 4 * 4 * weights
+    activations = seeds * 4 * EVAL_ROWS * (2 * sum(widths) + 2 * d)
+    return math.ceil(BASE_MB + SAFETY * (data + model + activations) / 2**20)

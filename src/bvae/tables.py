@@ -1,0 +1,91 @@
+"""The eight tables of SPEC §7: deviation of the final loss from the bound, per dataset, for both variants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from bvae.errors import DataError
+
+VARIANT_LABELS = {"preinit": "VAE preinit", "vanilla": "VAE"}
+STATS = ("mean", "std", "min", "max", "n")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    number: int
+    arch: str
+    split: str  # train or test
+    stat: str  # range: [min%; max%], meanstd: mean% ± std%
+
+    @property
+    def name(self) -> str:
+        return f"table{self.number}_{self.arch}_{self.split}_{self.stat}"
+
+    @property
+    def caption(self) -> str:
+        what = "[min %; max %]" if self.stat == "range" else "mean % ± std %"
+        return (f"Table {self.number}: {self.arch} network, {self.split} split: deviation of the final loss from "
+                f"the {self.split} bound over seeds, {what}; negative means the network beats the bound.")
+
+
+TABLES = (
+    TableSpec(1, "deep", "test", "range"),
+    TableSpec(2, "deep", "train", "range"),
+    TableSpec(3, "canonical", "test", "range"),
+    TableSpec(4, "canonical", "train", "range"),
+    TableSpec(5, "canonical", "test", "meanstd"),
+    TableSpec(6, "canonical", "train", "meanstd"),
+    TableSpec(7, "deep", "test", "meanstd"),
+    TableSpec(8, "deep", "train", "meanstd"),
+)
+
+
+def summarise(runs: pd.DataFrame, arch: str, split: str) -> pd.DataFrame:
+    """One row per dataset: its d, N, the split's bound, and mean/std/min/max/count of pct_{split} per variant."""
+    pct, bound = f"pct_{split}", f"bound_{split}"
+    missing = {"dataset", "d", "N", "arch", "variant", pct, bound} - set(runs.columns)
+    if missing:
+        raise DataError(f"runs table lacks column(s) {sorted(missing)}")
+    runs = runs[runs["arch"] == arch]
+    if runs.empty:
+        raise DataError(f"runs table has no runs of arch {arch!r}")
+    keys = ["dataset", "d", "N"]
+    stats = runs.groupby([*keys, "variant"])[pct].agg(["mean", "std", "min", "max", "count"])
+    stats = stats.rename(columns={"count": "n"}).unstack("variant")
+    stats.columns = [f"{variant}_{stat}" for stat, variant in stats.columns]
+    bounds = runs.groupby(keys)[bound].first().rename("bound")
+    table = pd.concat([bounds, stats], axis=1).reset_index().sort_values(["d", "N", "dataset"])
+    ordered = [f"{v}_{s}" for v in VARIANT_LABELS for s in STATS if f"{v}_{s}" in table.columns]
+    return table[[*keys, "bound", *ordered]].reset_index(drop=True)
+
+
+def cell(row: pd.Series, variant: str, stat: str) -> str:
+    if f"{variant}_mean" not in row or pd.isna(row[f"{variant}_mean"]):
+        return "–"
+    if stat == "range":
+        return f"[{row[f'{variant}_min']:.2f}%; {row[f'{variant}_max']:.2f}%]"
+    std = row[f"{variant}_std"]
+    return f"{row[f'{variant}_mean']:.2f}% ± {'–' if pd.isna(std) else f'{std:.2f}%'}"
+
+
+def row_label(row: pd.Series) -> str:
+    simulated = row["dataset"] == f"d{row['d']}_N{row['N']}"
+    return f"d={row['d']}; N={row['N']}" if simulated else f"{row['dataset']} (d={row['d']}; N={row['N']})"
+
+
+def markdown(table: pd.DataFrame, spec: TableSpec) -> str:
+    """The paper's layout: rows per dataset, columns bound, VAE preinit, VAE."""
+    lines = [spec.caption, "", "| | bound | VAE preinit | VAE |", "|---|---:|---:|---:|"]
+    for _, row in table.iterrows():
+        cells = [cell(row, v, spec.stat) for v in VARIANT_LABELS]
+        lines.append(f"| {row_label(row)} | {row['bound']:.2f} | {' | '.join(cells)} |")
+    return "\n".join(lines) + "\n"
+
+
+def collect_runs(final_paths: list[str]) -> pd.DataFrame:
+    """All final records in one table, sorted by dataset, arch, variant and seed."""
+    runs = pd.concat([pd.read_parquet(p) for p in final_paths], ignore_index=True)
+    return runs.sort_values(["d", "N", "dataset", "arch", "variant", "seed"]).reset_index(drop=True)
+

@@ -1,0 +1,118 @@
+"""End to end: the tiny config through snakemake, tables against runs.parquet, and reruns after code edits."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bvae.tables import TABLES
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(workdir / "src")}  # the copy's package, so edits there count
+    return subprocess.run([*SNAKEMAKE, *args], cwd=workdir, env=env, capture_output=True, text=True)
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """{rule: jobs} from the 'Job stats' table of a (dry) run."""
+    block = output.split("Job stats:")[-1]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", block, re.M) if m[1] != "total"}
+
+
+def copy_workflow(dest: Path) -> Path:
+    for name in ("Snakefile", "config.yaml", "workflow", "envs", "src", ".test", "config"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, dest / name)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The tiny config run to completion once in a copy of the workflow."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("workflow"))
+    run = snakemake(workdir, "--cores", "2", "--configfile", ".test/config.yaml")
+    assert run.returncode == 0, run.stderr[-3000:]
+    return workdir
+
+
+def test_every_output_exists_and_tables_recompute_from_runs(tiny):
+    datasets = ["d24_N100", "d24_N400"]
+    results = tiny / "results"
+    for name in datasets:
+        assert (results / "datasets" / f"{name}.parquet").exists()
+        assert (results / "figures" / f"scree_{name}.png").exists()
+        for arch in ("deep", "canonical"):
+            assert (results / "figures" / f"loss_{name}_{arch}.png").stat().st_size > 1000
+            for variant in ("vanilla", "preinit"):
+                for seed in (0, 1):
+                    run = results / "runs" / name / arch / variant / f"seed{seed}"
+                    assert (run / "history.parquet").exists() and (run / "final.parquet").exists()
+    assert (results / "figures" / "figure3.png").exists() and (results / "figures" / "figure4.png").exists()
+    bounds = pd.read_parquet(results / "bounds" / "bounds.parquet")
+    assert sorted(bounds["dataset"]) == datasets and (bounds["n_train"] + bounds["n_test"] == bounds["N"]).all()
+    runs = pd.read_parquet(results / "tables" / "runs.parquet")
+    keys = runs[["dataset", "arch", "variant", "seed"]].drop_duplicates()
+    assert len(runs) == len(keys) == 2 * 2 * 2 * 2 and not list(results.rglob("checkpoints/**/*.pt"))
+    for spec in TABLES:
+        table = pd.read_parquet(results / "tables" / f"{spec.name}.parquet")
+        assert sorted(table["dataset"]) == datasets  # one row per dataset
+        assert (results / "tables" / f"{spec.name}.md").read_text().count("| d=24; N=") == 2
+        for _, row in table.iterrows():
+            for variant in ("vanilla", "preinit"):
+                pct = runs.query("dataset == @row.dataset and arch == @spec.arch and variant == @variant")[
+                    f"pct_{spec.split}"
+                ]
+                assert row[f"{variant}_mean"] == pytest.approx(pct.mean(), rel=1e-12)
+                assert row[f"{variant}_std"] == pytest.approx(np.std(pct, ddof=1), rel=1e-12)
+                assert (row[f"{variant}_min"], row[f"{variant}_max"]) == (pct.min(), pct.max())
+
+
+def test_nothing_to_do_after_a_complete_run(tiny):
+    run = snakemake(tiny, "-n", "--configfile", ".test/config.yaml")
+    assert run.returncode == 0 and "Nothing to be done" in run.stdout + run.stderr
+
+
+def edit(path: Path) -> None:
+    path.write_text(path.read_text() + "\n# edited by test_workflow\n")
+
+
+def test_editing_a_table_module_reruns_only_aggregation(tiny):
+    edit(tiny / "src" / "bvae" / "tables.py")
+    run = snakemake(tiny, "-n", "--configfile", ".test/config.yaml")
+    assert set(job_counts(run.stdout)) == {"runs_table", "paper_tables", "all"}, run.stdout[-2000:]
+    changes = snakemake(tiny, "--list-changes", "params", "--configfile", ".test/config.yaml")
+    assert "results/tables/runs.parquet" in changes.stdout and "results/runs/" not in changes.stdout
+
+
+def test_editing_a_training_module_reruns_training(tiny):
+    edit(tiny / "src" / "bvae" / "train.py")
+    counts = job_counts(snakemake(tiny, "-n", "--configfile", ".test/config.yaml").stdout)
+    trainings = sum(n for rule, n in counts.items() if rule.startswith("train_"))
+    assert trainings == 2 * 2 * 2 + 2 * 2 * 1  # deep: one job per seed; canonical: both seeds in one stack
+    assert {"runs_table", "paper_tables", "loss_development"} <= set(counts)
+    assert not {"simulate_dataset", "bounds", "scree", "theory_figures"} & set(counts)
+
+
+def test_full_study_dry_run_lists_3600_trainings(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    run = snakemake(workdir, "-n", "--quiet", "rules")
+    assert run.returncode == 0, run.stderr[-2000:]
+    counts = job_counts(run.stdout)
+    assert sum(n for rule, n in counts.items() if rule.startswith("train_")) == 3600
+    assert counts["simulate_dataset"] == 9
+
+
+def test_bad_config_value_stops_before_any_job(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    run = snakemake(workdir, "-n", "--config", "seeds=0")
+    assert run.returncode != 0 and "seeds" in run.stderr and "minimum" in run.stderr
+    assert not (workdir / "results").exists()

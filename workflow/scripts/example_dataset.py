@@ -1,0 +1,7 @@
+"""Snakemake script: store a shipped example dataset (e.g. the binarised digits) in the SPEC §4 layout."""
+
+from bvae.examples import EXAMPLES
+from bvae.io import log_to
+
+with log_to(snakemake.log[0]):
+    EXAMPLES[snakemake.wildcards.name](snakemake.output[0])
