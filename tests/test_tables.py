@@ -16,9 +16,20 @@ def runs():
         for arch in ("deep", "canonical"):
             for variant in ("vanilla", "preinit"):
                 for seed in range(4):
-                    rows.append({"dataset": f"d{d}_N{N}", "d": d, "N": N, "arch": arch, "variant": variant,
-                                 "seed": seed, "pct_train": rng.normal(), "pct_test": rng.normal(),
-                                 "bound_train": d * 0.69, "bound_test": d * 0.7})
+                    rows.append(
+                        {
+                            "dataset": f"d{d}_N{N}",
+                            "d": d,
+                            "N": N,
+                            "arch": arch,
+                            "variant": variant,
+                            "seed": seed,
+                            "pct_train": rng.normal(),
+                            "pct_test": rng.normal(),
+                            "bound_train": d * 0.69,
+                            "bound_test": d * 0.7,
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -35,8 +46,13 @@ def test_summary_matches_direct_statistics(runs):
 
 def test_markdown_layout(runs):
     spec = TABLES[0]
-    assert (spec.number, spec.arch, spec.split, spec.stat, spec.name) == (1, "deep", "test", "range",
-                                                                           "table1_deep_test_range")
+    assert (spec.number, spec.arch, spec.split, spec.stat, spec.name) == (
+        1,
+        "deep",
+        "test",
+        "range",
+        "table1_deep_test_range",
+    )
     text = markdown(summarise(runs, "deep", "test"), spec)
     lines = text.splitlines()
     assert lines[2] == "| | bound | VAE preinit | VAE |"

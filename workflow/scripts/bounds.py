@@ -11,7 +11,9 @@ with log_to(snakemake.log[0]):
     for path in snakemake.input:
         row, lam = bound_summary(read_dataset(path), snakemake.params.latent_dim)
         rows.append(row)
-        eigenvalues.append(pd.DataFrame({"dataset": row["dataset"], "index": range(1, lam.size + 1), "eigenvalue": lam}))
+        eigenvalues.append(
+            pd.DataFrame({"dataset": row["dataset"], "index": range(1, lam.size + 1), "eigenvalue": lam})
+        )
         print(f"{row['dataset']}: bound_train {row['bound_train']:.3f}, bound_test {row['bound_test']:.3f}")
     write_parquet(pd.DataFrame(rows), snakemake.output.bounds, {"latent_dim": snakemake.params.latent_dim})
     write_parquet(pd.concat(eigenvalues, ignore_index=True), snakemake.output.eigenvalues)

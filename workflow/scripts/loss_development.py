@@ -8,8 +8,10 @@ from bvae.plot_training import loss_development
 with log_to(snakemake.log[0]):
     finals = [pd.read_parquet(path).iloc[0] for path in snakemake.input.final]
     history = pd.concat(
-        [pd.read_parquet(path).assign(variant=f["variant"], seed=f["seed"]) for path, f in
-         zip(snakemake.input.history, finals, strict=True)],
+        [
+            pd.read_parquet(path).assign(variant=f["variant"], seed=f["seed"])
+            for path, f in zip(snakemake.input.history, finals, strict=True)
+        ],
         ignore_index=True,
     )
     title = f"{snakemake.wildcards.dataset}, {snakemake.wildcards.arch}"

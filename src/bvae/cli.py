@@ -1,0 +1,287 @@
+"""The `bvae` command: the bound, the latent-size decision support and (pre-initialised) training for a 0/1 file.
+
+Every error the package raises on purpose (`BvaeError`) becomes `bvae: error: <one line>` on stderr and exit code 2,
+without a traceback, and before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bvae import __version__
+from bvae.errors import BvaeError
+
+DESCRIPTION = """\
+The ELBO lower bound of the Bernoulli VAE for your own 0/1 data (Parquet, CSV, .npy or .npz).
+
+Workflow: `bvae bound FILE` gives the training/test bound and the eigenvalue counts that suggest a latent size K;
+`bvae train FILE --variant preinit --latent-dim K --epochs E --out DIR` trains a VAE started at the bound's optimum
+and plots its loss against the bound; `bvae example digits digits.parquet` writes a ready-made example file."""
+
+N_LEADING = 10  # eigenvalues printed by `bvae bound`
+
+
+def add_data_options(parser: argparse.ArgumentParser, seed_flags: tuple[str, ...]) -> None:
+    parser.add_argument("file", type=Path, help="0/1 matrix, rows are observations: .parquet, .csv, .npy or .npz")
+    parser.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.33,
+        metavar="F",
+        help="fraction of rows drawn at random for the test split when the file gives no split (default: 0.33)",
+    )
+    parser.add_argument(
+        *seed_flags,
+        dest="split_seed",
+        type=int,
+        default=0,
+        metavar="S",
+        help="seed of the random train/test split (default: 0)",
+    )
+    parser.add_argument(
+        "--split-column",
+        default="split",
+        metavar="NAME",
+        help="Parquet/CSV column with values train/test that gives the split; it is not a data column "
+        "(default: split; an .npz with arrays 'train' and 'test' is split as given)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bvae", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}", help="print the version")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    bound = sub.add_parser(
+        "bound",
+        help="the training/test bound and the latent-size decision support of a 0/1 file",
+        description="Fit the bound's optimum on the training split; print the training, test and strict test "
+        "bound, the eigenvalues of the training covariance above 4 and above the Marchenko–Pastur edge (the "
+        "suggested latent sizes) and the leading eigenvalues.",
+    )
+    add_data_options(bound, ("--seed", "--split-seed"))
+    bound.add_argument("--latent-dim", type=int, default=2, metavar="K", help="latent size κ of the bound (default: 2)")
+    bound.add_argument("--scree", type=Path, metavar="PNG", help="also write a scree plot of the eigenvalues here")
+    bound.add_argument("--json", type=Path, metavar="OUT.json", help="also write the printed numbers as JSON here")
+    bound.set_defaults(func=cmd_bound)
+
+    train = sub.add_parser(
+        "train",
+        help="train a Bernoulli VAE (vanilla or pre-initialised at the bound's optimum) and plot it against the bound",
+        description="Train one VAE on the training split and write DIR/history.parquet (per-epoch losses), "
+        "DIR/final.parquet (final losses, bounds, pct deviations, active units) and DIR/loss.png. A checkpoint "
+        "at DIR/checkpoint.pt lets an interrupted run resume when rerun with the same settings.",
+    )
+    add_data_options(train, ("--split-seed",))
+    train.add_argument("--arch", choices=["deep", "canonical"], default="deep", help="architecture (default: deep)")
+    train.add_argument(
+        "--variant",
+        choices=["vanilla", "preinit"],
+        default="preinit",
+        help="vanilla: random initialisation; preinit: decoder output and encoder heads set to the bound's "
+        "optimum (default: preinit)",
+    )
+    train.add_argument("--latent-dim", type=int, required=True, metavar="K", help="latent size κ (1 to d)")
+    train.add_argument("--epochs", type=int, required=True, metavar="E", help="number of training epochs")
+    train.add_argument(
+        "--hidden",
+        type=int,
+        nargs="+",
+        default=[1024, 1024],
+        metavar="H",
+        help="hidden widths of the deep architecture's encoder (the decoder mirrors them) (default: 1024 1024)",
+    )
+    train.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
+    train.add_argument("--batch-size", type=int, default=100, metavar="B", help="minibatch size (default: 100)")
+    train.add_argument(
+        "--init",
+        choices=["he_normal", "glorot_uniform", "he_uniform"],
+        default="he_normal",
+        help="weight initialisation of the randomly initialised layers (default: he_normal)",
+    )
+    train.add_argument(
+        "--mc-samples",
+        type=int,
+        default=10,
+        metavar="M",
+        help="Monte Carlo samples per row in the final full passes (default: 10)",
+    )
+    train.add_argument(
+        "--seed", type=int, default=0, help="training seed: initialisation, shuffling and noise (default: 0)"
+    )
+    train.add_argument("--threads", type=int, default=1, metavar="T", help="PyTorch CPU threads (default: 1)")
+    train.add_argument(
+        "--checkpoint-every", type=int, default=10, metavar="K", help="save a checkpoint every K epochs (default: 10)"
+    )
+    train.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
+    train.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
+    train.set_defaults(func=cmd_train)
+
+    example = sub.add_parser(
+        "example",
+        help="write a ready-made example dataset",
+        description="Write an example dataset in the dataset Parquet layout (bits plus a train/test `split` "
+        "column). digits: scikit-learn's 1,797 handwritten 8×8 digits, pixel ≥ 8 of 16 → 1 (1,797 × 64).",
+    )
+    example.add_argument("name", choices=["digits"], help="which example")
+    example.add_argument("out", type=Path, metavar="OUT", help="output Parquet file")
+    example.set_defaults(func=cmd_example)
+    return parser
+
+
+def load(args: argparse.Namespace):
+    from bvae.data import load_binary
+
+    return load_binary(
+        args.file, split_column=args.split_column or None, test_fraction=args.test_fraction, seed=args.split_seed
+    )
+
+
+def bound_report(data, latent_dim: int):
+    """The numbers `bvae bound` prints (fit_bound and decision_support on the training split), and the support."""
+    from bvae.bound import check_latent_dim, fit_bound
+    from bvae.decision import decision_support
+
+    check_latent_dim(latent_dim, data.d)
+    fit = fit_bound(data.train, data.test, latent_dim)
+    support = decision_support(fit.eigenvalues, data.n_train)
+    return {
+        "dataset": data.name,
+        "d": data.d,
+        "n_train": data.n_train,
+        "n_test": data.n_test,
+        "latent_dim": latent_dim,
+        "bound_train": fit.bound_train,
+        "bound_test": fit.bound_test,
+        "bound_test_strict": fit.bound_test_strict,
+        "threshold": support.threshold,
+        "mp_edge": support.mp_edge,
+        "n_eig_gt_4": support.n_eig_gt_4,
+        "n_eig_gt_mp": support.n_eig_gt_mp,
+        "suggested_latent_dim": {"gt_4": max(support.n_eig_gt_4, 1), "gt_mp": max(support.n_eig_gt_mp, 1)},
+        "leading_eigenvalues": fit.eigenvalues[:N_LEADING].tolist(),
+    }, support
+
+
+def cmd_bound(args: argparse.Namespace) -> int:
+    from bvae.io import write_text
+    from bvae.plot_bound import scree
+
+    data = load(args)
+    report, support = bound_report(data, args.latent_dim)
+    lead = ", ".join(f"{v:.3f}" for v in report["leading_eigenvalues"])
+    print(
+        f"dataset {data.name}: d = {data.d}, n_train = {data.n_train}, n_test = {data.n_test}, "
+        f"latent_dim = {args.latent_dim}\n"
+        f"bound train        {report['bound_train']:.4f}\n"
+        f"bound test         {report['bound_test']:.4f}  (test data centred at their own mean)\n"
+        f"bound test strict  {report['bound_test_strict']:.4f}  (test data centred at the training mean)\n"
+        f"eigenvalues > 4          {report['n_eig_gt_4']}\n"
+        f"eigenvalues > MP edge    {report['n_eig_gt_mp']}  (edge 4(1+sqrt(d/n_train))^2 = {report['mp_edge']:.3f})\n"
+        f"suggested latent size    {report['suggested_latent_dim']['gt_4']} (> 4, the paper), "
+        f"{report['suggested_latent_dim']['gt_mp']} (> MP edge, noise-aware)\n"
+        f"leading eigenvalues      {lead}"
+    )
+    if args.scree:
+        scree(support, f"{data.name} (d = {data.d}, n_train = {data.n_train})", args.scree)
+        print(f"wrote {args.scree}")
+    if args.json:
+        write_text(json.dumps(report, indent=2) + "\n", args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bvae.plot_training import loss_development
+    from bvae.train import TrainSettings, train, write_result
+
+    data = load(args)
+    settings = TrainSettings(
+        arch=args.arch,
+        variant=args.variant,
+        latent_dim=args.latent_dim,
+        hidden=tuple(args.hidden),
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        init=args.init,
+        mc_samples=args.mc_samples,
+        checkpoint_every=args.checkpoint_every,
+        threads=args.threads,
+    )
+    settings.check(data.d)  # before anything is written
+    if args.out.exists() and not args.out.is_dir():
+        from bvae.errors import ConfigError
+
+        raise ConfigError(f"--out {args.out}: exists and is not a directory")
+    started = time.perf_counter()
+    result = train(data, settings, seed=args.seed, checkpoint=args.out / "checkpoint.pt", progress=not args.no_progress)
+    write_result(result, args.out)
+    final = result.final
+    history = result.history.assign(variant=settings.variant, seed=args.seed)
+    title = f"{data.name}: {settings.arch}, {settings.variant}, κ = {settings.latent_dim}"
+    loss_development(history, final["bound_train"], final["bound_test"], title, args.out / "loss.png")
+    wall = time.perf_counter() - started
+    print(
+        f"dataset {data.name}: d = {data.d}, n_train = {data.n_train}, n_test = {data.n_test}; "
+        f"{settings.arch} {settings.variant}, latent_dim = {settings.latent_dim}, seed = {args.seed}, "
+        f"{settings.epochs} epochs in {wall:.1f} s\n"
+        f"{'':6}{'final loss':>12}{'bound':>12}{'pct':>10}\n"
+        f"{'train':6}{final['final_train_loss']:12.4f}{final['bound_train']:12.4f}{final['pct_train']:+9.3f}%\n"
+        f"{'test':6}{final['final_test_loss']:12.4f}{final['bound_test']:12.4f}{final['pct_test']:+9.3f}%\n"
+        f"strict test bound {final['bound_test_strict']:.4f}; "
+        f"epochs to bound {fmt_epoch(final['epochs_to_bound'])}, to 1 % {fmt_epoch(final['epochs_to_1pct'])}; "
+        f"active units {final['active_units']} of {settings.latent_dim}; final KL {final['final_kl']:.3f}\n"
+        f"wrote {args.out / 'history.parquet'}, {args.out / 'final.parquet'}, {args.out / 'loss.png'}"
+    )
+    return 0
+
+
+def fmt_epoch(value) -> str:
+    return "never" if value is None or pd.isna(value) else str(int(value))
+
+
+def cmd_example(args: argparse.Namespace) -> int:
+    from bvae.examples import EXAMPLES
+
+    data = EXAMPLES[args.name](args.out)
+    ones = float(np.mean(np.vstack([data.train, data.test])))
+    print(
+        f"wrote {args.out}: {data.name}, {data.n} × {data.d} bits ({ones:.1%} ones), "
+        f"n_train = {data.n_train}, n_test = {data.n_test}"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except BvaeError as exc:
+        print(f"bvae: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. an output path that cannot be written
+        print(f"bvae: error: {one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bvae: interrupted", file=sys.stderr)
+        return 130
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())
