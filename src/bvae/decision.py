@@ -43,9 +43,17 @@ def bound_summary(data, latent_dim: int) -> tuple[dict, np.ndarray]:
     fit = fit_bound(data.train, data.test, latent_dim)
     support = decision_support(fit.eigenvalues, data.n_train)
     row = {
-        "dataset": data.name, "d": data.d, "N": data.n, "n_train": data.n_train, "n_test": data.n_test,
-        "latent_dim": latent_dim, "bound_train": fit.bound_train, "bound_test": fit.bound_test,
-        "bound_test_strict": fit.bound_test_strict, "n_eig_gt_4": support.n_eig_gt_4,
-        "n_eig_gt_mp": support.n_eig_gt_mp, "mp_edge": support.mp_edge,
+        "dataset": data.name,
+        "d": data.d,
+        "N": data.n,
+        "n_train": data.n_train,
+        "n_test": data.n_test,
+        "latent_dim": latent_dim,
+        "bound_train": fit.bound_train,
+        "bound_test": fit.bound_test,
+        "bound_test_strict": fit.bound_test_strict,
+        "n_eig_gt_4": support.n_eig_gt_4,
+        "n_eig_gt_mp": support.n_eig_gt_mp,
+        "mp_edge": support.mp_edge,
     }
     return row, fit.eigenvalues

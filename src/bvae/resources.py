@@ -23,12 +23,13 @@ def weight_count(arch: str, d: int, latent_dim: int, hidden: tuple[int, ...]) ->
     widths = hidden_widths(arch, d, hidden)
     encoder = [d, *widths]
     decoder = [latent_dim, *(widths[::-1] if arch == "deep" else []), d]
-    pairs = list(zip(encoder[:-1], encoder[1:])) + list(zip(decoder[:-1], decoder[1:]))
+    pairs = list(zip(encoder[:-1], encoder[1:], strict=True)) + list(zip(decoder[:-1], decoder[1:], strict=True))
     return sum(a * b for a, b in pairs) + 2 * widths[-1] * latent_dim
 
 
-def train_runtime_minutes(arch, d, n_train, n_test, epochs, latent_dim, hidden, batch_size, mc_samples, seeds=1,
-                          threads=1) -> int:
+def train_runtime_minutes(
+    arch, d, n_train, n_test, epochs, latent_dim, hidden, batch_size, mc_samples, seeds=1, threads=1
+) -> int:
     weights = weight_count(arch, d, latent_dim, tuple(hidden))
     flops = 6 * weights * n_train * epochs + 2 * weights * (n_test * epochs + (n_train + n_test) * mc_samples)
     steps = epochs * math.ceil(n_train / batch_size)

@@ -26,8 +26,10 @@ class TableSpec:
     @property
     def caption(self) -> str:
         what = "[min %; max %]" if self.stat == "range" else "mean % ± std %"
-        return (f"Table {self.number}: {self.arch} network, {self.split} split: deviation of the final loss from "
-                f"the {self.split} bound over seeds, {what}; negative means the network beats the bound.")
+        return (
+            f"Table {self.number}: {self.arch} network, {self.split} split: deviation of the final loss from "
+            f"the {self.split} bound over seeds, {what}; negative means the network beats the bound."
+        )
 
 
 TABLES = (
@@ -88,4 +90,3 @@ def collect_runs(final_paths: list[str]) -> pd.DataFrame:
     """All final records in one table, sorted by dataset, arch, variant and seed."""
     runs = pd.concat([pd.read_parquet(p) for p in final_paths], ignore_index=True)
     return runs.sort_values(["d", "N", "dataset", "arch", "variant", "seed"]).reset_index(drop=True)
-
