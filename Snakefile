@@ -20,6 +20,20 @@ include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 
 
+# Everything but training is seconds of work: run it where Snakemake runs, not as cluster jobs.
+localrules:
+    all,
+    simulate_dataset,
+    import_dataset,
+    example_dataset,
+    bounds,
+    runs_table,
+    paper_tables,
+    theory_figures,
+    scree,
+    loss_development,
+
+
 rule all:
     input:
         all_outputs(),
