@@ -147,28 +147,18 @@ def load(args: argparse.Namespace):
 
 
 def bound_report(data, latent_dim: int):
-    """The numbers `bvae bound` prints (fit_bound and decision_support on the training split), and the support."""
-    from bvae.bound import check_latent_dim, fit_bound
-    from bvae.decision import decision_support
+    """The numbers `bvae bound` prints (the workflow's bounds.parquet row plus suggestions), and the support."""
+    from bvae.bound import check_latent_dim
+    from bvae.decision import bound_summary, decision_support
 
     check_latent_dim(latent_dim, data.d)
-    fit = fit_bound(data.train, data.test, latent_dim)
-    support = decision_support(fit.eigenvalues, data.n_train)
+    row, eigenvalues = bound_summary(data, latent_dim)
+    support = decision_support(eigenvalues, data.n_train)
     return {
-        "dataset": data.name,
-        "d": data.d,
-        "n_train": data.n_train,
-        "n_test": data.n_test,
-        "latent_dim": latent_dim,
-        "bound_train": fit.bound_train,
-        "bound_test": fit.bound_test,
-        "bound_test_strict": fit.bound_test_strict,
+        **row,
         "threshold": support.threshold,
-        "mp_edge": support.mp_edge,
-        "n_eig_gt_4": support.n_eig_gt_4,
-        "n_eig_gt_mp": support.n_eig_gt_mp,
         "suggested_latent_dim": {"gt_4": max(support.n_eig_gt_4, 1), "gt_mp": max(support.n_eig_gt_mp, 1)},
-        "leading_eigenvalues": fit.eigenvalues[:N_LEADING].tolist(),
+        "leading_eigenvalues": eigenvalues[:N_LEADING].tolist(),
     }, support
 
 
