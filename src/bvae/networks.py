@@ -103,7 +103,10 @@ class StackedVAE(nn.Module):
 
     def losses(self, x: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-example negative ELBO and KL term, shape (S, batch), for 0/1 data x and standard normal noise eps."""
-        mu, logvar = self.encode(x)
+        return self.losses_given(x, *self.encode(x), eps)
+
+    def losses_given(self, x, mu, logvar, eps) -> tuple[torch.Tensor, torch.Tensor]:
+        """`losses` for an already encoded x: Monte Carlo passes reuse one encoding for every noise draw."""
         logits = self.decode(mu + eps * torch.exp(0.5 * logvar))
         nll = (nn.functional.softplus(logits) - x * logits).sum(-1)  # BCE with logits, summed over dimensions
         kl = 0.5 * (torch.exp(logvar) + mu**2 - 1 - logvar).sum(-1)
