@@ -75,6 +75,11 @@ def seed_generators(seed: int) -> tuple[torch.Generator, torch.Generator]:
     return torch.Generator().manual_seed(int(init_state)), torch.Generator().manual_seed(int(run_state))
 
 
+def make_optimizer(params, lr: float) -> torch.optim.Optimizer:
+    """Adam with Keras' ε. Fused: one kernel for the memory-bound update; element-wise, so seeds stay independent."""
+    return torch.optim.Adam(params, lr=lr, eps=ADAM_EPS, fused=True)
+
+
 def run_epoch(model: StackedVAE, opt: torch.optim.Optimizer, x: torch.Tensor, gens, batch_size: int) -> torch.Tensor:
     """One pass over the shuffled training rows; the per-seed mean minibatch loss, weighted by batch size."""
     n, kappa = x.shape[0], model.mu.weight.shape[-1]
@@ -163,8 +168,7 @@ def train_seeds(
     model = build(
         settings.arch, settings.variant, data.d, settings.latent_dim, settings.hidden, init_gens, settings.init, bound
     )
-    # fused: one kernel for the whole update, which is memory-bound; element-wise, so seeds stay independent
-    opt = torch.optim.Adam(model.parameters(), lr=settings.lr, eps=ADAM_EPS, fused=True)
+    opt = make_optimizer(model.parameters(), settings.lr)
     x_train = torch.as_tensor(data.train, dtype=torch.float32)
     x_test = torch.as_tensor(data.test, dtype=torch.float32)
     ckpt = Checkpoint(checkpoint, checkpoint_key(data, settings, list(seeds)))
