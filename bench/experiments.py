@@ -1,0 +1,284 @@
+"""Scratch experiments for issue 7: candidate speed-ups of run_epoch / full_pass / Adam, measured without editing src.
+
+Usage, from the repository root::
+
+    python -m bench.experiments step        # training-step recipes, 1 thread
+    python -m bench.experiments eval        # test-pass recipes
+    python -m bench.experiments exact       # do the recipes keep results bit-identical (vs baseline, alone vs stack)?
+    python -m bench.experiments stack       # canonical d=200 samples/s vs stack size, best recipe
+    python -m bench.experiments whatif      # the full harness with fused Adam + encode-once full_pass patched in
+
+Every recipe draws exactly the random numbers of `bvae.train.run_epoch` in the same order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import resource
+import time
+
+import torch
+from bench.roofline import BATCH, make_model, wait_for_idle
+
+from bvae.train import ADAM_EPS, EVAL_ROWS, full_pass, run_epoch
+
+# ------------------------------------------------------------------------------------------- epoch variants
+
+
+def epoch_pregather(model, opt, x, gens, batch_size, set_to_none=True):
+    """run_epoch with one gather per epoch (x[perm], contiguous per seed) instead of one per step."""
+    n, kappa = x.shape[0], model.mu.weight.shape[-1]
+    perm = torch.stack([torch.randperm(n, generator=g) for g in gens])
+    noise = torch.stack([torch.randn(n, kappa, generator=g) for g in gens])
+    xs = x[perm]  # (S, n, d)
+    total = torch.zeros(len(gens))
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        loss = model.losses(xs[:, start:stop], noise[:, start:stop])[0].mean(1)
+        opt.zero_grad(set_to_none=set_to_none)
+        loss.sum().backward()
+        opt.step()
+        total += loss.detach() * (stop - start)
+    return total / n
+
+
+def make_compiled_epoch(model):
+    """run_epoch with model.losses compiled by torch.compile (inductor, CPU)."""
+    compiled = torch.compile(model.losses, dynamic=False)
+
+    def epoch(model, opt, x, gens, batch_size):
+        n, kappa = x.shape[0], model.mu.weight.shape[-1]
+        perm = torch.stack([torch.randperm(n, generator=g) for g in gens])
+        noise = torch.stack([torch.randn(n, kappa, generator=g) for g in gens])
+        xs = x[perm]
+        total = torch.zeros(len(gens))
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            loss = compiled(xs[:, start:stop], noise[:, start:stop])[0].mean(1)
+            opt.zero_grad(set_to_none=True)
+            loss.sum().backward()
+            opt.step()
+            total += loss.detach() * (stop - start)
+        return total / n
+
+    return epoch
+
+
+def losses_signed(model, x, eps, sign):
+    """model.losses with the BCE of 0/1 data as softplus(sign * logits), sign = 1 - 2x precomputed per epoch."""
+    mu, logvar = model.encode(x)
+    logits = model.decode(mu + eps * torch.exp(0.5 * logvar))
+    nll = torch.nn.functional.softplus(sign * logits).sum(-1)
+    kl = 0.5 * (torch.exp(logvar) + mu**2 - 1 - logvar).sum(-1)
+    return nll + kl, kl
+
+
+def epoch_signed(model, opt, x, gens, batch_size):
+    """epoch_pregather with the signed-softplus likelihood (sign = 1 - 2x gathered once per epoch)."""
+    n, kappa = x.shape[0], model.mu.weight.shape[-1]
+    perm = torch.stack([torch.randperm(n, generator=g) for g in gens])
+    noise = torch.stack([torch.randn(n, kappa, generator=g) for g in gens])
+    xs = x[perm]
+    sign = 1 - 2 * xs
+    total = torch.zeros(len(gens))
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        loss = losses_signed(model, xs[:, start:stop], noise[:, start:stop], sign[:, start:stop])[0].mean(1)
+        opt.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        opt.step()
+        total += loss.detach() * (stop - start)
+    return total / n
+
+
+# ------------------------------------------------------------------------------------------- eval variants
+
+
+@torch.inference_mode()
+def full_pass_once(model, x, gens, samples=1):
+    """full_pass encoding each chunk once (the original encodes it 1 + samples times); same numbers."""
+    S, kappa = model.stack_size, model.mu.weight.shape[-1]
+    loss, kl, mus = torch.zeros(S), torch.zeros(S), []
+    for start in range(0, x.shape[0], EVAL_ROWS):
+        rows = x[start : start + EVAL_ROWS].expand(S, -1, -1)
+        mu, logvar = model.encode(rows)
+        mus.append(mu)
+        std = torch.exp(0.5 * logvar)
+        kl_row = (0.5 * (torch.exp(logvar) + mu**2 - 1 - logvar)).sum(-1)
+        for _ in range(samples):
+            noise = torch.stack([torch.randn(rows.shape[1], kappa, generator=g) for g in gens])
+            logits = model.decode(mu + noise * std)
+            nll = (torch.nn.functional.softplus(logits) - rows * logits).sum(-1)
+            loss += (nll + kl_row).sum(1) / samples
+        kl += kl_row.sum(1)
+    mu = torch.cat(mus, dim=1)
+    return {
+        "loss": (loss / x.shape[0]).numpy(),
+        "kl": (kl / x.shape[0]).numpy(),
+        "mu_var": mu.var(1, correction=0).numpy(),
+    }
+
+
+# ------------------------------------------------------------------------------------------- harness
+
+
+RECIPES = {
+    "baseline": (run_epoch, {}),
+    "adam foreach": (run_epoch, {"foreach": True}),
+    "adam fused": (run_epoch, {"fused": True}),
+    "pregather": (epoch_pregather, {}),
+    "fused+pregather": (epoch_pregather, {"fused": True}),
+    "fused+zero_grad(None=False)": (lambda *a: epoch_pregather(*a, set_to_none=False), {"fused": True}),
+    "fused+pregather+signed": (epoch_signed, {"fused": True}),
+}
+
+
+def setup(arch, d, S, adam_kwargs):
+    model, _, x, x_test, gens = make_model(arch, "vanilla", d, S)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=ADAM_EPS, **adam_kwargs)
+    return model, opt, x, x_test, gens
+
+
+def time_recipe(arch, d, S, recipe, steps, repeats, compiled=False):
+    epoch, adam_kwargs = RECIPES[recipe] if not compiled else (None, {"fused": True})
+    model, opt, x, _, gens = setup(arch, d, S, adam_kwargs)
+    if compiled:
+        epoch = make_compiled_epoch(model)
+    model.train()
+    epoch(model, opt, x[: 3 * BATCH], gens, BATCH)
+    rows = x[: steps * BATCH]
+    best, faults = math.inf, 0
+    for _ in range(repeats):
+        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        t = time.perf_counter()
+        epoch(model, opt, rows, gens, BATCH)
+        best = min(best, (time.perf_counter() - t) / steps)
+        faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / steps
+    return best, faults
+
+
+def cmd_step(args):
+    configs = [("deep", 200, 1), ("deep", 1000, 1), ("canonical", 200, 1), ("canonical", 200, 10)]
+    recipes = args.recipes or list(RECIPES)
+    res = {}
+    for _round in range(args.rounds):  # interleave recipes so slow drifts hit them alike
+        for cfg in configs:
+            for recipe in recipes:
+                wait_for_idle(0.15, 30)
+                t, faults = time_recipe(*cfg, recipe, args.steps, 3)
+                key = (cfg, recipe)
+                res[key] = min(res.get(key, (math.inf, 0)), (t, faults))
+    if args.compile:
+        for cfg in configs:
+            t0 = time.perf_counter()
+            t, faults = time_recipe(*cfg, None, args.steps, 3, compiled=True)
+            res[(cfg, "fused+pregather+compile")] = (t, faults)
+            print(f"  compile {cfg}: {time.perf_counter() - t0:.0f} s including compilation", flush=True)
+    for cfg in configs:
+        base = res[(cfg, "baseline")][0]
+        print(f"{cfg[0]} d={cfg[1]} S={cfg[2]}")
+        for (c, recipe), (t, faults) in res.items():
+            if c == cfg:
+                print(f"   {recipe:26} {1e3 * t:8.2f} ms/step  {base / t:5.2f}x   {faults:7.0f} page faults/step")
+
+
+def cmd_eval(args):
+    for arch, d, S in [("deep", 200, 1), ("deep", 1000, 1), ("canonical", 200, 1), ("canonical", 200, 10)]:
+        model, _, _, x_test, gens = setup(arch, d, S, {})
+        for name, fn, samples in [
+            ("full_pass", full_pass, 1),
+            ("encode once", full_pass_once, 1),
+            ("full_pass 10", full_pass, 10),
+            ("encode once 10", full_pass_once, 10),
+        ]:
+            wait_for_idle(0.15, 30)
+            fn(model, x_test, gens, samples)
+            best = math.inf
+            for _ in range(3):
+                t = time.perf_counter()
+                fn(model, x_test, gens, samples)
+                best = min(best, time.perf_counter() - t)
+            print(f"{arch} d={d} S={S} {name:15} {1e3 * best:8.1f} ms")
+        # same numbers? fresh generators with the same state for both
+        g1 = [torch.Generator().manual_seed(7 + i) for i in range(S)]
+        g2 = [torch.Generator().manual_seed(7 + i) for i in range(S)]
+        a, b = full_pass(model, x_test, g1, 3), full_pass_once(model, x_test, g2, 3)
+        print(f"   identical results: {all((a[k] == b[k]).all() for k in a)}")
+
+
+def train_k(arch, d, seeds, steps, recipe, compiled=False):
+    from bvae.networks import build
+    from bvae.train import seed_generators
+
+    epoch, adam_kwargs = RECIPES[recipe] if not compiled else (None, {"fused": True})
+    init_gens, run_gens = zip(*(seed_generators(s) for s in seeds), strict=True)
+    model = build(arch, "vanilla", d, 2, (1024, 1024), init_gens, "he_normal")
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=ADAM_EPS, **adam_kwargs)
+    if compiled:
+        epoch = make_compiled_epoch(model)
+    _, _, x, _, _ = make_model(arch, "vanilla", d, 1)
+    losses = [epoch(model, opt, x[: steps * BATCH + 37], run_gens, BATCH) for _ in range(2)]
+    return model, torch.stack(losses)
+
+
+def cmd_exact(args):
+    """Bit-identity of each recipe: to the baseline, and for seed 5 alone vs inside a stack [2, 5, 9]."""
+    for arch, d in [("canonical", 200), ("deep", 200)]:
+        ref_model, ref_loss = train_k(arch, d, [5], args.steps, "baseline")
+        for recipe in list(RECIPES) + (["compile"] if args.compile else []):
+            compiled = recipe == "compile"
+            r = "baseline" if compiled else recipe
+            alone, loss_a = train_k(arch, d, [5], args.steps, r, compiled)
+            stacked, loss_s = train_k(arch, d, [2, 5, 9], args.steps, r, compiled)
+            pairs = list(zip(alone.parameters(), ref_model.parameters(), strict=True))
+            same_as_base = all(torch.equal(p, q) for p, q in pairs)
+            diff = max((p - q).abs().max().item() for p, q in pairs)
+            stack_ok = all(
+                torch.equal(p[0], q[1]) for p, q in zip(alone.parameters(), stacked.parameters(), strict=True)
+            )
+            print(
+                f"{arch} d={d} {recipe:18} identical to baseline: {same_as_base!s:5} (max |dw| {diff:.1e});"
+                f" seed alone == seed in stack: {stack_ok and torch.equal(loss_a[:, 0], loss_s[:, 1])}"
+            )
+
+
+def cmd_stack(args):
+    for recipe in args.recipes or ["baseline", "fused+pregather"]:
+        base = None
+        for S in [1, 10, 20, 50, 100]:
+            wait_for_idle(0.15, 30)
+            t, _ = time_recipe("canonical", 200, S, recipe, args.steps, 3)
+            sps = S * BATCH / t
+            base = base or sps
+            print(
+                f"canonical d=200 {recipe:16} S={S:3d}: {1e3 * t:7.2f} ms/step {sps:9.0f} samples/s {sps / base:5.2f}x",
+                flush=True,
+            )
+
+
+def cmd_whatif(args):
+    """The roofline harness with Adam(fused=True) and the encode-once full_pass patched in (src untouched)."""
+    import bench.roofline as roofline
+
+    roofline.full_pass = full_pass_once
+    roofline.main(["--adam", "fused", "--threads", *map(str, args.harness_threads), "--out", args.out])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("what", choices=["step", "eval", "exact", "stack", "whatif"])
+    parser.add_argument("--out", default="bench/results/whatif-fused-adam-encode-once.json")
+    parser.add_argument("--harness-threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--recipes", nargs="+")
+    parser.add_argument("--compile", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    {"step": cmd_step, "eval": cmd_eval, "exact": cmd_exact, "stack": cmd_stack, "whatif": cmd_whatif}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()
