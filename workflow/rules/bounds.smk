@@ -5,7 +5,7 @@ rule bounds:
     input:
         expand("results/datasets/{dataset}.parquet", dataset=DATASETS),
     output:
-        bounds=report("results/bounds/bounds.parquet", caption="../report/bounds.rst", category="Bounds"),
+        bounds="results/bounds/bounds.parquet",
         eigenvalues="results/bounds/eigenvalues.parquet",
     params:
         latent_dim=config["latent_dim"],
