@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from bvae.bound import Bound, check_latent_dim, fit_bound
 from bvae.data import BinaryData
 from bvae.errors import ConfigError, DivergenceError
+from bvae.fingerprint import fingerprint
 from bvae.io import atomic_path, provenance, write_parquet
 from bvae.networks import ARCHITECTURES, INITS, VARIANTS, StackedVAE, build
 
@@ -146,9 +147,22 @@ class Checkpoint:
 
 
 def checkpoint_key(data: BinaryData, settings: TrainSettings, seeds: list[int]) -> str:
+    """Identifies a training: the data, the settings, the seeds and the training code (no resuming across edits)."""
     digest = hashlib.sha256(data.train.tobytes() + data.test.tobytes())
-    digest.update(json.dumps([dataclasses.asdict(settings), seeds, data.d]).encode())
+    code = fingerprint("bvae.train", "bvae.networks")
+    digest.update(json.dumps([dataclasses.asdict(settings), seeds, data.d, code]).encode())
     return digest.hexdigest()
+
+
+def resume(ckpt: Checkpoint, model, opt, run_gens) -> tuple[dict, int]:
+    """Restore model, optimizer and generators from the checkpoint if it holds this training; history and epoch."""
+    if state := ckpt.load():
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        for g, g_state in zip(run_gens, state["gens"], strict=True):
+            g.set_state(g_state)
+        return state["history"], state["epoch"]
+    return {"train_loss": [], "test_loss": [], "seconds": []}, 0
 
 
 def train_seeds(
@@ -172,14 +186,8 @@ def train_seeds(
     x_train = torch.as_tensor(data.train, dtype=torch.float32)
     x_test = torch.as_tensor(data.test, dtype=torch.float32)
     ckpt = Checkpoint(checkpoint, checkpoint_key(data, settings, list(seeds)))
-    history = {"train_loss": [], "test_loss": [], "seconds": []}
-    start_epoch, started = 0, time.perf_counter()
-    if state := ckpt.load():
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        for g, g_state in zip(run_gens, state["gens"], strict=True):
-            g.set_state(g_state)
-        history, start_epoch = state["history"], state["epoch"]
+    started = time.perf_counter()
+    history, start_epoch = resume(ckpt, model, opt, run_gens)
     label = f"{data.name} {settings.arch} {settings.variant} seeds {seeds[0]}..{seeds[-1]}"
     bar = tqdm(
         range(start_epoch, settings.epochs),
@@ -191,7 +199,6 @@ def train_seeds(
     )
     for epoch in bar:
         tick = time.perf_counter()
-        model.train()
         train_loss = run_epoch(model, opt, x_train, run_gens, settings.batch_size).numpy()
         test_loss = full_pass(model, x_test, run_gens)["loss"]
         check_finite(train_loss, test_loss, data.name, settings, seeds, epoch + 1)
@@ -201,14 +208,9 @@ def train_seeds(
         bar.set_postfix(loss=f"{train_loss.mean():.2f}", bound=f"{bound.bound_train:.2f}")
         if (epoch + 1) % settings.checkpoint_every == 0 and epoch + 1 < settings.epochs:
             ckpt.save(
-                {
-                    "model": model.state_dict(),
-                    "opt": opt.state_dict(),
-                    "epoch": epoch + 1,
-                    "gens": [g.get_state() for g in run_gens],
-                    "history": history,
-                }
-            )
+                {"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch + 1,
+                 "gens": [g.get_state() for g in run_gens], "history": history}
+            )  # fmt: skip
     final_train = full_pass(model, x_train, run_gens, settings.mc_samples)
     final_test = full_pass(model, x_test, run_gens, settings.mc_samples)
     check_finite(final_train["loss"], final_test["loss"], data.name, settings, seeds, settings.epochs)
