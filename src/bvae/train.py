@@ -177,6 +177,9 @@ def train_seeds(
     if not seeds or len(set(seeds)) != len(seeds):
         raise ConfigError(f"seeds = {seeds!r}; expected a non-empty list of distinct integers")
     torch.set_num_threads(settings.threads)  # never more threads than the job was given
+    # Adam's moments of dead units decay into denormal floats after a few dozen epochs, which makes every
+    # element-wise op several times slower (0.66 -> 1.49 s per epoch by epoch 45 at d = 200); flush them to zero.
+    torch.set_flush_denormal(True)
     bound = fit_bound(data.train, data.test, settings.latent_dim)  # preinit uses the training split only
     init_gens, run_gens = zip(*(seed_generators(s) for s in seeds), strict=True)
     model = build(
