@@ -7,6 +7,7 @@ Usage, from the repository root::
     python -m bench.experiments exact       # do the recipes keep results bit-identical (vs baseline, alone vs stack)?
     python -m bench.experiments stack       # canonical d=200 samples/s vs stack size, best recipe
     python -m bench.experiments whatif      # the full harness with fused Adam + encode-once full_pass patched in
+    python -m bench.experiments denormal    # epoch time early vs late in a real training, denormals kept vs flushed
 
 Every recipe draws exactly the random numbers of `bvae.train.run_epoch` in the same order.
 """
@@ -17,6 +18,7 @@ import argparse
 import math
 import resource
 import time
+from unittest import mock
 
 import torch
 from bench.roofline import BATCH, make_model, wait_for_idle
@@ -265,9 +267,32 @@ def cmd_whatif(args):
     roofline.main(["--adam", "fused", "--threads", *map(str, args.harness_threads), "--out", args.out])
 
 
+def cmd_denormal(args):
+    """Epoch time early and late in a real training, with denormals kept and flushed (bvae.train flushes them).
+
+    Fresh models (what the step benchmarks time) hold no denormals; Adam's moments of dead units decay into them
+    after a few dozen epochs, and every element-wise op on them is several times slower.
+    """
+    from bvae.simulate import SimSettings, simulate
+    from bvae.train import TrainSettings, train_seeds
+
+    data = simulate(SimSettings(d=200, N=5000))
+    settings = TrainSettings(arch="deep", epochs=args.epochs, mc_samples=1, threads=args.threads)
+    real = torch.set_flush_denormal
+    for flush in (False, True):
+        with mock.patch.object(torch, "set_flush_denormal", lambda _mode, flush=flush: real(flush)):
+            seconds = train_seeds(data, settings, [0], progress=False)[0].history["seconds"]
+        print(
+            f"flush_denormal={flush!s:5}: epochs 1-5 {seconds[:5].mean():.3f} s, "
+            f"epochs {args.epochs - 4}-{args.epochs} {seconds[-5:].mean():.3f} s per epoch",
+            flush=True,
+        )
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["step", "eval", "exact", "stack", "whatif"])
+    parser.add_argument("what", choices=["step", "eval", "exact", "stack", "whatif", "denormal"])
+    parser.add_argument("--epochs", type=int, default=45)
     parser.add_argument("--out", default="bench/results/whatif-fused-adam-encode-once.json")
     parser.add_argument("--harness-threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--steps", type=int, default=20)
@@ -277,7 +302,14 @@ def main():
     parser.add_argument("--compile", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    {"step": cmd_step, "eval": cmd_eval, "exact": cmd_exact, "stack": cmd_stack, "whatif": cmd_whatif}[args.what](args)
+    {
+        "step": cmd_step,
+        "eval": cmd_eval,
+        "exact": cmd_exact,
+        "stack": cmd_stack,
+        "whatif": cmd_whatif,
+        "denormal": cmd_denormal,
+    }[args.what](args)
 
 
 if __name__ == "__main__":
