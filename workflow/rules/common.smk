@@ -1,5 +1,7 @@
 # Configuration validation, the dataset registry, seed stacks, fingerprints and every output path.
 
+import functools
+
 import pyarrow.parquet as pq
 from snakemake.utils import validate
 
@@ -52,6 +54,7 @@ def run_dir(dataset, arch, variant, seed):
     return f"results/runs/{dataset}/{arch}/{variant}/seed{seed}"
 
 
+@functools.cache  # called for every training job's resources: read each dataset file once
 def dataset_shape(dataset):
     """(d, n_train, n_test) for resource estimates: from the dataset file once it exists, else from config."""
     path = f"results/datasets/{dataset}.parquet"
