@@ -6,7 +6,6 @@ Usage, from the repository root::
     python -m bench.experiments eval        # test-pass recipes
     python -m bench.experiments exact       # do the recipes keep results bit-identical (vs baseline, alone vs stack)?
     python -m bench.experiments stack       # canonical d=200 samples/s vs stack size, best recipe
-    python -m bench.experiments whatif      # the full harness with fused Adam + encode-once full_pass patched in
     python -m bench.experiments denormal    # epoch time early vs late in a real training, denormals kept vs flushed
 
 Every recipe draws exactly the random numbers of `bvae.train.run_epoch` in the same order.
@@ -98,28 +97,18 @@ def epoch_signed(model, opt, x, gens, batch_size):
 
 
 @torch.inference_mode()
-def full_pass_once(model, x, gens, samples=1):
-    """full_pass encoding each chunk once (the original encodes it 1 + samples times); same numbers."""
+def full_pass_per_sample(model, x, gens, samples=1):
+    """The evaluation before the change: the encoder ran again for every noise draw (bvae.train.full_pass encodes
+    each chunk once). Draws the same noise in the same order, so the losses must be identical."""
     S, kappa = model.stack_size, model.mu.weight.shape[-1]
-    loss, kl, mus = torch.zeros(S), torch.zeros(S), []
+    loss = torch.zeros(S)
     for start in range(0, x.shape[0], EVAL_ROWS):
         rows = x[start : start + EVAL_ROWS].expand(S, -1, -1)
-        mu, logvar = model.encode(rows)
-        mus.append(mu)
-        std = torch.exp(0.5 * logvar)
-        kl_row = (0.5 * (torch.exp(logvar) + mu**2 - 1 - logvar)).sum(-1)
+        model.encode(rows)  # the old pass encoded once more for the posterior means
         for _ in range(samples):
             noise = torch.stack([torch.randn(rows.shape[1], kappa, generator=g) for g in gens])
-            logits = model.decode(mu + noise * std)
-            nll = (torch.nn.functional.softplus(logits) - rows * logits).sum(-1)
-            loss += (nll + kl_row).sum(1) / samples
-        kl += kl_row.sum(1)
-    mu = torch.cat(mus, dim=1)
-    return {
-        "loss": (loss / x.shape[0]).numpy(),
-        "kl": (kl / x.shape[0]).numpy(),
-        "mu_var": mu.var(1, correction=0).numpy(),
-    }
+            loss += model.losses(rows, noise)[0].sum(1) / samples
+    return {"loss": (loss / x.shape[0]).numpy()}
 
 
 # ------------------------------------------------------------------------------------------- harness
@@ -189,10 +178,10 @@ def cmd_eval(args):
     for arch, d, S in [("deep", 200, 1), ("deep", 1000, 1), ("canonical", 200, 1), ("canonical", 200, 10)]:
         model, _, _, x_test, gens = setup(arch, d, S, {})
         for name, fn, samples in [
+            ("encode per sample", full_pass_per_sample, 1),
             ("full_pass", full_pass, 1),
-            ("encode once", full_pass_once, 1),
+            ("encode per sample 10", full_pass_per_sample, 10),
             ("full_pass 10", full_pass, 10),
-            ("encode once 10", full_pass_once, 10),
         ]:
             wait_for_idle(0.15, 30)
             fn(model, x_test, gens, samples)
@@ -201,12 +190,12 @@ def cmd_eval(args):
                 t = time.perf_counter()
                 fn(model, x_test, gens, samples)
                 best = min(best, time.perf_counter() - t)
-            print(f"{arch} d={d} S={S} {name:15} {1e3 * best:8.1f} ms")
+            print(f"{arch} d={d} S={S} {name:20} {1e3 * best:8.1f} ms")
         # same numbers? fresh generators with the same state for both
         g1 = [torch.Generator().manual_seed(7 + i) for i in range(S)]
         g2 = [torch.Generator().manual_seed(7 + i) for i in range(S)]
-        a, b = full_pass(model, x_test, g1, 3), full_pass_once(model, x_test, g2, 3)
-        print(f"   identical results: {all((a[k] == b[k]).all() for k in a)}")
+        a, b = full_pass(model, x_test, g1, 3), full_pass_per_sample(model, x_test, g2, 3)
+        print(f"   identical losses: {(a['loss'] == b['loss']).all()}")
 
 
 def train_k(arch, d, seeds, steps, recipe, compiled=False):
@@ -259,14 +248,6 @@ def cmd_stack(args):
             )
 
 
-def cmd_whatif(args):
-    """The roofline harness with Adam(fused=True) and the encode-once full_pass patched in (src untouched)."""
-    import bench.roofline as roofline
-
-    roofline.full_pass = full_pass_once
-    roofline.main(["--adam", "fused", "--threads", *map(str, args.harness_threads), "--out", args.out])
-
-
 def cmd_denormal(args):
     """Epoch time early and late in a real training, with denormals kept and flushed (bvae.train flushes them).
 
@@ -291,10 +272,8 @@ def cmd_denormal(args):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["step", "eval", "exact", "stack", "whatif", "denormal"])
+    parser.add_argument("what", choices=["step", "eval", "exact", "stack", "denormal"])
     parser.add_argument("--epochs", type=int, default=45)
-    parser.add_argument("--out", default="bench/results/whatif-fused-adam-encode-once.json")
-    parser.add_argument("--harness-threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
@@ -307,7 +286,6 @@ def main():
         "eval": cmd_eval,
         "exact": cmd_exact,
         "stack": cmd_stack,
-        "whatif": cmd_whatif,
         "denormal": cmd_denormal,
     }[args.what](args)
 
