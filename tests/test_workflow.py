@@ -83,3 +83,18 @@ def test_bad_config_value_stops_before_any_job(tmp_path):
     message = run.stdout + run.stderr
     assert run.returncode != 0 and "instance['seeds']" in message and "minimum" in message
     assert not (workdir / "results").exists()
+
+
+def test_user_file_flows_through_the_same_rules(tmp_path):
+    workdir = copy_workflow(tmp_path)
+    rng = np.random.default_rng(3)
+    pd.DataFrame((rng.random((120, 24)) < 0.3).astype(int)).to_csv(workdir / "mine.csv", index=False)
+    (workdir / "mine.yaml").write_text("files: [{name: mine, path: mine.csv, test_fraction: 0.25, seed: 1}]\n")
+    config = ["--configfile", ".test/config.yaml", "mine.yaml"]
+    counts = job_counts(snakemake(workdir, "-n", *config).stdout)
+    assert counts["import_dataset"] == 1 and counts["loss_development"] == 3 * 2  # 3 datasets x 2 architectures
+    assert sum(n for rule, n in counts.items() if rule.startswith("train_")) == 3 * (2 * 2 + 2 * 1)
+    run = snakemake(workdir, "results/bounds/bounds.parquet", "--cores", "2", *config)
+    assert run.returncode == 0, run.stderr[-2000:]
+    bounds = pd.read_parquet(workdir / "results" / "bounds" / "bounds.parquet").set_index("dataset")
+    assert bounds.loc["mine", ["d", "N", "n_test"]].tolist() == [24, 120, 30]
