@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 
 from bvae.networks import hidden_widths
+from bvae.train import EVAL_ROWS  # activations of one evaluation chunk bound the memory
 
 SAFETY = 2.0  # headroom for slower nodes and noisy neighbours
 GFLOPS_PER_CORE = 80.0  # per-core rate of the network's matmuls; the bench machine sustains ~130 (bench/)
 ADAM_GBPS = 10.0  # memory bandwidth of the optimizer step; the bench machine's triad gives ~15 GB/s per core
 BASE_MB = 600  # Python, torch and pandas loaded
-EVAL_ROWS = 2048
 
 
 def weight_count(arch: str, d: int, latent_dim: int, hidden: tuple[int, ...]) -> int:

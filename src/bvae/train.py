@@ -218,15 +218,11 @@ def train_seeds(
     final_test = full_pass(model, x_test, run_gens, settings.mc_samples)
     check_finite(final_train["loss"], final_test["loss"], data.name, settings, seeds, settings.epochs)
     wall = time.perf_counter() - started
-    results = [
-        TrainResult(
-            history=seed_history(history, i),
-            final=final_record(
-                data, settings, bound, seed, seed_history(history, i), final_train, final_test, i, wall, len(seeds)
-            ),
-        )
-        for i, seed in enumerate(seeds)
-    ]
+    results = []
+    for i, seed in enumerate(seeds):
+        hist = seed_history(history, i)
+        final = final_record(data, settings, bound, seed, hist, final_train, final_test, i, wall, len(seeds))
+        results.append(TrainResult(history=hist, final=final))
     ckpt.remove()
     return results
 
