@@ -177,11 +177,16 @@ def assert_one_line_error(capsys, fragment):
     assert "Traceback" not in captured.err
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_bound_bad_input(csv, tmp_path, capsys, case):
+def bad_input(tmp_path, csv, case):
+    """The bad file of `case` (written under tmp_path/in), its extra arguments and the expected message fragment."""
     src = tmp_path / "in"
     src.mkdir()
-    path, extra, fragment = bad_files(src, csv)[case]
+    return bad_files(src, csv)[case]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bound_bad_input(csv, tmp_path, capsys, case):
+    path, extra, fragment = bad_input(tmp_path, csv, case)
     out = tmp_path / "out"
     out.mkdir()
     argv = ["bound", str(path), *extra, "--scree", str(out / "scree.png"), "--json", str(out / "b.json")]
@@ -192,9 +197,7 @@ def test_bound_bad_input(csv, tmp_path, capsys, case):
 
 @pytest.mark.parametrize("case", CASES)
 def test_train_bad_input(csv, tmp_path, capsys, case):
-    src = tmp_path / "in"
-    src.mkdir()
-    path, extra, fragment = bad_files(src, csv)[case]
+    path, extra, fragment = bad_input(tmp_path, csv, case)
     out = tmp_path / "run"
     base = ["train", str(path), "--latent-dim", "2", *TINY, "--out", str(out), "--no-progress"]
     assert main([*base, *extra]) == 2  # a later --latent-dim overrides the first
