@@ -1,5 +1,6 @@
 # bvae-bound: the study of Sicks, Korn & Schwaar (2020) from config to tables and figures.
-# Table of contents: datasets -> bounds -> training (one job per seed or seed stack) -> tables -> figures.
+# Table of contents: datasets -> bounds -> training (one job per protocol, dataset, architecture, variant and seed
+# stack) -> tables and the comparison with the paper -> figures.
 
 from snakemake.utils import min_version
 
@@ -24,11 +25,14 @@ include: "workflow/rules/figures.smk"
 localrules:
     all,
     simulate_dataset,
+    simulate_replicate,
     import_dataset,
     example_dataset,
     bounds,
     runs_table,
     paper_tables,
+    comparison,
+    comparison_figure,
     theory_figures,
     scree,
     loss_development,

@@ -22,7 +22,11 @@ from unittest import mock
 import torch
 from bench.roofline import BATCH, make_model, wait_for_idle
 
-from bvae.train import ADAM_EPS, EVAL_ROWS, full_pass, run_epoch
+from bvae.resources import EVAL_ROWS
+from bvae.settings import TrainSettings
+from bvae.train import full_pass, run_epoch
+
+ADAM_EPS = TrainSettings().adam_eps
 
 # ------------------------------------------------------------------------------------------- epoch variants
 
@@ -204,7 +208,7 @@ def train_k(arch, d, seeds, steps, recipe, compiled=False):
 
     epoch, adam_kwargs = RECIPES[recipe] if not compiled else (None, {"fused": True})
     init_gens, run_gens = zip(*(seed_generators(s) for s in seeds), strict=True)
-    model = build(arch, "vanilla", d, 2, (1024, 1024), init_gens, "he_normal")
+    model = build(TrainSettings(arch=arch), d, init_gens)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=ADAM_EPS, **adam_kwargs)
     if compiled:
         epoch = make_compiled_epoch(model)

@@ -19,7 +19,8 @@ import torch
 from bench.roofline import BATCH, make_model
 from torch.profiler import ProfilerActivity, profile
 
-from bvae.train import ADAM_EPS, run_epoch
+from bvae.settings import TrainSettings
+from bvae.train import run_epoch
 
 MATMUL = {"aten::mm", "aten::bmm", "aten::baddbmm", "aten::addmm", "aten::matmul"}
 GATHER = {"aten::index", "aten::index_select", "aten::gather", "aten::take"}
@@ -30,7 +31,7 @@ def breakdown(arch: str, d: int, S: int, steps: int, threads: int, table: bool, 
     torch.set_num_threads(threads)
     model, opt, x, _, gens = make_model(arch, "vanilla", d, S)
     if fused:
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=ADAM_EPS, fused=True)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=TrainSettings().adam_eps, fused=True)
     rows = x[: steps * BATCH]
     run_epoch(model, opt, x[: 3 * BATCH], gens, BATCH)
     t = time.perf_counter()

@@ -7,7 +7,7 @@ Usage, from the repository root (with the project's venv)::
     python -m bench.roofline --threads 1 --stack 1 10 --out bench/results/after.json
     python -m bench.roofline --variant preinit     # time the preinit models instead of vanilla
     python -m bench.roofline --adam fused          # what-if: force Adam(fused=True) (default: the package's choice,
-                                                   # bvae.train.make_optimizer if it exists, else plain Adam)
+                                                   # bvae.train.make_optimizer)
     python -m bench.profile_step                   # where the step time goes (torch.profiler), see that module
 
 Measure on an otherwise idle machine: before each configuration the harness waits (``--idle 0.15 60``) until other
@@ -67,11 +67,12 @@ import numpy as np
 import torch
 
 import bvae
-import bvae.train as bvae_train
 from bvae.bound import fit_bound
 from bvae.networks import StackedLinear, build
+from bvae.settings import TrainSettings
 from bvae.simulate import SimSettings, simulate
-from bvae.train import ADAM_EPS, Checkpoint, full_pass, run_epoch, seed_generators
+from bvae.train import Checkpoint, full_pass, run_epoch, seed_generators
+from bvae.train import make_optimizer as package_optimizer
 
 ROOT = Path(__file__).resolve().parents[1]
 N_TRAIN, N_TEST, BATCH, HIDDEN, LATENT = 6700, 3300, 100, (1024, 1024), 2
@@ -220,21 +221,18 @@ def dataset(d: int):
 
 
 def make_optimizer(model, adam: str) -> torch.optim.Optimizer:
-    """`package`: bvae.train.make_optimizer(params, lr) if the package has one, else plain Adam (as train_seeds had)."""
+    """`package`: bvae.train.make_optimizer with the default settings; else torch's Adam in the named flavour."""
     if adam == "package":
-        maker = getattr(bvae_train, "make_optimizer", None)  # make_optimizer(params, lr)
-        if maker is not None:
-            return maker(model.parameters(), 1e-3)
-        adam = "default"
+        return package_optimizer(model.parameters(), TrainSettings())
     kwargs = {"default": {}, "fused": {"fused": True}, "foreach": {"foreach": True}}[adam]
-    return torch.optim.Adam(model.parameters(), lr=1e-3, eps=ADAM_EPS, **kwargs)
+    return torch.optim.Adam(model.parameters(), lr=1e-3, eps=TrainSettings().adam_eps, **kwargs)
 
 
 def make_model(arch: str, variant: str, d: int, S: int, adam: str = "package"):
     data = dataset(d)
     bound = fit_bound(data.train, data.test, LATENT) if variant == "preinit" else None
     init_gens, run_gens = zip(*(seed_generators(s) for s in range(S)), strict=True)
-    model = build(arch, variant, d, LATENT, HIDDEN, init_gens, "he_normal", bound)
+    model = build(TrainSettings(arch=arch, variant=variant, latent_dim=LATENT, hidden=HIDDEN), d, init_gens, bound)
     opt = make_optimizer(model, adam)
     x_train = torch.as_tensor(data.train, dtype=torch.float32)
     x_test = torch.as_tensor(data.test, dtype=torch.float32)
@@ -572,7 +570,7 @@ def main(argv=None) -> int:
         "--adam",
         default="package",
         choices=["package", "default", "fused", "foreach"],
-        help="optimizer: bvae.train.make_optimizer if it exists, else plain Adam (package, the"
+        help="optimizer: bvae.train.make_optimizer (package, the"
         " default); or force torch.optim.Adam's default, fused=True or foreach=True implementation",
     )
     parser.add_argument("--no-projection", action="store_true", help="skip the extra 1-thread grid measurements")

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from bvae.errors import DataError
-from bvae.plot_training import loss_development, summarise, y_limits
+from bvae.plot_training import epoch_bands, loss_development, y_limits
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -43,7 +43,7 @@ def test_writes_a_png(tmp_path, variants, seeds):
 
 def test_summary_is_median_min_max_over_seeds():
     history = fake_history(("vanilla",), (0, 1, 2), epochs=5)
-    summary = summarise(history)
+    summary = epoch_bands(history)
     at3 = history[history.epoch == 3]["train_loss"]
     row = summary[summary.epoch == 3].iloc[0]
     assert row["train_loss_median"] == pytest.approx(np.median(at3))
@@ -54,14 +54,14 @@ def test_summary_is_median_min_max_over_seeds():
 def test_y_limits_show_the_bound_not_epoch_one():
     history = fake_history(seeds=(0, 1, 2), bound=100.0)
     assert history["train_loss"].max() > 200  # epoch 1 is far above the bound
-    lo, hi = y_limits(summarise(history), [100.0, 101.0])
+    lo, hi = y_limits(epoch_bands(history), [100.0, 101.0])
     assert lo < 100.0 < 101.0 < hi < 130.0
 
 
 def test_y_limits_include_losses_below_the_bound():
     history = fake_history(("vanilla",), (0,), epochs=10)
     history.loc[history.epoch == 10, "train_loss"] = 80.0  # overfitting: far below the training bound
-    lo, _ = y_limits(summarise(history), [100.0, 101.0])
+    lo, _ = y_limits(epoch_bands(history), [100.0, 101.0])
     assert lo < 80.0
 
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from bvae.errors import DataError
-from bvae.tables import TABLES, markdown, summarise
+from bvae.tables import TABLES, deviation_table, markdown
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def runs():
 
 
 def test_summary_matches_direct_statistics(runs):
-    table = summarise(runs, "deep", "test")
+    table = deviation_table(runs, "deep", "test")
     assert list(table["dataset"]) == ["d200_N100", "d200_N5000", "d400_N100"]
     sel = runs[(runs.arch == "deep") & (runs.variant == "preinit") & (runs.dataset == "d400_N100")]["pct_test"]
     row = table.set_index("dataset").loc["d400_N100"]
@@ -53,11 +53,11 @@ def test_markdown_layout(runs):
         "range",
         "table1_deep_test_range",
     )
-    text = markdown(summarise(runs, "deep", "test"), spec)
+    text = markdown(deviation_table(runs, "deep", "test"), spec)
     lines = text.splitlines()
     assert lines[2] == "| | bound | VAE preinit | VAE |"
     assert lines[4].startswith("| d=200; N=100 | 140.00 | [")
-    mean_std = markdown(summarise(runs, "canonical", "train"), TABLES[5])
+    mean_std = markdown(deviation_table(runs, "canonical", "train"), TABLES[5])
     assert "% ± " in mean_std and "table" not in mean_std.splitlines()[4]
 
 
@@ -68,6 +68,6 @@ def test_all_eight_tables_are_distinct():
 
 def test_bad_runs_table(runs):
     with pytest.raises(DataError, match=r"lacks column\(s\) \['pct_test'\]"):
-        summarise(runs.drop(columns="pct_test"), "deep", "test")
+        deviation_table(runs.drop(columns="pct_test"), "deep", "test")
     with pytest.raises(DataError, match="no runs of arch 'canonical'"):
-        summarise(runs[runs.arch == "deep"], "canonical", "test")
+        deviation_table(runs[runs.arch == "deep"], "canonical", "test")

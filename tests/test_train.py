@@ -1,5 +1,7 @@
 """Networks and training (SPEC §5–6): preinit placement, reproducibility, stack independence, resume, divergence."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -23,7 +25,7 @@ def data():
 def test_preinit_layers_sit_where_spec_says(data, arch):
     bound = fit_bound(data.train, data.test, 2)
     gens = [seed_generators(s)[0] for s in (0, 1)]
-    model = build(arch, "preinit", data.d, 2, (32, 24), gens, "he_normal", bound)
+    model = build(TrainSettings(arch=arch, variant="preinit", hidden=(32, 24)), data.d, gens, bound)
     for s in range(2):
         w_out = model.out.weight[s].detach().double().numpy()  # (fan_in, d)
         np.testing.assert_allclose(w_out[:2].T, bound.W, atol=1e-6)
@@ -45,7 +47,7 @@ def test_logvar_constant_survives_training(data):
     assert len(results[0].history) == 3
     bound = fit_bound(data.train, data.test, 2)
     gens = [seed_generators(0)[0]]
-    model = build("canonical", "preinit", data.d, 2, (), gens, "he_normal", bound)
+    model = build(TrainSettings(arch="canonical", variant="preinit"), data.d, gens, bound)
     opt = torch.optim.Adam(model.parameters(), lr=0.1)
     before = model.fixed_logvar.clone()
     for _ in range(3):
@@ -63,7 +65,7 @@ def test_same_seed_same_history_different_seed_different_init(data):
     assert a.final["final_train_loss"] == b.final["final_train_loss"]
     bound = fit_bound(data.train, data.test, 2)
     models = {
-        v: build("deep", v, data.d, 2, (16, 16), [seed_generators(s)[0] for s in (0, 1)], "he_normal", bound)
+        v: build(TrainSettings(variant=v, hidden=(16, 16)), data.d, [seed_generators(s)[0] for s in (0, 1)], bound)
         for v in ("vanilla", "preinit")
     }
     enc = models["vanilla"].encoder[0].weight
@@ -133,12 +135,12 @@ def test_written_result_has_the_interface_columns(data, tmp_path):
     assert set(required) <= set(final.columns) and len(final) == 1
     row = final.iloc[0]
     assert row.pct_train == pytest.approx(100 * (row.final_train_loss - row.bound_train) / row.bound_train)
-    assert list(pd.read_parquet(tmp_path / "history.parquet").columns) == [
-        "epoch",
-        "train_loss",
-        "test_loss",
-        "seconds",
-    ]
+    history = pd.read_parquet(tmp_path / "history.parquet")
+    assert list(history.columns) == ["epoch", "train_loss", "test_loss", "test_kl", "test_active_units", "seconds"]
+    assert history["test_active_units"].between(0, 2).all() and (history["test_kl"] >= 0).all()
+    for key, value in TrainSettings(arch="canonical", variant="preinit", **TINY).values().items():
+        recorded = json.loads(row[key]) if key == "hidden" else row[key]
+        assert pd.isna(recorded) if value is None else recorded == value, key
     assert not list(tmp_path.glob(".*tmp"))
 
 

@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from bvae import __version__
+from bvae.architectures import ARCHITECTURES, VARIANTS
 from bvae.errors import BvaeError
+from bvae.settings import add_options, from_args
 
 DESCRIPTION = """\
 The ELBO lower bound of the Bernoulli VAE for your own 0/1 data (Parquet, CSV, .npy or .npz).
@@ -82,46 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
         "at DIR/checkpoint.pt lets an interrupted run resume when rerun with the same settings.",
     )
     add_data_options(train, ("--split-seed",))
-    train.add_argument("--arch", choices=["deep", "canonical"], default="deep", help="architecture (default: deep)")
+    train.add_argument("--arch", choices=list(ARCHITECTURES), default="deep", help="architecture (default: deep)")
     train.add_argument(
         "--variant",
-        choices=["vanilla", "preinit"],
+        choices=list(VARIANTS),
         default="preinit",
         help="vanilla: random initialisation; preinit: decoder output and encoder heads set to the bound's "
         "optimum (default: preinit)",
     )
-    train.add_argument("--latent-dim", type=int, required=True, metavar="K", help="latent size κ (1 to d)")
-    train.add_argument("--epochs", type=int, required=True, metavar="E", help="number of training epochs")
-    train.add_argument(
-        "--hidden",
-        type=int,
-        nargs="+",
-        default=[1024, 1024],
-        metavar="H",
-        help="hidden widths of the deep architecture's encoder (the decoder mirrors them) (default: 1024 1024)",
-    )
-    train.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
-    train.add_argument("--batch-size", type=int, default=100, metavar="B", help="minibatch size (default: 100)")
-    train.add_argument(
-        "--init",
-        choices=["he_normal", "glorot_uniform", "he_uniform"],
-        default="he_normal",
-        help="weight initialisation of the randomly initialised layers (default: he_normal)",
-    )
-    train.add_argument(
-        "--mc-samples",
-        type=int,
-        default=10,
-        metavar="M",
-        help="Monte Carlo samples per row in the final full passes (default: 10)",
-    )
+    add_options(train)  # one option per training setting (bvae/settings.schema.yaml)
     train.add_argument(
         "--seed", type=int, default=0, help="training seed: initialisation, shuffling and noise (default: 0)"
     )
     train.add_argument("--threads", type=int, default=1, metavar="T", help="PyTorch CPU threads (default: 1)")
-    train.add_argument(
-        "--checkpoint-every", type=int, default=10, metavar="K", help="save a checkpoint every K epochs (default: 10)"
-    )
     train.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
     train.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
     train.set_defaults(func=cmd_train)
@@ -192,22 +167,10 @@ def cmd_bound(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from bvae.plot_training import loss_development
-    from bvae.train import TrainSettings, train, write_result
+    from bvae.train import train, write_result
 
     data = load(args)
-    settings = TrainSettings(
-        arch=args.arch,
-        variant=args.variant,
-        latent_dim=args.latent_dim,
-        hidden=tuple(args.hidden),
-        epochs=args.epochs,
-        lr=args.lr,
-        batch_size=args.batch_size,
-        init=args.init,
-        mc_samples=args.mc_samples,
-        checkpoint_every=args.checkpoint_every,
-        threads=args.threads,
-    )
+    settings = from_args(args, arch=args.arch, variant=args.variant, threads=args.threads)
     settings.check(data.d)  # before anything is written
     if args.out.exists() and not args.out.is_dir():
         from bvae.errors import ConfigError

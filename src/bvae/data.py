@@ -177,3 +177,10 @@ def load_binary(
     return BinaryData(
         name=name or path.stem, train=train, test=test, columns=tuple(columns), metadata=dict(metadata or {})
     )
+
+
+def dataset_shape(path: str | os.PathLike) -> tuple[int, int, int]:
+    """(d, n_train, n_test) of a file in the `write_dataset` layout, reading only its metadata and split column."""
+    n_test = int((pq.read_table(path, columns=[SPLIT]).column(SPLIT).to_numpy() == "test").sum())
+    meta = pq.read_metadata(path)
+    return meta.num_columns - 1, meta.num_rows - n_test, n_test

@@ -12,22 +12,21 @@ import math
 import torch
 from torch import nn
 
+from bvae.architectures import LAYER_GROUPS, Layers
 from bvae.bound import Bound
-from bvae.errors import ConfigError
 
-ARCHITECTURES = ("deep", "canonical")
-VARIANTS = ("vanilla", "preinit")
-INITS = ("he_normal", "glorot_uniform", "he_uniform")
+TRUNCATED_STD = 0.87962566103423978  # std of a standard normal truncated to [-2, 2]: Keras rescales by it
 
 
 def init_weight(shape: tuple[int, int], scheme: str, generator: torch.Generator) -> torch.Tensor:
-    """One (fan_in, fan_out) weight matrix drawn with the Keras-named scheme (He normal is untruncated here)."""
+    """One (fan_in, fan_out) weight matrix drawn with a Keras-named scheme (settings.schema.yaml lists them)."""
     fan_in, fan_out = shape
     if scheme == "he_normal":
         return torch.randn(shape, generator=generator) * math.sqrt(2 / fan_in)
+    if scheme == "he_truncated_normal":
+        std = math.sqrt(2 / fan_in) / TRUNCATED_STD
+        return nn.init.trunc_normal_(torch.empty(shape), std=std, a=-2 * std, b=2 * std, generator=generator)
     limit = math.sqrt(6 / fan_in) if scheme == "he_uniform" else math.sqrt(6 / (fan_in + fan_out))
-    if scheme not in INITS:
-        raise ConfigError(f"init = {scheme!r}; expected one of {', '.join(INITS)}")
     return (torch.rand(shape, generator=generator) * 2 - 1) * limit
 
 
@@ -43,7 +42,7 @@ class StackedLinear(nn.Module):
         return torch.baddbmm(self.bias, x, self.weight)
 
 
-def mlp(widths: list[int], generators: list[torch.Generator], scheme: str) -> nn.Sequential:
+def mlp(widths: tuple[int, ...], generators: list[torch.Generator], scheme: str) -> nn.Sequential:
     """Affine layers between consecutive widths, with ReLU after every one."""
     layers: list[nn.Module] = []
     for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
@@ -51,26 +50,20 @@ def mlp(widths: list[int], generators: list[torch.Generator], scheme: str) -> nn
     return nn.Sequential(*layers)
 
 
-def hidden_widths(arch: str, d: int, hidden: tuple[int, ...]) -> list[int]:
-    if arch == "deep":
-        return list(hidden)
-    if arch == "canonical":
-        return [d, d]
-    raise ConfigError(f"arch = {arch!r}; expected one of {', '.join(ARCHITECTURES)}")
-
-
 class StackedVAE(nn.Module):
-    """Encoder d → hidden → (μ, log σ²); decoder κ → reversed hidden → d logits (canonical: κ → d, affine)."""
+    """Encoder d → hidden → (μ, log σ²); decoder κ → hidden → d logits, shapes from `bvae.architectures`.
 
-    def __init__(self, arch: str, d: int, latent_dim: int, hidden: tuple[int, ...], generators, init: str):
+    Layers are drawn in the order encoder, μ, log σ², decoder, output, each group with its own scheme.
+    """
+
+    def __init__(self, layers: Layers, generators, schemes: dict[str, str]):
         super().__init__()
-        widths = hidden_widths(arch, d, hidden)
-        self.encoder = mlp([d, *widths], generators, init)
-        self.mu = StackedLinear(widths[-1], latent_dim, generators, init)
-        self.logvar = StackedLinear(widths[-1], latent_dim, generators, init)
-        decoder_hidden = widths[::-1] if arch == "deep" else []
-        self.decoder = mlp([latent_dim, *decoder_hidden], generators, init)
-        self.out = StackedLinear(([latent_dim, *decoder_hidden])[-1], d, generators, init)
+        head = (layers.encoder[-1], layers.latent_dim)
+        self.encoder = mlp(layers.encoder, generators, schemes["encoder"])
+        self.mu = StackedLinear(*head, generators, schemes["mu"])
+        self.logvar = StackedLinear(*head, generators, schemes["logvar"])
+        self.decoder = mlp(layers.decoder, generators, schemes["decoder"])
+        self.out = StackedLinear(layers.decoder[-1], layers.d, generators, schemes["output"])
         self.register_buffer("fixed_logvar", None)
 
     @property
@@ -103,9 +96,9 @@ class StackedVAE(nn.Module):
 
     def losses(self, x: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-example negative ELBO and KL term, shape (S, batch), for 0/1 data x and standard normal noise eps."""
-        return self.losses_given(x, *self.encode(x), eps)
+        return self.losses_of_encoding(x, *self.encode(x), eps)
 
-    def losses_given(self, x, mu, logvar, eps) -> tuple[torch.Tensor, torch.Tensor]:
+    def losses_of_encoding(self, x, mu, logvar, eps) -> tuple[torch.Tensor, torch.Tensor]:
         """`losses` for an already encoded x: Monte Carlo passes reuse one encoding for every noise draw."""
         logits = self.decode(mu + eps * torch.exp(0.5 * logvar))
         nll = (nn.functional.softplus(logits) - x * logits).sum(-1)  # BCE with logits, summed over dimensions
@@ -113,11 +106,10 @@ class StackedVAE(nn.Module):
         return nll + kl, kl
 
 
-def build(arch, variant, d, latent_dim, hidden, generators, init, bound: Bound | None = None) -> StackedVAE:
-    """A stack of one model per generator; preinit needs the training split's `bound`."""
-    if variant not in VARIANTS:
-        raise ConfigError(f"variant = {variant!r}; expected one of {', '.join(VARIANTS)}")
-    model = StackedVAE(arch, d, latent_dim, tuple(hidden), generators, init)
-    if variant == "preinit":
+def build(settings, d: int, generators, bound: Bound | None = None) -> StackedVAE:
+    """A stack of one model per generator from `TrainSettings`; preinit needs the training split's `bound`."""
+    schemes = {group: settings.scheme(group) for group in LAYER_GROUPS}
+    model = StackedVAE(settings.layers(d), generators, schemes)
+    if settings.variant == "preinit":
         model.preinit(bound)
     return model

@@ -17,12 +17,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from bvae.architectures import VARIANTS
 from bvae.errors import DataError
 from bvae.plot_bound import save
 
 HISTORY_COLUMNS = ("variant", "seed", "epoch", "train_loss", "test_loss")
 VARIANT_COLORS = {"vanilla": "C0", "preinit": "C1"}
-VARIANT_LABELS = {"vanilla": "VAE", "preinit": "VAE preinit"}
 BELOW, ABOVE = 0.03, 0.15  # default view: bound · [1 − BELOW, 1 + ABOVE], widened to show the final losses
 
 
@@ -37,7 +37,7 @@ def check_history(history: pd.DataFrame) -> None:
         raise DataError("history is empty; expected at least one epoch record")
 
 
-def summarise(history: pd.DataFrame) -> pd.DataFrame:
+def epoch_bands(history: pd.DataFrame) -> pd.DataFrame:
     """Per variant and epoch: median, min and max over seeds of train_loss and test_loss, and the seed count."""
     grouped = history.groupby(["variant", "epoch"], sort=True)[["train_loss", "test_loss"]]
     stats = grouped.agg(["median", "min", "max"])
@@ -68,14 +68,14 @@ def loss_development(
 ) -> None:
     """Write the loss-development PNG of `history` (columns variant, seed, epoch, train_loss, test_loss)."""
     check_history(history)
-    summary = summarise(history)
+    summary = epoch_bands(history)
     fig, ax = plt.subplots(figsize=(6, 4))
     order = list(VARIANT_COLORS)
     variants = sorted(summary["variant"].unique(), key=lambda v: (order.index(v) if v in order else len(order), str(v)))
     for i, variant in enumerate(variants):
         part = summary[summary["variant"] == variant]
         color = VARIANT_COLORS.get(variant, f"C{i + 2}")
-        label = VARIANT_LABELS.get(variant, str(variant))
+        label = VARIANTS.get(variant, str(variant))
         epochs = part["epoch"].to_numpy()
         for split, style in (("train", "-"), ("test", "--")):
             ax.plot(epochs, part[f"{split}_loss_median"], style, color=color, lw=1.5, label=f"{label} {split}")

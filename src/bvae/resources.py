@@ -9,28 +9,19 @@ from __future__ import annotations
 
 import math
 
-from bvae.networks import hidden_widths
-from bvae.train import EVAL_ROWS  # activations of one evaluation chunk bound the memory
+from bvae.architectures import layers
 
+EVAL_ROWS = 2048  # rows per chunk in training's full passes (bvae.train): bounds the memory of wide stacks
 SAFETY = 2.0  # headroom for slower nodes and noisy neighbours
 GFLOPS_PER_CORE = 80.0  # per-core rate of the network's matmuls; the bench machine sustains ~130 (bench/)
 ADAM_GBPS = 10.0  # memory bandwidth of the optimizer step; the bench machine's triad gives ~15 GB/s per core
 BASE_MB = 600  # Python, torch and pandas loaded
 
 
-def weight_count(arch: str, d: int, latent_dim: int, hidden: tuple[int, ...]) -> int:
-    """Multiply-adds per example of one forward pass (= weights of all affine layers)."""
-    widths = hidden_widths(arch, d, hidden)
-    encoder = [d, *widths]
-    decoder = [latent_dim, *(widths[::-1] if arch == "deep" else []), d]
-    pairs = list(zip(encoder[:-1], encoder[1:], strict=True)) + list(zip(decoder[:-1], decoder[1:], strict=True))
-    return sum(a * b for a, b in pairs) + 2 * widths[-1] * latent_dim
-
-
 def train_runtime_minutes(
     arch, d, n_train, n_test, epochs, latent_dim, hidden, batch_size, mc_samples, seeds=1, threads=1
 ) -> int:
-    weights = weight_count(arch, d, latent_dim, tuple(hidden))
+    weights = layers(arch, d, latent_dim, hidden).weight_count()
     flops = 6 * weights * n_train * epochs + 2 * weights * (n_test * epochs + (n_train + n_test) * mc_samples)
     steps = epochs * math.ceil(n_train / batch_size)
     adam_bytes = steps * 7 * 4 * weights
@@ -39,9 +30,8 @@ def train_runtime_minutes(
 
 
 def train_mem_mb(arch, d, n_train, n_test, latent_dim, hidden, seeds=1) -> int:
-    widths = hidden_widths(arch, d, tuple(hidden))
-    weights = weight_count(arch, d, latent_dim, tuple(hidden))
+    shape = layers(arch, d, latent_dim, hidden)
     data = 4 * d * (n_train + n_test) * 2
-    model = seeds * 4 * 4 * weights
-    activations = seeds * 4 * EVAL_ROWS * (2 * sum(widths) + 2 * d)
+    model = seeds * 4 * 4 * shape.weight_count()
+    activations = seeds * 4 * EVAL_ROWS * (2 * sum(shape.encoder[1:]) + 2 * d)
     return math.ceil(BASE_MB + SAFETY * (data + model + activations) / 2**20)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -20,10 +21,11 @@ class SimSettings:
     block: int = 10  # loadings B[0:block, 0] = B[block:2·block, 1] = 1/√block
     test_fraction: float = 0.33
     seed: int = 2020
+    replicate: int = 0  # another draw of the same model: how much a result moves with the data alone
 
     @property
     def name(self) -> str:
-        return f"d{self.d}_N{self.N}"
+        return f"d{self.d}_N{self.N}" + (f"_r{self.replicate}" if self.replicate else "")
 
     def check(self) -> None:
         if self.d < 2 * self.block:
@@ -44,12 +46,23 @@ def loadings(d: int, block: int) -> np.ndarray:
 def simulate(settings: SimSettings) -> BinaryData:
     """Draw scores U, set Θ = U Bᵀ, draw X ~ Bernoulli(σ(Θ)) and split it; the same settings give the same bits.
 
-    Each (seed, d, N) gets its own random stream, so one dataset does not change when others are added.
+    Each (seed, d, N, replicate) gets its own random stream, so one dataset does not change when others are added
+    (replicate 0 draws from the stream of (seed, d, N), as before replicates existed).
     """
     settings.check()
-    rng = np.random.default_rng(np.random.SeedSequence([settings.seed, settings.d, settings.N]))
+    key = [settings.seed, settings.d, settings.N] + ([settings.replicate] if settings.replicate else [])
+    rng = np.random.default_rng(np.random.SeedSequence(key))
     scores = rng.normal(size=(settings.N, 2)) * np.asarray(settings.score_sd)
     prob = 1 / (1 + np.exp(-scores @ loadings(settings.d, settings.block).T))
     x = (rng.random(prob.shape) < prob).astype(np.uint8)
     is_test = random_split(settings.N, settings.test_fraction, int(rng.integers(2**63)))
     return BinaryData(name=settings.name, train=x[~is_test], test=x[is_test], metadata={"settings": asdict(settings)})
+
+
+NAME = re.compile(r"d(?P<d>\d+)_N(?P<N>\d+)(?:_r(?P<replicate>\d+))?")
+
+
+def parse_name(name: str) -> tuple[int, int, int] | None:
+    """(d, N, replicate) of a simulated dataset's name (`d200_N100`, `d200_N100_r2`), None for any other name."""
+    match = NAME.fullmatch(name)
+    return (int(match["d"]), int(match["N"]), int(match["replicate"] or 0)) if match else None

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bvae.architectures import VARIANTS
 from bvae.errors import DataError
 
-VARIANT_LABELS = {"preinit": "VAE preinit", "vanilla": "VAE"}
+COLUMN_ORDER = ("preinit", "vanilla")  # the paper's columns: VAE preinit, then VAE
 STATS = ("mean", "std", "min", "max", "n")
 
 
@@ -44,7 +45,7 @@ TABLES = (
 )
 
 
-def summarise(runs: pd.DataFrame, arch: str, split: str) -> pd.DataFrame:
+def deviation_table(runs: pd.DataFrame, arch: str, split: str) -> pd.DataFrame:
     """One row per dataset: its d, N, the split's bound, and mean/std/min/max/count of pct_{split} per variant."""
     pct, bound = f"pct_{split}", f"bound_{split}"
     missing = {"dataset", "d", "N", "arch", "variant", pct, bound} - set(runs.columns)
@@ -59,7 +60,7 @@ def summarise(runs: pd.DataFrame, arch: str, split: str) -> pd.DataFrame:
     stats.columns = [f"{variant}_{stat}" for stat, variant in stats.columns]
     bounds = runs.groupby(keys)[bound].first().rename("bound")
     table = pd.concat([bounds, stats], axis=1).reset_index().sort_values(["d", "N", "dataset"])
-    ordered = [f"{v}_{s}" for v in VARIANT_LABELS for s in STATS if f"{v}_{s}" in table.columns]
+    ordered = [f"{v}_{s}" for v in COLUMN_ORDER for s in STATS if f"{v}_{s}" in table.columns]
     return table[[*keys, "bound", *ordered]].reset_index(drop=True)
 
 
@@ -79,14 +80,15 @@ def row_label(row: pd.Series) -> str:
 
 def markdown(table: pd.DataFrame, spec: TableSpec) -> str:
     """The paper's layout: rows per dataset, columns bound, VAE preinit, VAE."""
-    lines = [spec.caption, "", "| | bound | VAE preinit | VAE |", "|---|---:|---:|---:|"]
+    header = " | ".join(VARIANTS[v] for v in COLUMN_ORDER)
+    lines = [spec.caption, "", f"| | bound | {header} |", "|---|---:|---:|---:|"]
     for _, row in table.iterrows():
-        cells = [cell(row, v, spec.stat) for v in VARIANT_LABELS]
+        cells = [cell(row, v, spec.stat) for v in COLUMN_ORDER]
         lines.append(f"| {row_label(row)} | {row['bound']:.2f} | {' | '.join(cells)} |")
     return "\n".join(lines) + "\n"
 
 
-def collect_runs(final_paths: list[str]) -> pd.DataFrame:
-    """All final records in one table, sorted by dataset, arch, variant and seed."""
-    runs = pd.concat([pd.read_parquet(p) for p in final_paths], ignore_index=True)
+def collect_runs(final_paths: list[str], protocol: str) -> pd.DataFrame:
+    """All final records of one protocol in one table, sorted by dataset, arch, variant and seed."""
+    runs = pd.concat([pd.read_parquet(p) for p in final_paths], ignore_index=True).assign(protocol=protocol)
     return runs.sort_values(["d", "N", "dataset", "arch", "variant", "seed"]).reset_index(drop=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import os
 import time
 from dataclasses import dataclass
@@ -22,46 +21,17 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from bvae.bound import Bound, check_latent_dim, fit_bound
+from bvae.bound import Bound, fit_bound
 from bvae.data import BinaryData
 from bvae.errors import ConfigError, DivergenceError
-from bvae.fingerprint import fingerprint
+from bvae.fingerprint import code_fingerprint
 from bvae.io import atomic_path, provenance, write_parquet
-from bvae.networks import ARCHITECTURES, INITS, VARIANTS, StackedVAE, build
+from bvae.networks import StackedVAE, build
+from bvae.resources import EVAL_ROWS
+from bvae.settings import TrainSettings
 
-ADAM_EPS = 1e-7  # Keras' default, which the paper's code used (PyTorch's is 1e-8)
-EVAL_ROWS = 2048  # rows per chunk in full passes: bounds memory for wide stacks
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Everything a training depends on besides the data and the seed; all of it lands in the final record."""
-
-    arch: str = "deep"
-    variant: str = "vanilla"
-    latent_dim: int = 2
-    hidden: tuple[int, ...] = (1024, 1024)
-    epochs: int = 300
-    lr: float = 1e-3
-    batch_size: int = 100
-    init: str = "he_normal"
-    mc_samples: int = 10
-    checkpoint_every: int = 10
-    threads: int = 1
-
-    def check(self, d: int) -> None:
-        for key, allowed in (("arch", ARCHITECTURES), ("variant", VARIANTS), ("init", INITS)):
-            if getattr(self, key) not in allowed:
-                raise ConfigError(f"{key} = {getattr(self, key)!r}; expected one of {', '.join(allowed)}")
-        for key in ("epochs", "batch_size", "mc_samples", "checkpoint_every", "threads"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{key} = {value!r}; expected a positive integer")
-        if not (isinstance(self.lr, int | float) and math.isfinite(self.lr) and self.lr > 0):
-            raise ConfigError(f"lr = {self.lr!r}; expected a positive number")
-        if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
-            raise ConfigError(f"hidden = {list(self.hidden)!r}; expected a non-empty list of positive integers")
-        check_latent_dim(self.latent_dim, d)
+HISTORY = ("train_loss", "test_loss", "test_kl", "test_active_units", "seconds")  # per epoch, per seed but seconds
+ACTIVE_VAR = 0.01  # a latent unit is active when its posterior mean varies more than this over the data (SPEC §6)
 
 
 @dataclass
@@ -76,9 +46,9 @@ def seed_generators(seed: int) -> tuple[torch.Generator, torch.Generator]:
     return torch.Generator().manual_seed(int(init_state)), torch.Generator().manual_seed(int(run_state))
 
 
-def make_optimizer(params, lr: float) -> torch.optim.Optimizer:
-    """Adam with Keras' ε. Fused: one kernel for the memory-bound update; element-wise, so seeds stay independent."""
-    return torch.optim.Adam(params, lr=lr, eps=ADAM_EPS, fused=True)
+def make_optimizer(params, settings: TrainSettings) -> torch.optim.Optimizer:
+    """Adam. Fused: one kernel for the memory-bound update; element-wise, so seeds stay independent."""
+    return torch.optim.Adam(params, lr=settings.lr, eps=settings.adam_eps, fused=True)
 
 
 def run_epoch(model: StackedVAE, opt: torch.optim.Optimizer, x: torch.Tensor, gens, batch_size: int) -> torch.Tensor:
@@ -108,7 +78,7 @@ def full_pass(model: StackedVAE, x: torch.Tensor, gens, samples: int = 1) -> dic
         mus.append(mu)
         for _ in range(samples):
             noise = torch.stack([torch.randn(rows.shape[1], kappa, generator=g) for g in gens])
-            per_row, kl_row = model.losses_given(rows, mu, logvar, noise)
+            per_row, kl_row = model.losses_of_encoding(rows, mu, logvar, noise)
             loss += per_row.sum(1) / samples
         kl += kl_row.sum(1)
     mu = torch.cat(mus, dim=1)
@@ -149,7 +119,7 @@ class Checkpoint:
 def checkpoint_key(data: BinaryData, settings: TrainSettings, seeds: list[int]) -> str:
     """Identifies a training: the data, the settings, the seeds and the training code (no resuming across edits)."""
     digest = hashlib.sha256(data.train.tobytes() + data.test.tobytes())
-    code = fingerprint("bvae.train", "bvae.networks")
+    code = code_fingerprint("bvae.train")  # this module and every bvae module it imports
     digest.update(json.dumps([dataclasses.asdict(settings), seeds, data.d, code]).encode())
     return digest.hexdigest()
 
@@ -162,7 +132,7 @@ def resume(ckpt: Checkpoint, model, opt, run_gens) -> tuple[dict, int]:
         for g, g_state in zip(run_gens, state["gens"], strict=True):
             g.set_state(g_state)
         return state["history"], state["epoch"]
-    return {"train_loss": [], "test_loss": [], "seconds": []}, 0
+    return {key: [] for key in HISTORY}, 0
 
 
 def train_seeds(
@@ -182,10 +152,8 @@ def train_seeds(
     torch.set_flush_denormal(True)
     bound = fit_bound(data.train, data.test, settings.latent_dim)  # preinit uses the training split only
     init_gens, run_gens = zip(*(seed_generators(s) for s in seeds), strict=True)
-    model = build(
-        settings.arch, settings.variant, data.d, settings.latent_dim, settings.hidden, init_gens, settings.init, bound
-    )
-    opt = make_optimizer(model.parameters(), settings.lr)
+    model = build(settings, data.d, init_gens, bound)
+    opt = make_optimizer(model.parameters(), settings)
     x_train = torch.as_tensor(data.train, dtype=torch.float32)
     x_test = torch.as_tensor(data.test, dtype=torch.float32)
     ckpt = Checkpoint(checkpoint, checkpoint_key(data, settings, list(seeds)))
@@ -203,10 +171,12 @@ def train_seeds(
     for epoch in bar:
         tick = time.perf_counter()
         train_loss = run_epoch(model, opt, x_train, run_gens, settings.batch_size).numpy()
-        test_loss = full_pass(model, x_test, run_gens)["loss"]
-        check_finite(train_loss, test_loss, data.name, settings, seeds, epoch + 1)
+        test = full_pass(model, x_test, run_gens)
+        check_finite(train_loss, test["loss"], data.name, settings, seeds, epoch + 1)
         history["train_loss"].append(train_loss.tolist())
-        history["test_loss"].append(test_loss.tolist())
+        history["test_loss"].append(test["loss"].tolist())
+        history["test_kl"].append(test["kl"].tolist())  # collapse shows as KL -> 0 and no active unit
+        history["test_active_units"].append(active_units(test["mu_var"]).tolist())
         history["seconds"].append(time.perf_counter() - tick)
         bar.set_postfix(loss=f"{train_loss.mean():.2f}", bound=f"{bound.bound_train:.2f}")
         if (epoch + 1) % settings.checkpoint_every == 0 and epoch + 1 < settings.epochs:
@@ -237,15 +207,14 @@ def check_finite(train_loss, test_loss, name: str, settings: TrainSettings, seed
         )
 
 
+def active_units(mu_var: np.ndarray) -> np.ndarray:
+    """Per seed, the latent units whose posterior mean varies over the data: (S, κ) variances -> (S,) counts."""
+    return np.sum(mu_var > ACTIVE_VAR, axis=-1)
+
+
 def seed_history(history: dict, i: int) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "epoch": np.arange(1, len(history["seconds"]) + 1),
-            "train_loss": [row[i] for row in history["train_loss"]],
-            "test_loss": [row[i] for row in history["test_loss"]],
-            "seconds": history["seconds"],
-        }
-    )
+    per_seed = {key: [row[i] for row in history[key]] for key in HISTORY if key != "seconds"}
+    return pd.DataFrame({"epoch": np.arange(1, len(history["seconds"]) + 1), **per_seed, "seconds": history["seconds"]})
 
 
 def final_record(data, settings, bound: Bound, seed, hist, final_train, final_test, i, wall, stack_size) -> dict:
@@ -260,9 +229,7 @@ def final_record(data, settings, bound: Bound, seed, hist, final_train, final_te
         "arch": settings.arch,
         "variant": settings.variant,
         "seed": seed,
-        "epochs": settings.epochs,
-        "latent_dim": settings.latent_dim,
-        "hidden": json.dumps(list(settings.hidden)),
+        **{key: json.dumps(value) if isinstance(value, list) else value for key, value in settings.values().items()},
         "final_train_loss": train_loss,
         "final_test_loss": test_loss,
         "bound_train": bound.bound_train,
@@ -271,11 +238,7 @@ def final_record(data, settings, bound: Bound, seed, hist, final_train, final_te
         "pct_train": 100 * (train_loss - bound.bound_train) / bound.bound_train,
         "pct_test": 100 * (test_loss - bound.bound_test) / bound.bound_test,
         "final_kl": float(final_train["kl"][i]),
-        "active_units": int(np.sum(final_train["mu_var"][i] > 0.01)),
-        "lr": settings.lr,
-        "batch_size": settings.batch_size,
-        "init": settings.init,
-        "mc_samples": settings.mc_samples,
+        "active_units": int(active_units(final_train["mu_var"][i])),
         "epochs_to_1pct": first_epoch(hist["train_loss"].tolist(), 1.01 * bound.bound_train),
         "epochs_to_bound": first_epoch(hist["train_loss"].tolist(), bound.bound_train),
         "wall_seconds": wall,
@@ -295,7 +258,6 @@ def write_result(result: TrainResult, outdir: str | os.PathLike) -> None:
     """history.parquet and final.parquet in `outdir`, each written atomically, provenance in the metadata."""
     outdir = Path(outdir)
     write_parquet(result.history, outdir / "history.parquet", {"final": result.final})
-    final = pd.DataFrame([result.final]).astype(
-        {"epochs_to_1pct": "Int64", "epochs_to_bound": "Int64", "slurm_job_id": "string"}
-    )
+    text = {key: "string" for key, value in result.final.items() if value is None or isinstance(value, str)}
+    final = pd.DataFrame([result.final]).astype({**text, "epochs_to_1pct": "Int64", "epochs_to_bound": "Int64"})
     write_parquet(final, outdir / "final.parquet", {"provenance": provenance()})

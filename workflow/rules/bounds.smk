@@ -3,17 +3,17 @@
 
 rule bounds:
     input:
-        expand("results/datasets/{dataset}.parquet", dataset=DATASETS),
+        [dataset_file(dataset) for dataset in DATASETS],
     output:
-        bounds="results/bounds/bounds.parquet",
-        eigenvalues="results/bounds/eigenvalues.parquet",
+        bounds=f"{ROOT}/bounds/bounds.parquet",
+        eigenvalues=f"{ROOT}/bounds/eigenvalues.parquet",
     params:
         latent_dim=config["latent_dim"],
-        code=CODE["bounds"],
+        code=code("bounds.py"),
     log:
-        "logs/bounds.log",
+        f"{LOGS}/bounds.log",
     benchmark:
-        "benchmarks/bounds.tsv"
+        f"{BENCHMARKS}/bounds.tsv"
     conda:
         CONDA_ENV
     script:

@@ -1,108 +1,113 @@
-# Configuration validation, the dataset registry, seed stacks, fingerprints and every output path.
+# Configuration validation, the dataset registry, protocols, seed stacks, code fingerprints and every output path.
 
 import functools
+from pathlib import Path
 
-import pyarrow.parquet as pq
 from snakemake.utils import validate
 
-from bvae.fingerprint import fingerprint
+from bvae.data import dataset_shape
+from bvae.fingerprint import script_fingerprint
 from bvae.resources import train_mem_mb, train_runtime_minutes
+from bvae.study import dataset_seeds, protocol_settings, seed_stacks, simulated
 from bvae.tables import TABLES
 
 
 validate(config, "../schemas/config.schema.yaml")
 
 CONDA_ENV = "../../envs/bvae.yaml"
+ROOT = config["results"]  # every output of this study lives under it: a quick check never touches the full study
+LOGS = f"{ROOT}/logs"
+BENCHMARKS = f"{ROOT}/benchmarks"
 
-SIMULATED = {f"d{d}_N{N}": (d, N) for d in config["datasets"]["d"] for N in config["datasets"]["N"]}
+SIMULATED = simulated(config)
 FILES = {entry["name"]: entry for entry in config["files"]}
-DATASETS = [*SIMULATED, *FILES, *config["examples"]]
-if len(set(DATASETS)) != len(DATASETS):
-    raise ValueError(f"dataset names {DATASETS} are not unique; rename the entries under files:")
-SEEDS = list(range(config["seeds"]))
+SEEDS = dataset_seeds(config)  # dataset -> number of seeds
+DATASETS = list(SEEDS)
+PROTOCOLS = {name: protocol_settings(config, name) for name in config["protocols"]}
 TABLE_SPECS = [spec for spec in TABLES if spec.arch in config["architectures"]]
-
-# Module fingerprints: a rule reruns when the package code it calls changes (`--list-changes params`).
-CODE = {
-    "datasets": fingerprint("bvae.simulate", "bvae.data", "bvae.examples", "bvae.io"),
-    "bounds": fingerprint("bvae.bound", "bvae.decision", "bvae.data", "bvae.io"),
-    "train": fingerprint("bvae.train", "bvae.networks", "bvae.bound", "bvae.data", "bvae.io"),
-    "tables": fingerprint("bvae.tables", "bvae.io"),
-    "plots": fingerprint("bvae.plot_training", "bvae.plot_bound", "bvae.decision"),
-}
-
-TRAIN_SETTINGS = {
-    key: config[key]
-    for key in ("latent_dim", "epochs", "lr", "batch_size", "init", "mc_samples", "checkpoint_every")
-}
 
 
 wildcard_constraints:
     dataset="|".join(DATASETS),
+    protocol="|".join(PROTOCOLS),
     variant="|".join(config["variants"]),
     arch="|".join(config["architectures"]),
     seed=r"\d+",
+    d=r"\d+",
+    N=r"\d+",
+    replicate=r"[1-9]\d*",
 
 
-def seed_stacks(arch):
-    """Seeds 0..seeds-1 in consecutive stacks of seeds_per_job[arch]: one training job each."""
-    size = config["seeds_per_job"][arch]
-    return [SEEDS[i : i + size] for i in range(0, len(SEEDS), size)]
+def code(script):
+    """Fingerprint of the package modules a workflow script imports: the rule reruns when that code changes."""
+    return script_fingerprint(Path(workflow.basedir) / "workflow" / "scripts" / script)
 
 
-def run_dir(dataset, arch, variant, seed):
-    return f"results/runs/{dataset}/{arch}/{variant}/seed{seed}"
+def dataset_file(dataset):
+    return f"{ROOT}/datasets/{dataset}.parquet"
+
+
+def run_dir(protocol, dataset, arch, variant, seed):
+    return f"{ROOT}/runs/{protocol}/{dataset}/{arch}/{variant}/seed{seed}"
+
+
+def train_params(arch):
+    """The protocol's settings for one job of this architecture (a function of the job's wildcards)."""
+    return lambda wildcards: {**PROTOCOLS[wildcards.protocol], "arch": arch, "threads": config["threads_per_job"]}
 
 
 @functools.cache  # called for every training job's resources: read each dataset file once
-def dataset_shape(dataset):
+def shape(dataset):
     """(d, n_train, n_test) for resource estimates: from the dataset file once it exists, else from config."""
-    path = f"results/datasets/{dataset}.parquet"
-    if os.path.exists(path):
-        meta = pq.read_metadata(path)
-        n_test = sum(pq.read_table(path, columns=["split"]).column("split").to_numpy() == "test")
-        return meta.num_columns - 1, meta.num_rows - n_test, n_test
-    d, n = SIMULATED.get(dataset, (1000, 10000))  # unknown user data: assume the largest simulated size
-    n_test = round(config["simulation"]["test_fraction"] * n)
+    if os.path.exists(dataset_file(dataset)):
+        return dataset_shape(dataset_file(dataset))
+    d, n = (SIMULATED[dataset]["d"], SIMULATED[dataset]["N"]) if dataset in SIMULATED else (1000, 10000)
+    n_test = round(config["simulation"]["test_fraction"] * n)  # unknown user data: the largest simulated size
     return d, n - n_test, n_test
 
 
 def train_resources(arch, stack):
-    """runtime (minutes) and mem_mb of one stacked training job, from d, N, epochs and the architecture."""
+    """runtime (minutes) and mem_mb of one stacked training job, from d, N and the protocol's settings."""
 
     def runtime(wildcards, threads):
-        d, n_train, n_test = dataset_shape(wildcards.dataset)
-        return train_runtime_minutes(arch, d, n_train, n_test, config["epochs"], config["latent_dim"],
-                                     config["hidden"], config["batch_size"], config["mc_samples"], len(stack), threads)
+        s = PROTOCOLS[wildcards.protocol]
+        d, n_train, n_test = shape(wildcards.dataset)
+        return train_runtime_minutes(arch, d, n_train, n_test, s["epochs"], s["latent_dim"], s["hidden"],
+                                     s["batch_size"], s["mc_samples"], len(stack), threads)  # fmt: skip
 
     def mem_mb(wildcards):
-        d, n_train, n_test = dataset_shape(wildcards.dataset)
-        return train_mem_mb(arch, d, n_train, n_test, config["latent_dim"], config["hidden"], len(stack))
+        s = PROTOCOLS[wildcards.protocol]
+        d, n_train, n_test = shape(wildcards.dataset)
+        return train_mem_mb(arch, d, n_train, n_test, s["latent_dim"], s["hidden"], len(stack))
 
     return runtime, mem_mb
 
 
-def final_files(dataset=None, arch=None):
+def final_files(protocol, dataset=None, arch=None):
     return [
-        f"{run_dir(ds, a, v, s)}/final.parquet"
+        f"{run_dir(protocol, ds, a, v, s)}/final.parquet"
         for ds in ([dataset] if dataset else DATASETS)
         for a in ([arch] if arch else config["architectures"])
         for v in config["variants"]
-        for s in SEEDS
+        for s in range(SEEDS[ds])
     ]
 
 
 def history_files(wildcards):
-    return [p.replace("final.parquet", "history.parquet") for p in final_files(wildcards.dataset, wildcards.arch)]
+    finals = final_files(wildcards.protocol, wildcards.dataset, wildcards.arch)
+    return [p.replace("final.parquet", "history.parquet") for p in finals]
 
 
 def all_outputs():
     return [
-        "results/bounds/bounds.parquet",
-        "results/tables/runs.parquet",
-        *(f"results/tables/{spec.name}.{ext}" for spec in TABLE_SPECS for ext in ("parquet", "md")),
-        "results/figures/figure3.png",
-        "results/figures/figure4.png",
-        *(f"results/figures/scree_{ds}.png" for ds in DATASETS),
-        *(f"results/figures/loss_{ds}_{a}.png" for ds in DATASETS for a in config["architectures"]),
+        f"{ROOT}/bounds/bounds.parquet",
+        f"{ROOT}/figures/figure3.png",
+        f"{ROOT}/figures/figure4.png",
+        *(f"{ROOT}/figures/scree_{ds}.png" for ds in DATASETS),
+        *(f"{ROOT}/tables/{p}/runs.parquet" for p in PROTOCOLS),
+        *(f"{ROOT}/tables/{p}/{spec.name}.{ext}" for p in PROTOCOLS for spec in TABLE_SPECS for ext in ("parquet", "md")),
+        *(f"{ROOT}/figures/{p}/loss_{ds}_{a}.png" for p in PROTOCOLS for ds in DATASETS for a in config["architectures"]),
+        f"{ROOT}/tables/comparison.parquet",
+        f"{ROOT}/tables/comparison.md",
+        f"{ROOT}/figures/comparison.png",
     ]

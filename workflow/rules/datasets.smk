@@ -1,34 +1,43 @@
-# Stage 1: every dataset as results/datasets/{dataset}.parquet (SPEC §4 layout).
+# Stage 1: every dataset as {results}/datasets/{dataset}.parquet (SPEC §4 layout).
 
 
 rule simulate_dataset:
     output:
-        "results/datasets/d{d}_N{N}.parquet",
+        f"{ROOT}/datasets/d{{d}}_N{{N}}.parquet",
     params:
         simulation=config["simulation"],
-        code=CODE["datasets"],
+        code=code("simulate_dataset.py"),
     log:
-        "logs/datasets/d{d}_N{N}.log",
+        f"{LOGS}/datasets/d{{d}}_N{{N}}.log",
     benchmark:
-        "benchmarks/datasets/d{d}_N{N}.tsv"
+        f"{BENCHMARKS}/datasets/d{{d}}_N{{N}}.tsv"
     conda:
         CONDA_ENV
     script:
         "../scripts/simulate_dataset.py"
 
 
+use rule simulate_dataset as simulate_replicate with:
+    output:
+        f"{ROOT}/datasets/d{{d}}_N{{N}}_r{{replicate}}.parquet",
+    log:
+        f"{LOGS}/datasets/d{{d}}_N{{N}}_r{{replicate}}.log",
+    benchmark:
+        f"{BENCHMARKS}/datasets/d{{d}}_N{{N}}_r{{replicate}}.tsv"
+
+
 rule import_dataset:
     input:
         lambda wildcards: FILES[wildcards.name]["path"],
     output:
-        "results/datasets/{name}.parquet",
+        f"{ROOT}/datasets/{{name}}.parquet",
     wildcard_constraints:
         name="|".join(FILES) or "^$",
     params:
         entry=lambda wildcards: FILES[wildcards.name],
-        code=CODE["datasets"],
+        code=code("import_dataset.py"),
     log:
-        "logs/datasets/{name}.log",
+        f"{LOGS}/datasets/{{name}}.log",
     conda:
         CONDA_ENV
     script:
@@ -37,13 +46,13 @@ rule import_dataset:
 
 rule example_dataset:
     output:
-        "results/datasets/{name}.parquet",
+        f"{ROOT}/datasets/{{name}}.parquet",
     wildcard_constraints:
         name="|".join(config["examples"]) or "^$",
     params:
-        code=CODE["datasets"],
+        code=code("example_dataset.py"),
     log:
-        "logs/datasets/{name}.log",
+        f"{LOGS}/datasets/{{name}}.log",
     conda:
         CONDA_ENV
     script:

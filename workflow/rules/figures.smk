@@ -3,12 +3,12 @@
 
 rule theory_figures:
     output:
-        figure3=report("results/figures/figure3.png", caption="../report/figure3.rst", category="Figures"),
-        figure4=report("results/figures/figure4.png", caption="../report/figure4.rst", category="Figures"),
+        figure3=report(f"{ROOT}/figures/figure3.png", caption="../report/figure3.rst", category="Figures"),
+        figure4=report(f"{ROOT}/figures/figure4.png", caption="../report/figure4.rst", category="Figures"),
     params:
-        code=CODE["plots"],
+        code=code("theory_figures.py"),
     log:
-        "logs/figures/theory.log",
+        f"{LOGS}/figures/theory.log",
     conda:
         CONDA_ENV
     script:
@@ -17,14 +17,14 @@ rule theory_figures:
 
 rule scree:
     input:
-        bounds="results/bounds/bounds.parquet",
-        eigenvalues="results/bounds/eigenvalues.parquet",
+        bounds=f"{ROOT}/bounds/bounds.parquet",
+        eigenvalues=f"{ROOT}/bounds/eigenvalues.parquet",
     output:
-        report("results/figures/scree_{dataset}.png", caption="../report/scree.rst", category="Decision support"),
+        report(f"{ROOT}/figures/scree_{{dataset}}.png", caption="../report/scree.rst", category="Decision support"),
     params:
-        code=CODE["plots"],
+        code=code("scree.py"),
     log:
-        "logs/figures/scree_{dataset}.log",
+        f"{LOGS}/figures/scree_{{dataset}}.log",
     conda:
         CONDA_ENV
     script:
@@ -34,19 +34,34 @@ rule scree:
 rule loss_development:
     input:
         history=history_files,
-        final=lambda wildcards: final_files(wildcards.dataset, wildcards.arch),
+        final=lambda wildcards: final_files(wildcards.protocol, wildcards.dataset, wildcards.arch),
     output:
         report(
-            "results/figures/loss_{dataset}_{arch}.png",
+            f"{ROOT}/figures/{{protocol}}/loss_{{dataset}}_{{arch}}.png",
             caption="../report/loss.rst",
             category="Loss development",
-            subcategory="{arch}",
+            subcategory="{protocol}, {arch}",
         ),
     params:
-        code=CODE["plots"],
+        code=code("loss_development.py"),
     log:
-        "logs/figures/loss_{dataset}_{arch}.log",
+        f"{LOGS}/figures/{{protocol}}/loss_{{dataset}}_{{arch}}.log",
     conda:
         CONDA_ENV
     script:
         "../scripts/loss_development.py"
+
+
+rule comparison_figure:
+    input:
+        f"{ROOT}/tables/comparison.parquet",
+    output:
+        report(f"{ROOT}/figures/comparison.png", caption="../report/comparison.rst", category="Comparison"),
+    params:
+        code=code("comparison_figure.py"),
+    log:
+        f"{LOGS}/figures/comparison.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/comparison_figure.py"

@@ -1,15 +1,16 @@
-# Stage 4: all final records in one table, then the paper's eight tables (Parquet + Markdown).
+# Stage 4: per protocol, all final records in one table and the paper's eight tables (Parquet + Markdown); across
+# protocols, the comparison with the paper's published cells.
 
 
 rule runs_table:
     input:
-        final_files(),
+        lambda wildcards: final_files(wildcards.protocol),
     output:
-        "results/tables/runs.parquet",
+        f"{ROOT}/tables/{{protocol}}/runs.parquet",
     params:
-        code=CODE["tables"],
+        code=code("runs_table.py"),
     log:
-        "logs/tables/runs.log",
+        f"{LOGS}/tables/{{protocol}}/runs.log",
     conda:
         CONDA_ENV
     script:
@@ -18,19 +19,42 @@ rule runs_table:
 
 rule paper_tables:
     input:
-        "results/tables/runs.parquet",
+        f"{ROOT}/tables/{{protocol}}/runs.parquet",
     output:
-        parquet=[f"results/tables/{spec.name}.parquet" for spec in TABLE_SPECS],
+        parquet=[f"{ROOT}/tables/{{protocol}}/{spec.name}.parquet" for spec in TABLE_SPECS],
         markdown=[
-            report(f"results/tables/{spec.name}.md", caption="../report/table.rst", category="Tables")
+            report(
+                f"{ROOT}/tables/{{protocol}}/{spec.name}.md",
+                caption="../report/table.rst",
+                category="Tables",
+                subcategory="{protocol}",
+            )
             for spec in TABLE_SPECS
         ],
     params:
         tables=[spec.number for spec in TABLE_SPECS],
-        code=CODE["tables"],
+        code=code("paper_tables.py"),
     log:
-        "logs/tables/paper_tables.log",
+        f"{LOGS}/tables/{{protocol}}/paper_tables.log",
     conda:
         CONDA_ENV
     script:
         "../scripts/paper_tables.py"
+
+
+rule comparison:
+    input:
+        [f"{ROOT}/tables/{p}/runs.parquet" for p in PROTOCOLS],
+    output:
+        parquet=f"{ROOT}/tables/comparison.parquet",
+        markdown=report(f"{ROOT}/tables/comparison.md", caption="../report/comparison.rst", category="Comparison"),
+    params:
+        protocols=list(PROTOCOLS),
+        datasets=DATASETS,
+        code=code("comparison.py"),
+    log:
+        f"{LOGS}/tables/comparison.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/comparison.py"

@@ -1,24 +1,28 @@
-# Stage 3: every dataset x architecture x variant x seed. Seeds of one stack train in one process as one batched
-# model (seeds_per_job); each seed still gets its own history.parquet and final.parquet. Training jobs share the
-# group "train" so that a SLURM profile can bundle many of them into one submission (group-components).
+# Stage 3: every protocol x dataset x architecture x variant x seed. Seeds of one stack train in one process as one
+# batched model (seeds_per_job); each seed still gets its own history.parquet and final.parquet. A rule's outputs
+# are fixed by its wildcards, so each distinct stack of seeds is its own rule, serving the datasets cut into that
+# stack (the protocol, dataset and variant are wildcards). Training jobs share the group "train" so that a SLURM profile can bundle many of them into one
+# submission (group-components).
 
 for arch in config["architectures"]:
-    for stack in seed_stacks(arch):
+    for stack, datasets in seed_stacks(config, arch).items():
+        seeds = f"seeds{stack[0]}-{stack[-1]}"
 
         rule:
             name:
                 f"train_{arch}_seeds{stack[0]}" + (f"_{stack[-1]}" if len(stack) > 1 else "")
+            wildcard_constraints:
+                dataset="|".join(datasets),
             input:
-                dataset="results/datasets/{dataset}.parquet",
+                dataset=dataset_file("{dataset}"),
             output:
-                final=[f"{run_dir('{dataset}', arch, '{variant}', s)}/final.parquet" for s in stack],
-                history=[f"{run_dir('{dataset}', arch, '{variant}', s)}/history.parquet" for s in stack],
+                final=[f"{run_dir('{protocol}', '{dataset}', arch, '{variant}', s)}/final.parquet" for s in stack],
+                history=[f"{run_dir('{protocol}', '{dataset}', arch, '{variant}', s)}/history.parquet" for s in stack],
             params:
                 seeds=stack,
-                settings={**TRAIN_SETTINGS, "arch": arch, "hidden": config["hidden"],
-                          "threads": config["threads_per_job"]},
-                checkpoint=f"results/checkpoints/{{dataset}}/{arch}/{{variant}}/seeds{stack[0]}-{stack[-1]}.pt",
-                code=CODE["train"],
+                settings=train_params(arch),
+                checkpoint=f"{ROOT}/checkpoints/{{protocol}}/{{dataset}}/{arch}/{{variant}}/{seeds}.pt",
+                code=code("train.py"),
             threads: config["threads_per_job"]
             resources:
                 runtime=train_resources(arch, stack)[0],
@@ -27,9 +31,9 @@ for arch in config["architectures"]:
             group:
                 "train"
             log:
-                f"logs/train/{{dataset}}/{arch}/{{variant}}/seeds{stack[0]}-{stack[-1]}.log",
+                f"{LOGS}/train/{{protocol}}/{{dataset}}/{arch}/{{variant}}/{seeds}.log",
             benchmark:
-                f"benchmarks/train/{{dataset}}/{arch}/{{variant}}/seeds{stack[0]}-{stack[-1]}.tsv"
+                f"{BENCHMARKS}/train/{{protocol}}/{{dataset}}/{arch}/{{variant}}/{seeds}.tsv"
             conda:
                 CONDA_ENV
             script:

@@ -1,4 +1,4 @@
-"""Snakemake script: generate one simulated dataset (SPEC §4)."""
+"""Snakemake script: generate one simulated dataset (SPEC §4), or another draw of it (replicate k)."""
 
 from bvae.data import write_dataset
 from bvae.io import log_to
@@ -6,5 +6,5 @@ from bvae.simulate import SimSettings, simulate
 
 with log_to(snakemake.log[0]):
     sim = {**snakemake.params.simulation, "score_sd": tuple(snakemake.params.simulation["score_sd"])}
-    settings = SimSettings(d=int(snakemake.wildcards.d), N=int(snakemake.wildcards.N), **sim)
-    write_dataset(simulate(settings), snakemake.output[0])
+    draw = {key: int(value) for key, value in snakemake.wildcards.items()}  # d, N and, for replicates, replicate
+    write_dataset(simulate(SimSettings(**draw, **sim)), snakemake.output[0])

@@ -4,11 +4,12 @@ from pathlib import Path
 
 from bvae.data import read_dataset
 from bvae.io import log_to
-from bvae.train import TrainSettings, train_seeds, write_result
+from bvae.settings import TrainSettings, frozen
+from bvae.train import train_seeds, write_result
 
 with log_to(snakemake.log[0]):
-    given = snakemake.params.settings
-    settings = TrainSettings(**{**given, "hidden": tuple(given["hidden"]), "variant": snakemake.wildcards.variant})
+    given = {key: frozen(value) for key, value in snakemake.params.settings.items()}
+    settings = TrainSettings(**given, variant=snakemake.wildcards.variant)
     results = train_seeds(
         read_dataset(snakemake.input.dataset), settings, list(snakemake.params.seeds), snakemake.params.checkpoint
     )

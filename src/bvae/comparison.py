@@ -1,0 +1,132 @@
+"""Our tables against the paper's published cells (`bvae/paper/paper_tables.csv`, provenance in its README.md).
+
+One row per (protocol, table, dataset, variant): the paper's figures, ours (mean, std, min, max and number of seeds
+of `pct` on the dataset's first draw), their difference, whether they agree, and, where the study drew the dataset
+more than once, how far a cell moves with the data draw alone.
+
+Agreement: for a `[min; max]` cell the two ranges overlap; for a `mean ± std` cell the means differ by at most the
+larger standard deviation (ours or the paper's, and never less than 0.005, half the paper's last printed digit).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bvae.architectures import VARIANTS
+from bvae.simulate import parse_name
+
+PAPER_CSV = Path(__file__).with_name("paper") / "paper_tables.csv"
+PAPER_COLUMNS = {"preinit": ("preinit_a", "preinit_b"), "vanilla": ("vae_a", "vae_b")}
+ROUNDING = 0.005  # the paper prints two decimals
+SPREAD_SIGMAS = 2  # a difference within 2 std of the data-draw spread is explained by the data alone
+
+
+def paper_tables() -> pd.DataFrame:
+    return pd.read_csv(PAPER_CSV)
+
+
+def with_draws(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs on simulated datasets only, with the draw (replicate) of their dataset as a column."""
+    parsed = runs["dataset"].map(parse_name)
+    runs = runs[parsed.notna()].copy()
+    runs["replicate"] = [p[2] for p in parsed.dropna()]
+    return runs
+
+
+def ours(runs: pd.DataFrame, split: str) -> pd.DataFrame:
+    """Per (protocol, arch, d, N, variant): pct stats on the first draw and the spread of the mean over draws."""
+    keys = ["protocol", "arch", "d", "N", "variant"]
+    pct = f"pct_{split}"
+    first = runs[runs["replicate"] == 0].groupby(keys)[pct].agg(["mean", "std", "min", "max", "count"])
+    first = first.rename(columns={"count": "n"})
+    per_draw = runs.groupby([*keys, "replicate"])[pct].mean().groupby(keys)
+    first["draws"] = per_draw.size()
+    first["draw_std"] = per_draw.std()  # NaN with one draw
+    first["bound"] = runs[runs["replicate"] == 0].groupby(keys)[f"bound_{split}"].first()
+    return first.reset_index()
+
+
+def compare(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every paper cell that our runs (with a `protocol` column) cover, side by side with ours."""
+    paper = paper_tables() if paper is None else paper
+    runs = with_draws(runs)
+    rows = []
+    for split in ("train", "test"):
+        stats = ours(runs, split)
+        cells = paper[paper["split"] == split]
+        for variant, (a, b) in PAPER_COLUMNS.items():
+            part = cells[["table", "arch", "stat", "d", "N", "bound", a, b]].rename(
+                columns={"bound": "paper_bound", a: "paper_a", b: "paper_b"}
+            )
+            rows.append(part.assign(split=split, variant=variant).merge(stats, on=["arch", "d", "N", "variant"]))
+    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    if table.empty:
+        return table
+    table = table.assign(dataset="d" + table["d"].astype(str) + "_N" + table["N"].astype(str))
+    is_range = table["stat"] == "range"
+    paper_center = np.where(is_range, (table["paper_a"] + table["paper_b"]) / 2, table["paper_a"])
+    our_center = np.where(is_range, (table["min"] + table["max"]) / 2, table["mean"])
+    table["diff"] = our_center - paper_center
+    tolerance = np.maximum(np.maximum(table["std"].fillna(0), table["paper_b"]), ROUNDING)
+    overlap = (table["max"] >= table["paper_a"]) & (table["min"] <= table["paper_b"])
+    table["agree"] = np.where(is_range, overlap, table["diff"].abs() <= tolerance)
+    explained = table["diff"].abs() <= SPREAD_SIGMAS * table["draw_std"]
+    table["within_draw_spread"] = pd.array(np.where(table["draw_std"].notna(), explained, pd.NA), dtype="boolean")
+    order = ["protocol", "table", "arch", "split", "stat", "dataset", "d", "N", "variant"]
+    rest = ["paper_bound", "bound", "paper_a", "paper_b", "mean", "std", "min", "max", "n", "diff", "agree"]
+    table = table[[*order, *rest, "draws", "draw_std", "within_draw_spread"]]
+    return table.sort_values(["protocol", "table", "d", "N", "variant"]).reset_index(drop=True)
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per protocol: cells agreeing, cells compared."""
+    return table.groupby("protocol")["agree"].agg(agreeing="sum", compared="size").reset_index()
+
+
+def paper_cell(row: pd.Series) -> str:
+    if row["stat"] == "range":
+        return f"[{row['paper_a']:.2f}; {row['paper_b']:.2f}]"
+    return f"{row['paper_a']:.2f} ± {row['paper_b']:.2f}"
+
+
+def our_cell(row: pd.Series) -> str:
+    if row["stat"] == "range":
+        return f"[{row['min']:.2f}; {row['max']:.2f}]"
+    return f"{row['mean']:.2f} ± {row['std']:.2f}" if pd.notna(row["std"]) else f"{row['mean']:.2f}"
+
+
+def markdown(table: pd.DataFrame, datasets: list[str]) -> str:
+    """Summary lines per protocol, then one Markdown table per protocol; datasets the paper lacks are named."""
+    lines = ["# Our tables against the paper's", ""]
+    missing = [name for name in datasets if not is_paper_dataset(name)]
+    if missing:
+        lines += [f"Not in the paper, so not compared: {', '.join(missing)}.", ""]
+    if table.empty:
+        return "\n".join([*lines, "No dataset of this study is in the paper's tables."]) + "\n"
+    for _, row in summary(table).iterrows():
+        lines.append(f"- protocol `{row['protocol']}`: {row['agreeing']} of {row['compared']} cells agree")
+    for protocol, part in table.groupby("protocol"):
+        lines += [
+            "",
+            f"## Protocol `{protocol}`",
+            "",
+            "| table | dataset | variant | paper | ours | n | diff | agree |",
+        ]
+        lines.append("|---|---|---|---:|---:|---:|---:|---|")
+        for _, row in part.iterrows():
+            explained = pd.notna(row["within_draw_spread"]) and bool(row["within_draw_spread"])
+            mark = "yes" if row["agree"] else ("within data draws" if explained else "no")
+            lines.append(
+                f"| {row['table']} | {row['dataset']} | {VARIANTS[row['variant']]} | {paper_cell(row)} | "
+                f"{our_cell(row)} | {row['n']} | {row['diff']:+.2f} | {mark} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def is_paper_dataset(name: str) -> bool:
+    parsed = parse_name(name)
+    paper = paper_tables()
+    return parsed is not None and bool(((paper["d"] == parsed[0]) & (paper["N"] == parsed[1])).any())

@@ -1,0 +1,96 @@
+"""The comparison with the paper's cells: agreement rules, draw spread, skipping datasets the paper lacks."""
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bvae.comparison import PAPER_CSV, compare, markdown, paper_tables, summary
+from bvae.plot_comparison import comparison_figure
+from tests.conftest import ROOT
+
+PAPER = pd.DataFrame(
+    [
+        # table, arch, split, stat, d, N, bound, preinit_a, preinit_b, vae_a, vae_b
+        ("table1_deep_test_range", "deep", "test", "range", 200, 100, 139.0, 1.0, 2.0, 5.0, 6.0),
+        ("table7_deep_test_meanstd", "deep", "test", "meanstd", 200, 100, 139.0, 1.5, 0.1, 5.5, 0.3),
+    ],
+    columns=["table", "arch", "split", "stat", "d", "N", "bound", "preinit_a", "preinit_b", "vae_a", "vae_b"],
+)
+
+
+def runs(pct_preinit, pct_vanilla, dataset="d200_N100", protocol="p"):
+    rows = [
+        {
+            "protocol": protocol,
+            "dataset": dataset,
+            "d": 200,
+            "N": 100,
+            "arch": "deep",
+            "variant": v,
+            "seed": s,
+            "pct_test": pct,
+            "pct_train": 0.0,
+            "bound_test": 139.5,
+            "bound_train": 135.0,
+        }  # fmt: skip
+        for v, values in (("preinit", pct_preinit), ("vanilla", pct_vanilla))
+        for s, pct in enumerate(values)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_ranges_overlap_and_means_within_the_larger_std():
+    table = compare(runs([1.9, 2.5], [6.5, 7.0]), PAPER).set_index(["table", "variant"])
+    assert table.loc[("table1_deep_test_range", "preinit"), "agree"]  # [1.9, 2.5] overlaps [1, 2]
+    assert not table.loc[("table1_deep_test_range", "vanilla"), "agree"]  # [6.5, 7] misses [5, 6]
+    # preinit mean 2.2 vs 1.5: |0.7| > max(std 0.42, 0.1); vanilla 6.75 vs 5.5: 1.25 > max(0.35, 0.3)
+    assert not table.loc[("table7_deep_test_meanstd", "preinit"), "agree"]
+    assert table.loc[("table7_deep_test_meanstd", "preinit"), "diff"] == pytest.approx(0.7)
+    assert table.loc[("table1_deep_test_range", "vanilla"), "diff"] == pytest.approx((6.5 + 7.0) / 2 - 5.5)
+    wide = compare(runs([0.0, 3.0], [5.4, 5.6]), PAPER).set_index(["table", "variant"])
+    assert wide.loc[("table7_deep_test_meanstd", "preinit"), "agree"]  # |1.5 - 1.5| = 0
+    assert wide.loc[("table7_deep_test_meanstd", "vanilla"), "agree"]  # |5.5 - 5.5| = 0
+    assert summary(wide).to_dict("records") == [{"protocol": "p", "agreeing": 4, "compared": 4}]
+    assert (wide["n"] == 2).all() and (wide["bound"] == 139.5).all() and (wide["paper_bound"] == 139.0).all()
+
+
+def test_the_data_draw_spread_explains_a_difference():
+    first = runs([3.0, 3.0], [5.5, 5.5])
+    second = runs([2.0, 2.0], [5.5, 5.5], dataset="d200_N100_r1")
+    third = runs([4.0, 4.0], [5.5, 5.5], dataset="d200_N100_r2")
+    table = compare(pd.concat([first, second, third]), PAPER).set_index(["table", "variant"])
+    cell = table.loc[("table7_deep_test_meanstd", "preinit")]
+    assert not cell["agree"] and cell["draws"] == 3 and cell["draw_std"] == pytest.approx(1.0)
+    assert cell["within_draw_spread"]  # 3.0 - 1.5 = 1.5 <= 2 x 1.0
+    assert cell["mean"] == 3.0  # ours are the first draw's seeds only
+    assert "within data draws" in markdown(table.reset_index(), ["d200_N100"])
+
+
+def test_datasets_the_paper_lacks_are_skipped_and_named():
+    mine = runs([1.0], [5.0], dataset="mine").assign(d=24, N=60)
+    quick = runs([1.0], [5.0], dataset="d30_N100").assign(d=30)
+    table = compare(pd.concat([mine, quick]), PAPER)
+    assert table.empty
+    text = markdown(table, ["mine", "d30_N100"])
+    assert "Not in the paper, so not compared: mine, d30_N100." in text
+    assert "No dataset of this study is in the paper's tables." in text
+
+
+def test_two_protocols_are_compared_apart(tmp_path):
+    both = pd.concat([runs([1.5, 1.6], [5.4, 5.6], protocol="a"), runs([9.0, 9.5], [9.0, 9.5], protocol="b")])
+    table = compare(both, PAPER)
+    assert summary(table).set_index("protocol")["agreeing"].to_dict() == {"a": 4, "b": 0}
+    comparison_figure(table, tmp_path / "c.png")
+    comparison_figure(table.iloc[:0], tmp_path / "empty.png")
+    assert (tmp_path / "c.png").stat().st_size > 10_000 and (tmp_path / "empty.png").exists()
+
+
+def test_shipped_paper_tables_are_the_shared_copy_unchanged():
+    paper = paper_tables()
+    assert len(paper) == 72 and set(paper["stat"]) == {"range", "meanstd"}
+    assert np.all(paper.loc[paper["stat"] == "range", "vae_a"] <= paper.loc[paper["stat"] == "range", "vae_b"])
+    shared = ROOT.parent / "shared" / "paper" / "paper_tables.csv"
+    if shared.exists():  # CI lays ../shared beside the clone
+        assert hashlib.sha256(shared.read_bytes()).digest() == hashlib.sha256(PAPER_CSV.read_bytes()).digest()

@@ -1,0 +1,42 @@
+"""What a config asks for: datasets and their seeds from one or several grids, replicates, protocols."""
+
+import pytest
+
+from bvae.errors import ConfigError
+from bvae.study import dataset_seeds, protocol_settings, simulated
+
+BASE = {"seeds": 4, "files": [], "examples": [], "protocols": {"paper": {}}, "lr": 0.001, "epochs": 300}
+
+
+def test_a_list_of_grids_with_own_seeds_and_replicates():
+    config = {
+        **BASE,
+        "datasets": [{"d": [200, 400], "N": [100], "seeds": 10, "replicates": 2}, {"d": [200], "N": [5000]}],
+        "examples": ["digits"],
+    }
+    assert dataset_seeds(config) == {
+        "d200_N100": 10, "d200_N100_r1": 10, "d400_N100": 10, "d400_N100_r1": 10, "d200_N5000": 4, "digits": 4,
+    }  # fmt: skip
+    assert simulated(config)["d400_N100_r1"] == {"d": 400, "N": 100, "replicate": 1, "seeds": 10}
+
+
+def test_one_grid_is_the_paper_layout():
+    config = {**BASE, "datasets": {"d": [200, 400, 1000], "N": [100, 5000, 10000]}}
+    assert len(dataset_seeds(config)) == 9 and set(dataset_seeds(config).values()) == {4}
+
+
+def test_a_name_used_twice_is_an_error():
+    config = {**BASE, "datasets": {"d": [24], "N": [50]}, "files": [{"name": "d24_N50", "path": "x.csv"}]}
+    with pytest.raises(ConfigError, match=r"\['d24_N50'\] used twice"):
+        dataset_seeds(config)
+
+
+def test_protocols_override_the_top_level_and_fill_defaults():
+    config = {**BASE, "protocols": {"paper": {}, "slow": {"lr": 0.0003, "init_decoder": "glorot_uniform"}}}
+    paper, slow = protocol_settings(config, "paper"), protocol_settings(config, "slow")
+    assert paper["lr"] == 0.001 and paper["epochs"] == 300 and paper["adam_eps"] == 1e-7
+    assert slow["lr"] == 0.0003 and slow["init_decoder"] == "glorot_uniform" and slow["init"] == "he_normal"
+    with pytest.raises(ConfigError, match="protocols.bad.lr = -1; expected a finite number > 0"):
+        protocol_settings({**config, "protocols": {"bad": {"lr": -1}}}, "bad")
+    with pytest.raises(ConfigError, match="protocol 'other' is not defined"):
+        protocol_settings(config, "other")

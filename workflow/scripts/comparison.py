@@ -1,0 +1,11 @@
+"""Snakemake script: every protocol's cells against the paper's published ones (Parquet and Markdown)."""
+
+import pandas as pd
+
+from bvae.comparison import compare, markdown
+from bvae.io import log_to, write_parquet, write_text
+
+with log_to(snakemake.log[0]):
+    table = compare(pd.concat([pd.read_parquet(path) for path in snakemake.input], ignore_index=True))
+    write_parquet(table, snakemake.output.parquet, {"protocols": snakemake.params.protocols})
+    write_text(markdown(table, snakemake.params.datasets), snakemake.output.markdown)
