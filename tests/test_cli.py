@@ -38,7 +38,7 @@ def csv(tmp_path_factory):
 
 def test_bound_agrees_with_the_library(csv, tmp_path, capsys):
     scree, out = tmp_path / "scree.png", tmp_path / "bound.json"
-    args = ["bound", str(csv), "--latent-dim", "2", "--test-fraction", "0.25", "--seed", "5"]
+    args = ["bound", str(csv), "--latent-dim", "2", "--test-fraction", "0.25", "--split-seed", "5"]
     assert main([*args, "--scree", str(scree), "--json", str(out)]) == 0
     data = load_binary(csv, test_fraction=0.25, seed=5)
     fit = fit_bound(data.train, data.test, 2)

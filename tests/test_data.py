@@ -94,3 +94,20 @@ def test_missing_file_and_bad_arrays(tmp_path):
     np.save(tmp_path / "nan.npy", np.array([[0, 1], [np.nan, 1]]))
     with pytest.raises(DataError, match="missing value at row 1, column 'x0'"):
         load_binary(tmp_path / "nan.npy")
+
+
+def test_replicate_draws_are_new_data_and_draw_zero_is_unchanged():
+    from bvae.data import random_split
+    from bvae.simulate import SimSettings, loadings, parse_name, simulate
+
+    base = simulate(SimSettings(d=20, N=50, block=5))
+    other = simulate(SimSettings(d=20, N=50, block=5, replicate=1))
+    rng = np.random.default_rng(np.random.SeedSequence([2020, 20, 50]))  # draw 0's stream, as before replicates
+    prob = 1 / (1 + np.exp(-(rng.normal(size=(50, 2)) * np.array([2.5, 1.5])) @ loadings(20, 5).T))
+    x = (rng.random(prob.shape) < prob).astype(np.uint8)
+    is_test = random_split(50, 0.33, int(rng.integers(2**63)))
+    assert np.array_equal(base.train, x[~is_test]) and np.array_equal(base.test, x[is_test])
+    assert not np.array_equal(base.train, other.train)
+    assert (base.name, other.name) == ("d20_N50", "d20_N50_r1")
+    assert parse_name("d20_N50_r1") == (20, 50, 1) and parse_name("d20_N50") == (20, 50, 0)
+    assert parse_name("digits") is None and parse_name("d20_N50_x") is None

@@ -41,9 +41,10 @@ def test_tiny_study_on_slurm_matches_local(tmp_path, tiny):
         "5",
     )
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
-    runs = pd.read_parquet(workdir / "results" / "tables" / "runs.parquet")
+    tables = "results/test/tables/paper"
+    runs = pd.read_parquet(workdir / tables / "runs.parquet")
     assert runs["slurm_job_id"].notna().all() and (runs["slurm_job_id"].str.len() > 0).all()
     for spec in TABLES:
-        on_slurm = pd.read_parquet(workdir / "results" / "tables" / f"{spec.name}.parquet")
-        local = pd.read_parquet(tiny / "results" / "tables" / f"{spec.name}.parquet")
+        on_slurm = pd.read_parquet(workdir / tables / f"{spec.name}.parquet")
+        local = pd.read_parquet(tiny / tables / f"{spec.name}.parquet")
         pd.testing.assert_frame_equal(on_slurm, local, check_exact=True)

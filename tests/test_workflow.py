@@ -12,26 +12,26 @@ from tests.conftest import copy_workflow, job_counts, snakemake
 
 def test_every_output_exists_and_tables_recompute_from_runs(tiny):
     datasets = ["d24_N100", "d24_N400"]
-    results = tiny / "results"
+    results = tiny / "results" / "test"  # .test/config.yaml's output root
     for name in datasets:
         assert (results / "datasets" / f"{name}.parquet").exists()
         assert (results / "figures" / f"scree_{name}.png").exists()
         for arch in ("deep", "canonical"):
-            assert (results / "figures" / f"loss_{name}_{arch}.png").stat().st_size > 1000
+            assert (results / "figures" / "paper" / f"loss_{name}_{arch}.png").stat().st_size > 1000
             for variant in ("vanilla", "preinit"):
                 for seed in (0, 1):
-                    run = results / "runs" / name / arch / variant / f"seed{seed}"
+                    run = results / "runs" / "paper" / name / arch / variant / f"seed{seed}"
                     assert (run / "history.parquet").exists() and (run / "final.parquet").exists()
     assert (results / "figures" / "figure3.png").exists() and (results / "figures" / "figure4.png").exists()
     bounds = pd.read_parquet(results / "bounds" / "bounds.parquet")
     assert sorted(bounds["dataset"]) == datasets and (bounds["n_train"] + bounds["n_test"] == bounds["N"]).all()
-    runs = pd.read_parquet(results / "tables" / "runs.parquet")
+    runs = pd.read_parquet(results / "tables" / "paper" / "runs.parquet")
     keys = runs[["dataset", "arch", "variant", "seed"]].drop_duplicates()
     assert len(runs) == len(keys) == 2 * 2 * 2 * 2 and not list(results.rglob("checkpoints/**/*.pt"))
     for spec in TABLES:
-        table = pd.read_parquet(results / "tables" / f"{spec.name}.parquet")
+        table = pd.read_parquet(results / "tables" / "paper" / f"{spec.name}.parquet")
         assert sorted(table["dataset"]) == datasets  # one row per dataset
-        assert (results / "tables" / f"{spec.name}.md").read_text().count("| d=24; N=") == 2
+        assert (results / "tables" / "paper" / f"{spec.name}.md").read_text().count("| d=24; N=") == 2
         for _, row in table.iterrows():
             for variant in ("vanilla", "preinit"):
                 pct = runs.query("dataset == @row.dataset and arch == @spec.arch and variant == @variant")[
@@ -54,16 +54,17 @@ def edit(path: Path) -> None:
 def test_editing_a_table_module_reruns_only_aggregation(tiny):
     edit(tiny / "src" / "bvae" / "tables.py")
     run = snakemake(tiny, "-n", "--configfile", ".test/config.yaml")
-    assert set(job_counts(run.stdout)) == {"runs_table", "paper_tables", "all"}, run.stdout[-2000:]
+    rerun = {"runs_table", "paper_tables", "comparison", "comparison_figure", "all"}  # the last three: new input
+    assert set(job_counts(run.stdout)) == rerun, run.stdout[-2000:]
     changes = snakemake(tiny, "--list-changes", "params", "--configfile", ".test/config.yaml")
-    assert "results/tables/runs.parquet" in changes.stdout
+    assert "results/test/tables/paper/runs.parquet" in changes.stdout
 
 
 def test_editing_a_training_module_reruns_training(tiny):
     edit(tiny / "src" / "bvae" / "train.py")
     counts = job_counts(snakemake(tiny, "-n", "--configfile", ".test/config.yaml").stdout)
     trainings = sum(n for rule, n in counts.items() if rule.startswith("train_"))
-    assert trainings == 2 * 2 * 2 + 2 * 2 * 1  # deep: one job per seed; canonical: both seeds in one stack
+    assert trainings == 2 * (2 * 2 * 2 + 2 * 2 * 1)  # 2 protocols; deep: a job per seed; canonical: one per stack
     assert {"runs_table", "paper_tables", "loss_development"} <= set(counts)
     assert not {"simulate_dataset", "bounds", "scree", "theory_figures"} & set(counts)
 
@@ -92,9 +93,31 @@ def test_user_file_flows_through_the_same_rules(tmp_path):
     (workdir / "mine.yaml").write_text("files: [{name: mine, path: mine.csv, test_fraction: 0.25, seed: 1}]\n")
     config = ["--configfile", ".test/config.yaml", "mine.yaml"]
     counts = job_counts(snakemake(workdir, "-n", *config).stdout)
-    assert counts["import_dataset"] == 1 and counts["loss_development"] == 3 * 2  # 3 datasets x 2 architectures
-    assert sum(n for rule, n in counts.items() if rule.startswith("train_")) == 3 * (2 * 2 + 2 * 1)
-    run = snakemake(workdir, "results/bounds/bounds.parquet", "--cores", "2", *config)
+    assert counts["import_dataset"] == 1 and counts["loss_development"] == 2 * 3 * 2  # protocols x datasets x archs
+    assert sum(n for rule, n in counts.items() if rule.startswith("train_")) == 2 * 3 * (2 * 2 + 2 * 1)
+    run = snakemake(workdir, "results/test/bounds/bounds.parquet", "--cores", "2", *config)
     assert run.returncode == 0, run.stderr[-2000:]
-    bounds = pd.read_parquet(workdir / "results" / "bounds" / "bounds.parquet").set_index("dataset")
+    bounds = pd.read_parquet(workdir / "results" / "test" / "bounds" / "bounds.parquet").set_index("dataset")
     assert bounds.loc["mine", ["d", "N", "n_test"]].tolist() == [24, 120, 30]
+
+
+def test_each_protocol_trains_and_tabulates_apart(tiny):
+    results = tiny / "results" / "test"
+    runs = {p: pd.read_parquet(results / "tables" / p / "runs.parquet") for p in ("paper", "fast")}
+    assert (runs["paper"]["lr"] == 0.001).all() and (runs["fast"]["lr"] == 0.01).all()
+    assert runs["paper"]["init_output"].isna().all() and (runs["fast"]["init_output"] == "glorot_uniform").all()
+    assert (runs["fast"]["protocol"] == "fast").all() and len(runs["fast"]) == len(runs["paper"])
+    for p in runs:
+        assert (results / "figures" / p / "loss_d24_N400_deep.png").exists()
+    text = (results / "tables" / "comparison.md").read_text()  # d = 24 is not in the paper
+    assert "Not in the paper, so not compared: d24_N100, d24_N400." in text
+    assert pd.read_parquet(results / "tables" / "comparison.parquet").empty
+    assert (results / "figures" / "comparison.png").exists()
+
+
+def test_studies_with_their_own_roots_do_not_touch_each_other(tiny):
+    """After the tiny study, the full study (root results/) still has everything to do and nothing to redo."""
+    run = snakemake(tiny, "-n", "--quiet", "rules")
+    counts = job_counts(run.stdout)
+    assert counts["simulate_dataset"] == 9 and counts["bounds"] == 1, run.stdout[-2000:]
+    assert not list((tiny / "results").glob("bounds"))  # the tiny study wrote only under results/test

@@ -30,7 +30,7 @@ and plots its loss against the bound; `bvae example digits digits.parquet` write
 N_LEADING = 10  # eigenvalues printed by `bvae bound`
 
 
-def add_data_options(parser: argparse.ArgumentParser, seed_flags: tuple[str, ...]) -> None:
+def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="0/1 matrix, rows are observations: .parquet, .csv, .npy or .npz")
     parser.add_argument(
         "--test-fraction",
@@ -40,8 +40,7 @@ def add_data_options(parser: argparse.ArgumentParser, seed_flags: tuple[str, ...
         help="fraction of rows drawn at random for the test split when the file gives no split (default: 0.33)",
     )
     parser.add_argument(
-        *seed_flags,
-        dest="split_seed",
+        "--split-seed",
         type=int,
         default=0,
         metavar="S",
@@ -70,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
         "bound, the eigenvalues of the training covariance above 4 and above the Marchenko–Pastur edge (the "
         "suggested latent sizes) and the leading eigenvalues.",
     )
-    add_data_options(bound, ("--seed", "--split-seed"))
+    add_data_options(bound)
+    # `--seed` is the training seed in `bvae train`; here it stays an undocumented alias of --split-seed (old usage)
+    bound.add_argument("--seed", dest="split_seed", type=int, help=argparse.SUPPRESS)
     bound.add_argument("--latent-dim", type=int, default=2, metavar="K", help="latent size κ of the bound (default: 2)")
     bound.add_argument("--scree", type=Path, metavar="PNG", help="also write a scree plot of the eigenvalues here")
     bound.add_argument("--json", type=Path, metavar="OUT.json", help="also write the printed numbers as JSON here")
@@ -83,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         "DIR/final.parquet (final losses, bounds, pct deviations, active units) and DIR/loss.png. A checkpoint "
         "at DIR/checkpoint.pt lets an interrupted run resume when rerun with the same settings.",
     )
-    add_data_options(train, ("--split-seed",))
+    add_data_options(train)
     train.add_argument("--arch", choices=list(ARCHITECTURES), default="deep", help="architecture (default: deep)")
     train.add_argument(
         "--variant",

@@ -38,6 +38,7 @@ wildcard_constraints:
     replicate=r"[1-9]\d*",
 
 
+@functools.cache  # every generated training rule asks for the same script's fingerprint
 def code(script):
     """Fingerprint of the package modules a workflow script imports: the rule reruns when that code changes."""
     return script_fingerprint(Path(workflow.basedir) / "workflow" / "scripts" / script)
