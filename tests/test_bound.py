@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from bvae.bound import bound_value, closed_form_bound, fit_bound, rescale
-from bvae.decision import decision_support, mp_edge
+from bvae.data import BinaryData
+from bvae.decision import bound_summary, decision_support, mp_edge
 from bvae.errors import ConfigError, DataError
+from bvae.likelihood import exact_nll
 from bvae.plot_bound import neg_softplus, taylor2, third_derivative
 from bvae.simulate import SimSettings, simulate
 
@@ -146,6 +148,15 @@ def test_simulation_is_deterministic_and_split_sizes():
     assert a.n_test == 33 and a.n_train == 67
     c = simulate(SimSettings(d=200, N=100, seed=1))
     assert not np.array_equal(a.train, c.train)
+
+
+def test_bound_summary_carries_the_exact_nll_of_simulated_data_only(d200):
+    row, _ = bound_summary(d200, 2)
+    assert {k: row[k] for k in ("nll_true_train", "nll_true_test")} == exact_nll(d200)
+    assert row["nll_true_train"] == pytest.approx(row["bound_train"], rel=2e-3)  # the bound is tight here
+    users, _ = bound_summary(BinaryData("mine", d200.train, d200.test), 2)
+    assert users["nll_true_train"] is None and users["nll_true_test"] is None
+    assert users["bound_train"] == row["bound_train"]
 
 
 @pytest.mark.parametrize("latent_dim", [0, 9, 2.5, True])

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from bvae.data import read_dataset
-from bvae.decision import bound_summary
+from bvae.decision import NLL_COLUMNS, bound_summary
 from bvae.io import log_to, write_parquet
 
 with log_to(snakemake.log[0]):
@@ -15,5 +15,6 @@ with log_to(snakemake.log[0]):
             pd.DataFrame({"dataset": row["dataset"], "index": range(1, lam.size + 1), "eigenvalue": lam})
         )
         print(f"{row['dataset']}: bound_train {row['bound_train']:.3f}, bound_test {row['bound_test']:.3f}")
-    write_parquet(pd.DataFrame(rows), snakemake.output.bounds, {"latent_dim": snakemake.params.latent_dim})
+    frame = pd.DataFrame(rows).astype(dict.fromkeys(NLL_COLUMNS, float))  # None → null, also when every row has none
+    write_parquet(frame, snakemake.output.bounds, {"latent_dim": snakemake.params.latent_dim})
     write_parquet(pd.concat(eigenvalues, ignore_index=True), snakemake.output.eigenvalues)
