@@ -35,6 +35,7 @@ rule loss_development:
     input:
         history=history_files,
         final=lambda wildcards: final_files(wildcards.dataset, wildcards.arch),
+        bounds="results/bounds/bounds.parquet",
     output:
         report(
             "results/figures/loss_{dataset}_{arch}.png",
