@@ -19,6 +19,7 @@ rule runs_table:
 rule paper_tables:
     input:
         "results/tables/runs.parquet",
+        bounds="results/bounds/bounds.parquet",
     output:
         parquet=[f"results/tables/{spec.name}.parquet" for spec in TABLE_SPECS],
         markdown=[
