@@ -5,9 +5,10 @@ import itertools
 import numpy as np
 import pytest
 
-from bvae.data import BinaryData, read_dataset, write_dataset
+from bvae.data import BinaryData, load_binary, read_dataset, write_dataset
 from bvae.errors import ConfigError, DataError
-from bvae.likelihood import converged_log_likelihood, exact_nll, log_likelihood
+from bvae.examples import EXAMPLES
+from bvae.likelihood import converged_log_likelihood, exact_nll, log_likelihood, with_recorded_settings
 from bvae.simulate import SimSettings, loadings, simulate
 
 
@@ -93,9 +94,22 @@ def test_settings_that_do_not_fit_the_data(d200):
     wrong_d = BinaryData("x", d200.train, d200.test, metadata={"settings": {**d200.metadata["settings"], "d": 300}})
     with pytest.raises(DataError, match="d = 300"):
         exact_nll(wrong_d)
-    garbled = BinaryData("x", d200.train, d200.test, metadata={"settings": {"d": 200}})
-    with pytest.raises(DataError, match="not those of a simulated dataset"):
-        exact_nll(garbled)
+
+
+def test_example_settings_are_not_a_generating_model(tmp_path):
+    example = EXAMPLES["digits"](tmp_path / "digits.parquet")
+    assert "settings" in read_dataset(tmp_path / "digits.parquet").metadata  # how it was made, not a model
+    assert exact_nll(read_dataset(tmp_path / "digits.parquet")) is None
+    assert exact_nll(example) is None
+
+
+def test_settings_recorded_in_the_file_reach_loaders_that_drop_metadata(tmp_path, d200):
+    write_dataset(d200, tmp_path / "d200.parquet")
+    loaded = load_binary(tmp_path / "d200.parquet")
+    assert exact_nll(loaded) is None
+    assert exact_nll(with_recorded_settings(loaded, tmp_path / "d200.parquet")) == exact_nll(d200)
+    np.save(tmp_path / "bits.npy", d200.train)
+    assert with_recorded_settings(loaded, tmp_path / "bits.npy") is loaded
 
 
 def test_overlapping_loadings_are_refused():

@@ -7,9 +7,14 @@ so it shows how tight the bound is and how much of a loss below the bound is ove
 
 from __future__ import annotations
 
+import dataclasses
+import os
+from pathlib import Path
+
 import numpy as np
 
 from bvae.errors import ConfigError, DataError
+from bvae.io import read_metadata
 from bvae.simulate import SimSettings, loadings
 
 SPAN = 12.0  # the grid covers ±SPAN score sds: the prior mass outside is below e^(−SPAN²/2) ≈ 5e-32
@@ -87,18 +92,23 @@ def converged_log_likelihood(x: np.ndarray, B: np.ndarray, score_sd) -> tuple[np
 
 
 def generating_settings(data) -> SimSettings | None:
-    """The SimSettings recorded in a simulated dataset's metadata, or None for user and example data."""
+    """The SimSettings recorded in a simulated dataset's metadata; None for user data and for examples, whose
+    recorded settings describe how they were made, not a generating model."""
     recorded = data.metadata.get("settings")
-    if recorded is None:
+    if not isinstance(recorded, dict) or set(recorded) != {f.name for f in dataclasses.fields(SimSettings)}:
         return None
-    try:
-        settings = SimSettings(**{**recorded, "score_sd": tuple(recorded["score_sd"])})
-    except (TypeError, KeyError):
-        raise DataError(f"dataset {data.name}: settings {recorded} are not those of a simulated dataset") from None
+    settings = SimSettings(**{**recorded, "score_sd": tuple(recorded["score_sd"])})
     settings.check()
     if settings.d != data.d:
         raise DataError(f"dataset {data.name}: settings give d = {settings.d}, but the data have {data.d} columns")
     return settings
+
+
+def with_recorded_settings(data, path: str | os.PathLike):
+    """`data` with the generating settings that the Parquet file `path` records (a simulated dataset of the
+    project), for loaders that do not keep the metadata; `data` unchanged for any other file."""
+    recorded = read_metadata(path).get("settings") if Path(path).suffix.lower() == ".parquet" else None
+    return data if recorded is None else dataclasses.replace(data, metadata={**data.metadata, "settings": recorded})
 
 
 def exact_nll(data) -> dict | None:
