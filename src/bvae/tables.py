@@ -12,8 +12,8 @@ VARIANT_LABELS = {"preinit": "VAE preinit", "vanilla": "VAE"}
 STATS = ("mean", "std", "min", "max", "n")
 EXACT_NOTE = (
     " Exact NLL: the average negative log-likelihood of the model that generated the simulated data, with its"
-    " deviation from the bound; on test data no model beats it in expectation, and a training loss below it is"
-    " overfitting."
+    " deviation from the bound: no model beats it on test data in expectation, and a training loss below the"
+    " training split's exact NLL is overfitting."
 )
 
 
