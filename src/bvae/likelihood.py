@@ -34,9 +34,10 @@ def grid_rule(sd: float, loading: np.ndarray, steps: int) -> tuple[np.ndarray, n
 
     For integrands analytic in a strip around the real line the equispaced rule converges geometrically in
     1/step (Trefethen & Weideman 2014), unlike Gauss–Hermite, whose nodes follow the prior's width only and need
-    hundreds of nodes once the prior is much wider than the logistic factor's scale 1/|b| (score_sd = 30: 4 digits
-    at 150 nodes; numpy's rule fails beyond about 300). Here the step resolves both scales: the error of the
-    Gaussian is about exp(−2π²(sd/h)²), that of the logistic factor, with poles at Im u = ±π/|b|, exp(−2π²/(|b| h)).
+    hundreds of nodes once the prior is much wider than the logistic factor's scale 1/|b| (score_sd = 30: the
+    mean still 0.005 nats off at 150 nodes, single rows 0.4 off at 200; numpy's rule fails beyond about 300
+    nodes). Here the step resolves both scales: the error of the Gaussian is about exp(−2π²(sd/h)²), that of the
+    logistic factor, with poles at Im u = ±π/|b|, exp(−2π²/(|b| h)).
     """
     h = min(sd, 1.0 / np.max(np.abs(loading))) / steps
     half = int(np.ceil(SPAN * sd / h))
