@@ -3,10 +3,13 @@
 import numpy as np
 import pytest
 
+import bvae.plot_bound
 from bvae.bound import bound_value, closed_form_bound, fit_bound, rescale
-from bvae.decision import decision_support, mp_edge
+from bvae.data import BinaryData
+from bvae.decision import bound_summary, decision_support, mp_edge
 from bvae.errors import ConfigError, DataError
-from bvae.plot_bound import neg_softplus, taylor2, third_derivative
+from bvae.likelihood import exact_nll
+from bvae.plot_bound import figure4, neg_softplus, scree, taylor2, third_derivative
 from bvae.simulate import SimSettings, simulate
 
 
@@ -148,6 +151,15 @@ def test_simulation_is_deterministic_and_split_sizes():
     assert not np.array_equal(a.train, c.train)
 
 
+def test_bound_summary_carries_the_exact_nll_of_simulated_data_only(d200):
+    row, _ = bound_summary(d200, 2)
+    assert {k: row[k] for k in ("nll_true_train", "nll_true_test")} == exact_nll(d200)
+    assert row["nll_true_train"] == pytest.approx(row["bound_train"], rel=2e-3)  # the bound is tight here
+    users, _ = bound_summary(BinaryData("mine", d200.train, d200.test), 2)
+    assert users["nll_true_train"] is None and users["nll_true_test"] is None
+    assert users["bound_train"] == row["bound_train"]
+
+
 @pytest.mark.parametrize("latent_dim", [0, 9, 2.5, True])
 def test_bad_latent_dim(small, latent_dim):
     with pytest.raises(ConfigError, match=r"latent_dim = .* expected an integer from 1 to d = 8"):
@@ -159,3 +171,43 @@ def test_dimension_mismatch(small):
         fit_bound(small.train, small.test[:, :5], 2)
     with pytest.raises(DataError, match=r"W has shape \(5, 2\)"):
         bound_value(np.zeros((5, 2)), np.zeros(8), small.train)
+
+
+@pytest.fixture
+def saved(monkeypatch):
+    """The figures the plotting functions would save, kept open for inspection instead."""
+    figures = []
+    monkeypatch.setattr(bvae.plot_bound, "save", lambda fig, path: figures.append(fig))
+    yield figures
+    for fig in figures:
+        bvae.plot_bound.plt.close(fig)
+
+
+def tick_labels(ax) -> list[str]:
+    ax.figure.canvas.draw()
+    return [t.get_text() for t in ax.get_yticklabels() + ax.get_yticklabels(minor=True) if t.get_text()]
+
+
+@pytest.mark.parametrize("settings", [SimSettings(d=200, N=5000, seed=3), SimSettings(d=60, N=2000)])
+def test_scree_says_how_many_eigenvalues_and_labels_the_log_axis_plainly(saved, settings):
+    data = simulate(settings)
+    fit = fit_bound(data.train, data.test, 2)
+    scree(decision_support(fit.eigenvalues, data.n_train), data.name, "unused.png")
+    ax = saved[0].axes[0]
+    assert f"leading 30 of {settings.d} eigenvalues" in ax.get_xlabel()
+    labels = tick_labels(ax)
+    lo, hi = ax.get_ylim()
+    assert sum(lo <= float(label) <= hi for label in labels) >= 3  # plain numbers ("8", not 8×10⁰), several in view
+
+
+def test_scree_of_few_dimensions_shows_all(saved, small):
+    fit = fit_bound(small.train, small.test, 2)
+    scree(decision_support(fit.eigenvalues, small.n_train), "small", "unused.png")
+    assert "all 8 eigenvalues" in saved[0].axes[0].get_xlabel()
+
+
+def test_figure4_title_states_the_sign_pattern_without_contradiction(saved):
+    figure4("unused.png")
+    title = saved[0].axes[0].get_title()
+    assert "point-symmetric" in title and "one-signed" not in title
+    assert r"negative for $\gamma < 0$, positive for $\gamma > 0$" in title

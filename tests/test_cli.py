@@ -12,9 +12,11 @@ import pytest
 from bvae import __version__
 from bvae.bound import fit_bound
 from bvae.cli import build_parser, main
-from bvae.data import load_binary, read_dataset
+from bvae.data import load_binary, read_dataset, write_dataset
 from bvae.decision import decision_support
 from bvae.examples import digits
+from bvae.likelihood import exact_nll
+from bvae.simulate import SimSettings, simulate
 from bvae.train import TrainSettings, train
 
 D = 12
@@ -57,6 +59,19 @@ def test_bound_agrees_with_the_library(csv, tmp_path, capsys):
         assert f"{value:.4f}" in printed
     assert f"eigenvalues > 4          {support.n_eig_gt_4}" in printed
     assert scree.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bound_prints_the_exact_nll_of_a_simulated_dataset_only(csv, tmp_path, capsys):
+    data = simulate(SimSettings(d=40, N=600, seed=2))
+    write_dataset(data, tmp_path / "sim.parquet")
+    assert main(["bound", str(tmp_path / "sim.parquet"), "--json", str(tmp_path / "sim.json")]) == 0
+    printed, exact = capsys.readouterr().out, exact_nll(data)
+    assert f"exact NLL train    {exact['nll_true_train']:.4f}" in printed
+    assert f"exact NLL test     {exact['nll_true_test']:.4f}" in printed
+    assert json.loads((tmp_path / "sim.json").read_text())["nll_true_test"] == exact["nll_true_test"]
+    assert main(["bound", str(csv), "--json", str(tmp_path / "csv.json")]) == 0
+    assert "exact NLL" not in capsys.readouterr().out
+    assert json.loads((tmp_path / "csv.json").read_text())["nll_true_train"] is None
 
 
 def test_bound_default_split_matches_load_binary(csv, capsys):

@@ -1,13 +1,20 @@
 """The loss-development figure: a PNG for one or many seeds and one or two variants; one-line errors on bad input."""
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 
 from bvae.errors import DataError
-from bvae.plot_training import epoch_bands, loss_development, y_limits
+from bvae.plot_training import LABEL_GAP, epoch_bands, loss_development, loss_figure, spread, y_limits
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")  # loss_figure hands its figure to the caller
 
 
 def fake_history(variants=("vanilla", "preinit"), seeds=(0,), epochs=40, bound=100.0) -> pd.DataFrame:
@@ -79,3 +86,69 @@ def test_empty_history_is_an_error(tmp_path):
     with pytest.raises(DataError, match="empty"):
         loss_development(fake_history().iloc[:0], 100.0, 101.0, "x", tmp_path / "loss.png")
     assert not any(tmp_path.iterdir())
+
+
+def right_labels(fig) -> dict[str, float]:
+    """The reference-line labels at the right edge: text → height in axes fraction."""
+    return {t.get_text(): t.get_position()[1] for t in fig.axes[0].texts}
+
+
+def test_epoch_ticks_are_integers():
+    fig = loss_figure(fake_history(epochs=20), 100.0, 101.0, "x")
+    ticks = fig.axes[0].get_xticks()
+    assert len(ticks) >= 3 and np.all(ticks == np.round(ticks))  # the default locator puts ticks at 2.5, 7.5, ...
+
+
+def test_nearly_equal_bounds_get_separate_labels_with_their_values():
+    fig = loss_figure(fake_history(bound=20.59), 20.59, 20.63, "x")
+    labels = right_labels(fig)
+    assert set(labels) == {"bound train 20.59", "bound test 20.63"}
+    assert labels["bound test 20.63"] - labels["bound train 20.59"] >= LABEL_GAP - 1e-12  # test above train
+    styles = {
+        line.get_linestyle() for line in fig.axes[0].lines if list(line.get_ydata()) in ([20.59] * 2, [20.63] * 2)
+    }
+    assert styles == {"-", "--"}
+
+
+def test_exact_nll_lines_when_finite():
+    fig = loss_figure(fake_history(), 100.0, 101.0, "x", nll_true=(100.3, 100.4))
+    assert {"exact NLL train 100.30", "exact NLL test 100.40"} <= set(right_labels(fig))
+    assert len(set(right_labels(fig).values())) == 4
+    without = loss_figure(fake_history(), 100.0, 101.0, "x", nll_true=(float("nan"), float("nan")))
+    assert set(right_labels(without)) == {"bound train 100.00", "bound test 101.00"}
+
+
+def test_y_limits_include_an_exact_nll_far_from_the_bound():
+    fig = loss_figure(fake_history(), 100.0, 101.0, "x", nll_true=(90.0, 91.0))
+    assert fig.axes[0].get_ylim()[0] < 90.0
+
+
+def test_a_curve_above_the_range_is_marked_at_the_top_edge():
+    history = fake_history(("vanilla",), (0,), epochs=30)
+    fig = loss_figure(history, 100.0, 101.0, "x")
+    ax = fig.axes[0]
+    top = ax.get_ylim()[1]
+    above = history.loc[history.train_loss > top, "epoch"].to_numpy()
+    assert above.size  # epoch 1 lies far above the view
+    markers = [line for line in ax.lines if line.get_marker() == "^" and len(line.get_xdata())]
+    assert any(np.array_equal(line.get_xdata(), above) and np.all(line.get_ydata() == top) for line in markers)
+    assert any("above the range" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_no_cut_off_note_when_everything_fits():
+    history = fake_history(("vanilla",), (0,), epochs=30)
+    history[["train_loss", "test_loss"]] = 100.5
+    ax = loss_figure(history, 100.0, 101.0, "x").axes[0]
+    assert not any("above the range" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+@pytest.mark.parametrize(
+    "positions", [[0.5, 0.5, 0.5], [0.99, 0.98, 0.2], [0.0, 0.01], [0.1, 0.5, 0.9], [0.3, 0.32, 0.31, 0.33]]
+)
+def test_spread_keeps_order_and_gap_within_the_axes(positions):
+    placed = np.array(spread(positions, 0.05))
+    order = np.argsort(positions, kind="stable")
+    assert np.all(np.diff(placed[order]) >= 0.05 - 1e-12)
+    assert placed.max() <= 1.0 + 1e-12
+    if np.all(np.diff(np.sort(positions)) >= 0.05):
+        np.testing.assert_allclose(placed, positions)  # far enough apart: left where they are

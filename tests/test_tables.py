@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from bvae.errors import DataError
-from bvae.tables import TABLES, deviation_table, markdown
+from bvae.tables import TABLES, deviation_table, markdown, with_exact_nll
 
 
 @pytest.fixture
@@ -59,6 +59,22 @@ def test_markdown_layout(runs):
     assert lines[4].startswith("| d=200; N=100 | 140.00 | [")
     mean_std = markdown(deviation_table(runs, "canonical", "train"), TABLES[5])
     assert "% ± " in mean_std and "table" not in mean_std.splitlines()[4]
+
+
+def test_exact_nll_column_where_a_generating_model_exists(runs):
+    bounds = pd.DataFrame(
+        {"dataset": ["d200_N100", "d200_N5000", "d400_N100"], "nll_true_test": [141.4, np.nan, 277.2]}
+    )
+    table = with_exact_nll(deviation_table(runs, "deep", "test"), bounds, "test")
+    assert list(table.columns[:-1]) == list(deviation_table(runs, "deep", "test").columns)  # Parquet columns kept
+    lines = markdown(table, TABLES[0]).splitlines()
+    assert "Exact NLL" in lines[0]
+    assert lines[2] == "| | bound | exact NLL | VAE preinit | VAE |"
+    assert lines[3] == "|---|---:|---:|---:|---:|"
+    assert lines[4].startswith("| d=200; N=100 | 140.00 | 141.40 (+1.00%) | [")
+    assert lines[5].startswith("| d=200; N=5000 | 140.00 | – | [")
+    no_model = with_exact_nll(deviation_table(runs, "deep", "test"), bounds.assign(nll_true_test=np.nan), "test")
+    assert markdown(no_model, TABLES[0]) == markdown(deviation_table(runs, "deep", "test"), TABLES[0])
 
 
 def test_all_eight_tables_are_distinct():

@@ -32,6 +32,7 @@ def test_every_output_exists_and_tables_recompute_from_runs(tiny):
         table = pd.read_parquet(results / "tables" / "paper" / f"{spec.name}.parquet")
         assert sorted(table["dataset"]) == datasets  # one row per dataset
         assert (results / "tables" / "paper" / f"{spec.name}.md").read_text().count("| d=24; N=") == 2
+        assert "| bound | exact NLL |" in (results / "tables" / "paper" / f"{spec.name}.md").read_text()
         for _, row in table.iterrows():
             for variant in ("vanilla", "preinit"):
                 pct = runs.query("dataset == @row.dataset and arch == @spec.arch and variant == @variant")[
@@ -99,6 +100,8 @@ def test_user_file_flows_through_the_same_rules(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     bounds = pd.read_parquet(workdir / "results" / "test" / "bounds" / "bounds.parquet").set_index("dataset")
     assert bounds.loc["mine", ["d", "N", "n_test"]].tolist() == [24, 120, 30]
+    assert bounds.loc["mine", ["nll_true_train", "nll_true_test"]].isna().all()  # no generating model
+    assert bounds.loc[["d24_N100", "d24_N400"], ["nll_true_train", "nll_true_test"]].notna().all().all()
 
 
 def test_each_protocol_trains_and_tabulates_apart(tiny):

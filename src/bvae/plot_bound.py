@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display on clusters and CI
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from bvae.decision import DecisionSupport
 from bvae.io import atomic_path
@@ -56,15 +57,37 @@ def figure4(path: str | os.PathLike) -> None:
     ax.set(
         xlabel=r"$\gamma$",
         ylabel=r"$h'''(\gamma)$",
-        title="Figure 4: third derivative of h (odd, one-signed)",
+        title="Figure 4: third derivative of h, point-symmetric:\n"
+        r"negative for $\gamma < 0$, positive for $\gamma > 0$",
+    )
+    # what the sign pattern is for: h''' has the sign of γ, so the Lagrange remainder is never negative
+    ax.text(
+        0.03,
+        0.95,
+        "$h'''$ has the sign of $\\gamma$, so the Taylor remainder\n"
+        r"$h'''(\xi)\,\gamma^3/6 \geq 0$ on both sides",
+        transform=ax.transAxes,
+        va="top",
+        fontsize="small",
     )
     ax.grid(alpha=0.3)
     save(fig, path)
 
 
+def plain_log_ticks(ax: plt.Axes) -> None:
+    """Label a log y-axis with plain numbers (4, 5, 6 or 2, 5, 10, 20) instead of 4×10⁰, unlabelled minor ticks."""
+    lo, hi = ax.get_ylim()
+    subs = (1.0, 2.0, 5.0) if hi / lo > 10 else tuple(float(k) for k in range(1, 10))  # within a decade: every digit
+    ax.yaxis.set_major_locator(LogLocator(subs=subs))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
 def scree(support: DecisionSupport, title: str, path: str | os.PathLike, show: int = 30) -> None:
-    """The leading eigenvalues of S with the threshold 4 and the Marchenko–Pastur edge."""
+    """The leading `show` eigenvalues of S with the threshold 4 and the Marchenko–Pastur edge."""
     lam = support.eigenvalues[: min(show, support.eigenvalues.size)]
+    total = support.eigenvalues.size
+    which = f"all {total}" if lam.size == total else f"leading {lam.size} of {total}"
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.plot(np.arange(1, lam.size + 1), lam, "o-", ms=4)
     ax.axhline(support.threshold, color="C1", ls="--", label=f"4 (bound): {support.n_eig_gt_4} above")
@@ -74,8 +97,9 @@ def scree(support: DecisionSupport, title: str, path: str | os.PathLike, show: i
         ls=":",
         label=f"MP edge {support.mp_edge:.2f}: {support.n_eig_gt_mp} above",
     )
-    ax.set(xlabel="index i", ylabel=r"eigenvalue $\lambda_i$ of S", title=f"Scree plot: {title}")
+    ax.set(xlabel=f"index i ({which} eigenvalues)", ylabel=r"eigenvalue $\lambda_i$ of S", title=f"Scree plot: {title}")
     ax.set_yscale("log")
+    plain_log_ticks(ax)
     ax.legend()
     ax.grid(alpha=0.3)
     save(fig, path)

@@ -2,8 +2,9 @@
 
 One figure per dataset and architecture: for each variant the median over seeds of the training loss (solid) and
 the test loss (dashed), with a min–max band when there is more than one seed, and the training and test bounds as
-horizontal lines. The y-axis is focused on the bound so that the bound lines stay visible instead of being squashed
-by the large losses of the first epochs.
+horizontal lines, and for simulated data the exact NLL of the generating model per split. The y-axis is focused on
+the bound so that the bound lines stay visible instead of being squashed by the large losses of the first epochs;
+triangles on the top edge mark where a median lies above that range.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ matplotlib.use("Agg")  # files only: no display on clusters and CI
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from bvae.architectures import VARIANTS
 from bvae.errors import DataError
@@ -24,6 +26,21 @@ from bvae.plot_bound import save
 HISTORY_COLUMNS = ("variant", "seed", "epoch", "train_loss", "test_loss")
 VARIANT_COLORS = {"vanilla": "C0", "preinit": "C1"}
 BELOW, ABOVE = 0.03, 0.15  # default view: bound · [1 − BELOW, 1 + ABOVE], widened to show the final losses
+SPLIT_STYLES = {"train": "-", "test": "--"}  # every test line dashed: curves, bound and exact NLL alike
+EXACT_COLOR = "crimson"
+LABEL_GAP = 0.055  # axes fraction between reference-line labels: one line of small text on a 4-inch figure
+
+
+def labelled_history(history: pd.DataFrame, final) -> pd.DataFrame:
+    """One seed's history.parquet with the variant and seed of its final record, as `loss_development` takes it."""
+    return history.assign(variant=final["variant"], seed=final["seed"])
+
+
+def read_histories(history_paths, final_paths) -> tuple[pd.DataFrame, list[pd.Series]]:
+    """The labelled histories of several runs in one frame, and their final records."""
+    finals = [pd.read_parquet(path).iloc[0] for path in final_paths]
+    labelled = [labelled_history(pd.read_parquet(p), f) for p, f in zip(history_paths, finals, strict=True)]
+    return pd.concat(labelled, ignore_index=True), finals
 
 
 def check_history(history: pd.DataFrame) -> None:
@@ -63,32 +80,102 @@ def y_limits(summary: pd.DataFrame, bounds: list[float]) -> tuple[float, float]:
     return lo - pad, hi + pad
 
 
-def loss_development(
-    history: pd.DataFrame, bound_train: float, bound_test: float, title: str, path: str | os.PathLike
-) -> None:
-    """Write the loss-development PNG of `history` (columns variant, seed, epoch, train_loss, test_loss)."""
+def spread(positions: list[float], gap: float) -> list[float]:
+    """The positions (axes fractions) moved apart to at least `gap`, order kept, as little as needed, within [0, 1]."""
+    order = np.argsort(positions, kind="stable")
+    placed = np.asarray(positions, dtype=float)[order]
+    for i in range(1, placed.size):  # push up what sits too close to the one below ...
+        placed[i] = max(placed[i], placed[i - 1] + gap)
+    placed -= max(placed[-1] - 1.0, 0.0) if placed.size else 0.0  # ... then shift back down from the top edge
+    for i in range(placed.size - 2, -1, -1):
+        placed[i] = min(placed[i], placed[i + 1] - gap)
+    result = np.empty_like(placed)
+    result[order] = placed
+    return result.tolist()
+
+
+def reference_lines(ax: plt.Axes, lines: list[tuple[float, str, str, str]]) -> None:
+    """Horizontal lines (value, label, colour, style) labelled with their values at the right edge.
+
+    Labels of lines closer than a text line are pushed apart, each tied to its line's height by a short leader,
+    so that nearly equal values (train 20.59, test 20.63) stay readable and tell which is which.
+    """
+    lo, hi = ax.get_ylim()
+    for value, _, color, style in lines:
+        ax.axhline(value, color=color, ls=style, lw=1.1)
+    at = [(value - lo) / (hi - lo) for value, *_ in lines]
+    for (value, label, color, _), y, height in zip(lines, at, spread(at, LABEL_GAP), strict=True):
+        ax.plot([1.0, 1.03], [y, height], color=color, lw=0.6, transform=ax.transAxes, clip_on=False)
+        ax.text(
+            1.035, height, f"{label} {value:.2f}", transform=ax.transAxes, va="center", fontsize="small", color=color
+        )
+
+
+def mark_cut_off(ax: plt.Axes, epochs: np.ndarray, values: np.ndarray, color: str) -> bool:
+    """Triangles on the top edge at the epochs where a curve lies above the plotted range; True if there are any."""
+    top = ax.get_ylim()[1]
+    above = np.asarray(values, dtype=float) > top
+    ax.plot(epochs[above], np.full(above.sum(), top), "^", color=color, ms=5, clip_on=False)
+    return bool(above.any())
+
+
+def loss_figure(
+    history: pd.DataFrame,
+    bound_train: float,
+    bound_test: float,
+    title: str,
+    nll_true: tuple[float, float] | None = None,
+) -> plt.Figure:
+    """The loss-development figure of `history` (columns variant, seed, epoch, train_loss, test_loss).
+
+    `nll_true` (train, test): the exact NLL of the generating model, drawn as reference lines when finite.
+    """
     check_history(history)
     summary = epoch_bands(history)
+    refs = [(bound, f"bound {s}", "k", SPLIT_STYLES[s]) for bound, s in ((bound_train, "train"), (bound_test, "test"))]
+    if nll_true is not None:
+        refs += [
+            (v, f"exact NLL {s}", EXACT_COLOR, SPLIT_STYLES[s]) for v, s in zip(nll_true, SPLIT_STYLES, strict=True)
+        ]
+    refs = [ref for ref in refs if np.isfinite(ref[0])]  # NaN: data without a generating model
     fig, ax = plt.subplots(figsize=(6, 4))
+    ax.set_ylim(*y_limits(summary, [ref[0] for ref in refs]))
     order = list(VARIANT_COLORS)
     variants = sorted(summary["variant"].unique(), key=lambda v: (order.index(v) if v in order else len(order), str(v)))
+    clipped = False
     for i, variant in enumerate(variants):
         part = summary[summary["variant"] == variant]
         color = VARIANT_COLORS.get(variant, f"C{i + 2}")
         label = VARIANTS.get(variant, str(variant))
         epochs = part["epoch"].to_numpy()
-        for split, style in (("train", "-"), ("test", "--")):
+        for split, style in SPLIT_STYLES.items():
             ax.plot(epochs, part[f"{split}_loss_median"], style, color=color, lw=1.5, label=f"{label} {split}")
+            clipped |= mark_cut_off(ax, epochs, part[f"{split}_loss_median"].to_numpy(), color)
             if part["n_seeds"].max() > 1:
                 ax.fill_between(
                     epochs, part[f"{split}_loss_min"], part[f"{split}_loss_max"], color=color, alpha=0.15, lw=0
                 )
-    ax.axhline(bound_train, color="k", ls="-", lw=1, label=f"bound train {bound_train:.2f}")
-    ax.axhline(bound_test, color="k", ls=":", lw=1.2, label=f"bound test {bound_test:.2f}")
-    ax.set_ylim(*y_limits(summary, [bound_train, bound_test]))
+    if clipped:
+        highest = summary[[f"{split}_loss_median" for split in SPLIT_STYLES]].to_numpy().max()
+        ax.plot([], [], "^", color="grey", ms=5, label=f"median above the range (up to {highest:.4g})")
+    reference_lines(ax, refs)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers: no 2.5, 7.5
     n_seeds = int(history["seed"].nunique())
     seeds = f"{n_seeds} seeds: median, min–max band" if n_seeds > 1 else "1 seed"
     ax.set(xlabel="epoch", ylabel="negative ELBO per observation [nats]", title=f"{title} ({seeds})")
-    ax.legend(fontsize="small", ncol=2)
+    # below the axes: inside, "best" may cover the bound lines, which sit low in the view
+    ax.legend(fontsize="small", ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     ax.grid(alpha=0.3)
-    save(fig, path)
+    return fig
+
+
+def loss_development(
+    history: pd.DataFrame,
+    bound_train: float,
+    bound_test: float,
+    title: str,
+    path: str | os.PathLike,
+    nll_true: tuple[float, float] | None = None,
+) -> None:
+    """Write the loss-development PNG of `loss_figure` to `path`."""
+    save(loss_figure(history, bound_train, bound_test, title, nll_true), path)

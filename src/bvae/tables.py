@@ -11,6 +11,11 @@ from bvae.errors import DataError
 
 COLUMN_ORDER = ("preinit", "vanilla")  # the paper's columns: VAE preinit, then VAE
 STATS = ("mean", "std", "min", "max", "n")
+EXACT_NOTE = (
+    " Exact NLL: the average negative log-likelihood of the model that generated the simulated data, with its"
+    " deviation from the bound: no model beats it on test data in expectation, and a training loss below the"
+    " training split's exact NLL is overfitting."
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,19 @@ def deviation_table(runs: pd.DataFrame, arch: str, split: str) -> pd.DataFrame:
     return table[[*keys, "bound", *ordered]].reset_index(drop=True)
 
 
+def with_exact_nll(table: pd.DataFrame, bounds: pd.DataFrame, split: str) -> pd.DataFrame:
+    """`table` plus a last column nll_true: the split's exact NLL of the generating model (NaN for user data)."""
+    exact = bounds.set_index("dataset")[f"nll_true_{split}"].rename("nll_true")
+    return table.join(exact, on="dataset")
+
+
+def exact_cell(row: pd.Series) -> str:
+    """The exact NLL and, like the variants' cells, its deviation from the bound; – for data without one."""
+    if pd.isna(row["nll_true"]):
+        return "–"
+    return f"{row['nll_true']:.2f} ({100 * (row['nll_true'] - row['bound']) / row['bound']:+.2f}%)"
+
+
 def cell(row: pd.Series, variant: str, stat: str) -> str:
     if f"{variant}_mean" not in row or pd.isna(row[f"{variant}_mean"]):
         return "–"
@@ -79,12 +97,16 @@ def row_label(row: pd.Series) -> str:
 
 
 def markdown(table: pd.DataFrame, spec: TableSpec) -> str:
-    """The paper's layout: rows per dataset, columns bound, VAE preinit, VAE."""
-    header = " | ".join(VARIANTS[v] for v in COLUMN_ORDER)
-    lines = [spec.caption, "", f"| | bound | {header} |", "|---|---:|---:|---:|"]
+    """The paper's layout: rows per dataset, columns bound, VAE preinit, VAE; with an exact-NLL column after the
+    bound when `table` has one (`with_exact_nll`) and at least one dataset has a generating model."""
+    exact = "nll_true" in table.columns and table["nll_true"].notna().any()
+    caption = spec.caption + (EXACT_NOTE if exact else "")
+    header = ["bound", *(["exact NLL"] if exact else []), *(VARIANTS[v] for v in COLUMN_ORDER)]
+    lines = [caption, "", f"| | {' | '.join(header)} |", "|---|" + "---:|" * len(header)]
     for _, row in table.iterrows():
-        cells = [cell(row, v, spec.stat) for v in COLUMN_ORDER]
-        lines.append(f"| {row_label(row)} | {row['bound']:.2f} | {' | '.join(cells)} |")
+        cells = [f"{row['bound']:.2f}", *([exact_cell(row)] if exact else [])]
+        cells += [cell(row, v, spec.stat) for v in COLUMN_ORDER]
+        lines.append(f"| {row_label(row)} | {' | '.join(cells)} |")
     return "\n".join(lines) + "\n"
 
 

@@ -35,6 +35,7 @@ rule loss_development:
     input:
         history=history_files,
         final=lambda wildcards: final_files(wildcards.protocol, wildcards.dataset, wildcards.arch),
+        bounds=f"{ROOT}/bounds/bounds.parquet",
     output:
         report(
             f"{ROOT}/figures/{{protocol}}/loss_{{dataset}}_{{arch}}.png",

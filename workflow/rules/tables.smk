@@ -20,6 +20,7 @@ rule runs_table:
 rule paper_tables:
     input:
         f"{ROOT}/tables/{{protocol}}/runs.parquet",
+        bounds=f"{ROOT}/bounds/bounds.parquet",
     output:
         parquet=[f"{ROOT}/tables/{{protocol}}/{spec.name}.parquet" for spec in TABLE_SPECS],
         markdown=[

@@ -1,19 +1,11 @@
 """Snakemake script: bounds.parquet (one row per dataset) and eigenvalues.parquet (long format)."""
 
-import pandas as pd
-
 from bvae.data import read_dataset
-from bvae.decision import bound_summary
+from bvae.decision import bound_tables
 from bvae.io import log_to, write_parquet
 
 with log_to(snakemake.log[0]):
-    rows, eigenvalues = [], []
-    for path in snakemake.input:
-        row, lam = bound_summary(read_dataset(path), snakemake.params.latent_dim)
-        rows.append(row)
-        eigenvalues.append(
-            pd.DataFrame({"dataset": row["dataset"], "index": range(1, lam.size + 1), "eigenvalue": lam})
-        )
-        print(f"{row['dataset']}: bound_train {row['bound_train']:.3f}, bound_test {row['bound_test']:.3f}")
-    write_parquet(pd.DataFrame(rows), snakemake.output.bounds, {"latent_dim": snakemake.params.latent_dim})
-    write_parquet(pd.concat(eigenvalues, ignore_index=True), snakemake.output.eigenvalues)
+    latent_dim = snakemake.params.latent_dim
+    bounds, eigenvalues = bound_tables((read_dataset(path) for path in snakemake.input), latent_dim)
+    write_parquet(bounds, snakemake.output.bounds, {"latent_dim": latent_dim})
+    write_parquet(eigenvalues, snakemake.output.eigenvalues)

@@ -2,17 +2,13 @@
 
 import pandas as pd
 
+from bvae.decision import NLL_COLUMNS
 from bvae.io import log_to
-from bvae.plot_training import loss_development
+from bvae.plot_training import loss_development, read_histories
 
 with log_to(snakemake.log[0]):
-    finals = [pd.read_parquet(path).iloc[0] for path in snakemake.input.final]
-    history = pd.concat(
-        [
-            pd.read_parquet(path).assign(variant=f["variant"], seed=f["seed"])
-            for path, f in zip(snakemake.input.history, finals, strict=True)
-        ],
-        ignore_index=True,
-    )
+    history, finals = read_histories(snakemake.input.history, snakemake.input.final)
     title = f"{snakemake.wildcards.dataset}, {snakemake.wildcards.arch}"
-    loss_development(history, finals[0]["bound_train"], finals[0]["bound_test"], title, snakemake.output[0])
+    bounds = pd.read_parquet(snakemake.input.bounds).set_index("dataset").loc[snakemake.wildcards.dataset]
+    nll_true = tuple(bounds[list(NLL_COLUMNS)])  # NaN for data without a generating model: no line
+    loss_development(history, finals[0]["bound_train"], finals[0]["bound_test"], title, snakemake.output[0], nll_true)

@@ -2,13 +2,11 @@
 
 import pandas as pd
 
-from bvae.decision import decision_support
+from bvae.decision import support_of
 from bvae.io import log_to
 from bvae.plot_bound import scree
 
 with log_to(snakemake.log[0]):
     name = snakemake.wildcards.dataset
-    row = pd.read_parquet(snakemake.input.bounds).set_index("dataset").loc[name]
-    eig = pd.read_parquet(snakemake.input.eigenvalues)
-    support = decision_support(eig.loc[eig["dataset"] == name, "eigenvalue"].to_numpy(), int(row["n_train"]))
-    scree(support, name, snakemake.output[0])
+    bounds, eigenvalues = (pd.read_parquet(path) for path in (snakemake.input.bounds, snakemake.input.eigenvalues))
+    scree(support_of(bounds, eigenvalues, name), name, snakemake.output[0])
