@@ -94,3 +94,10 @@ def test_shipped_paper_tables_are_the_shared_copy_unchanged():
     shared = ROOT.parent / "shared" / "paper" / "paper_tables.csv"
     if shared.exists():  # CI lays ../shared beside the clone
         assert hashlib.sha256(shared.read_bytes()).digest() == hashlib.sha256(PAPER_CSV.read_bytes()).digest()
+
+
+def test_exact_nll_is_given_in_pct_of_our_bound():
+    bounds = pd.DataFrame({"dataset": ["d200_N100"], "nll_true_train": [136.0], "nll_true_test": [139.0]})
+    table = compare(runs([1.5], [5.5]), PAPER, bounds)
+    assert table["nll_pct"].to_numpy() == pytest.approx(100 * (139.0 - 139.5) / 139.5)
+    assert compare(runs([1.5], [5.5]), PAPER)["nll_pct"].isna().all()

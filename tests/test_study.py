@@ -3,7 +3,7 @@
 import pytest
 
 from bvae.errors import ConfigError
-from bvae.study import dataset_seeds, protocol_settings, simulated
+from bvae.study import dataset_seeds, protocol_settings, seed_stacks, simulated
 
 BASE = {"seeds": 4, "files": [], "examples": [], "protocols": {"paper": {}}, "lr": 0.001, "epochs": 300}
 
@@ -17,7 +17,22 @@ def test_a_list_of_grids_with_own_seeds_and_replicates():
     assert dataset_seeds(config) == {
         "d200_N100": 10, "d200_N100_r1": 10, "d400_N100": 10, "d400_N100_r1": 10, "d200_N5000": 4, "digits": 4,
     }  # fmt: skip
-    assert simulated(config)["d400_N100_r1"] == {"d": 400, "N": 100, "replicate": 1, "seeds": 10}
+    assert simulated(config)["d400_N100_r1"] == {"d": 400, "N": 100, "replicate": 1, "seeds": 10, "seeds_per_job": {}}
+
+
+def test_seed_stacks_follow_each_grid_and_never_train_an_unrequested_seed():
+    config = {
+        **BASE,
+        "seeds_per_job": {"deep": 1},
+        "datasets": [{"d": [200], "N": [100], "seeds": 10, "seeds_per_job": {"deep": 4}}, {"d": [200], "N": [5000]}],
+    }
+    assert seed_stacks(config, "deep") == {
+        (0, 1, 2, 3): ["d200_N100"], (4, 5, 6, 7): ["d200_N100"], (8, 9): ["d200_N100"],
+        (0,): ["d200_N5000"], (1,): ["d200_N5000"], (2,): ["d200_N5000"], (3,): ["d200_N5000"],
+    }  # fmt: skip
+    assert seed_stacks(config, "canonical") == {(s,): ["d200_N100", "d200_N5000"] for s in range(4)} | {
+        (s,): ["d200_N100"] for s in range(4, 10)
+    }
 
 
 def test_one_grid_is_the_paper_layout():

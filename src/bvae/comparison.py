@@ -49,8 +49,13 @@ def ours(runs: pd.DataFrame, split: str) -> pd.DataFrame:
     return first.reset_index()
 
 
-def compare(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Every paper cell that our runs (with a `protocol` column) cover, side by side with ours."""
+def compare(runs: pd.DataFrame, paper: pd.DataFrame | None = None, bounds: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every paper cell that our runs (with a `protocol` column) cover, side by side with ours.
+
+    With the study's bounds.parquet, `nll_pct` gives the exact NLL of the generating model in the same units as
+    `pct` (100 (NLL - bound) / bound): a final test loss below it is luck of the draw, a training loss below it
+    is overfitting.
+    """
     paper = paper_tables() if paper is None else paper
     runs = with_draws(runs)
     rows = []
@@ -77,8 +82,19 @@ def compare(runs: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFra
     table["within_draw_spread"] = pd.array(np.where(table["draw_std"].notna(), explained, pd.NA), dtype="boolean")
     order = ["protocol", "table", "arch", "split", "stat", "dataset", "d", "N", "variant"]
     rest = ["paper_bound", "bound", "paper_a", "paper_b", "mean", "std", "min", "max", "n", "diff", "agree"]
-    table = table[[*order, *rest, "draws", "draw_std", "within_draw_spread"]]
+    table["nll_pct"] = np.nan if bounds is None else nll_pct(table, bounds)
+    table = table[[*order, *rest, "nll_pct", "draws", "draw_std", "within_draw_spread"]]
     return table.sort_values(["protocol", "table", "d", "N", "variant"]).reset_index(drop=True)
+
+
+def nll_pct(table: pd.DataFrame, bounds: pd.DataFrame) -> np.ndarray:
+    """The exact NLL of each row's dataset and split, as a deviation from our bound of that split, in percent."""
+    indexed = bounds.set_index("dataset")
+    nll = [
+        indexed.loc[ds, f"nll_true_{sp}"] if ds in indexed.index else np.nan
+        for ds, sp in zip(table["dataset"], table["split"], strict=True)
+    ]
+    return 100 * (np.asarray(nll, dtype=float) - table["bound"].to_numpy()) / table["bound"].to_numpy()
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -100,7 +116,14 @@ def our_cell(row: pd.Series) -> str:
 
 def markdown(table: pd.DataFrame, datasets: list[str]) -> str:
     """Summary lines per protocol, then one Markdown table per protocol; datasets the paper lacks are named."""
-    lines = ["# Our tables against the paper's", ""]
+    lines = [
+        "# Our tables against the paper's",
+        "",
+        "All numbers are pct = 100 (loss - bound) / bound; *exact NLL* is the",
+        "generating model's average negative log-likelihood in the same units (no model beats it on test data in",
+        "expectation; a training loss below it is overfitting).",
+        "",
+    ]
     missing = [name for name in datasets if not is_paper_dataset(name)]
     if missing:
         lines += [f"Not in the paper, so not compared: {', '.join(missing)}.", ""]
@@ -121,7 +144,7 @@ def markdown(table: pd.DataFrame, datasets: list[str]) -> str:
             mark = "yes" if row["agree"] else ("within data draws" if explained else "no")
             lines.append(
                 f"| {row['table']} | {row['dataset']} | {VARIANTS[row['variant']]} | {paper_cell(row)} | "
-                f"{our_cell(row)} | {row['n']} | {row['diff']:+.2f} | {mark} |"
+                f"{our_cell(row)} | {row['n']} | {row['diff']:+.2f} | {row['nll_pct']:+.2f} | {mark} |"
             )
     return "\n".join(lines) + "\n"
 

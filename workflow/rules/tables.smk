@@ -45,7 +45,8 @@ rule paper_tables:
 
 rule comparison:
     input:
-        [f"{ROOT}/tables/{p}/runs.parquet" for p in PROTOCOLS],
+        runs=[f"{ROOT}/tables/{p}/runs.parquet" for p in PROTOCOLS],
+        bounds=f"{ROOT}/bounds/bounds.parquet",
     output:
         parquet=f"{ROOT}/tables/comparison.parquet",
         markdown=report(f"{ROOT}/tables/comparison.md", caption="../report/comparison.rst", category="Comparison"),
