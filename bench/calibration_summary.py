@@ -1,0 +1,77 @@
+"""Summarise a (possibly unfinished) calibration study: the comparison with the paper over the runs that exist.
+
+The workflow's `comparison` rule needs every run of every protocol; while a study is still running, or when only a
+part of config/protocols.yaml was run, this script compares what is there, with the same package functions:
+
+    python -m bench.calibration_summary results/calibration > docs/calibration-results.md
+
+It prints, per protocol, the cells agreeing / compared (only cells whose runs are complete, i.e. every seed of the
+config), the share of collapsed seeds per cell (no active latent unit), and the deep N = 5000 runs seed by seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from bvae.comparison import compare, summary
+from bvae.tables import collect_runs
+
+
+def runs_of(root: Path) -> pd.DataFrame:
+    """Every final record under root/runs/{protocol}/..., with its protocol."""
+    parts = []
+    for protocol_dir in sorted(p for p in (root / "runs").iterdir() if p.is_dir()):
+        finals = sorted(str(p) for p in protocol_dir.rglob("final.parquet"))
+        if finals:
+            parts.append(collect_runs(finals, protocol_dir.name))
+    return pd.concat(parts, ignore_index=True)
+
+
+def collapse_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per protocol and cell (first draw): seeds, collapsed seeds (0 active units), mean pct_train and pct_test."""
+    first = runs[~runs["dataset"].str.contains("_r")]
+    keys = ["protocol", "arch", "dataset", "variant"]
+    return first.groupby(keys).agg(
+        seeds=("seed", "size"),
+        collapsed=("active_units", lambda a: int((a == 0).sum())),
+        pct_train=("pct_train", "mean"),
+        pct_test=("pct_test", "mean"),
+    ).reset_index()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path, help="the study's output root, e.g. results/calibration")
+    parser.add_argument("--seeds", type=int, nargs=2, default=[10, 3], metavar=("N100", "N5000"),
+                        help="seeds a complete cell has at N = 100 and at N = 5000 (default: 10 3)")  # fmt: skip
+    args = parser.parse_args(argv)
+    runs = runs_of(args.root)
+    bounds = pd.read_parquet(args.root / "bounds" / "bounds.parquet") if (args.root / "bounds").exists() else None
+    wanted = runs["N"].map({100: args.seeds[0], 5000: args.seeds[1]})
+    counts = runs.groupby(["protocol", "dataset", "arch", "variant"])["seed"].transform("size")
+    complete = runs[counts >= wanted]
+    table = compare(complete, bounds=bounds)
+    out = sys.stdout
+    out.write("## Agreement per protocol (complete cells only)\n\n")
+    out.write(summary(table).to_markdown(index=False) + "\n\n")
+    by_cell = table.groupby(["protocol", "arch", "N"])["agree"].agg(agreeing="sum", compared="size").reset_index()
+    out.write("## Agreement per protocol, architecture and N\n\n" + by_cell.to_markdown(index=False) + "\n\n")
+    out.write("## Seeds, collapsed seeds (no active unit) and mean pct per cell\n\n")
+    out.write(collapse_table(complete).to_markdown(index=False, floatfmt=".3f") + "\n\n")
+    deep = complete[(complete["arch"] == "deep") & (complete["N"] == 5000)]
+    cols = ["protocol", "dataset", "variant", "seed", "pct_train", "pct_test", "active_units", "final_kl"]
+    out.write("## Deep, N = 5000, seed by seed\n\n")
+    out.write(deep[cols].sort_values(cols[:4]).to_markdown(index=False, floatfmt=".3f") + "\n\n")
+    cells = ["protocol", "table", "dataset", "variant", "paper_a", "paper_b", "mean", "std", "min", "max", "n"]
+    out.write("## Every compared cell\n\n")
+    out.write(table[[*cells, "diff", "agree", "nll_pct", "draw_std", "within_draw_spread"]].to_markdown(
+        index=False, floatfmt=".2f") + "\n")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
