@@ -42,16 +42,20 @@ def dataset_seeds(config: dict) -> dict[str, int]:
     return {**sim, **dict.fromkeys(named, config["seeds"])}
 
 
-def seed_stacks(config: dict, arch: str) -> dict[tuple[int, ...], list[str]]:
-    """Each stack of seeds trained as one job -> the datasets it serves: every dataset's seeds 0..seeds-1 cut into
-    consecutive stacks of its seeds_per_job[arch] (the last one shorter), so no job trains an unrequested seed."""
+def seed_stacks(config: dict, arch: str) -> tuple[list[str], dict[tuple[int, ...], list[str]]]:
+    """How the training jobs of one architecture cut the seeds: the datasets trained one seed per job, and each
+    stack of seeds trained as one job -> the datasets it serves (every dataset's seeds 0..seeds-1 cut into
+    consecutive stacks of its seeds_per_job[arch], the last one shorter, so no job trains an unrequested seed)."""
     sizes = {name: entry["seeds_per_job"] for name, entry in simulated(config).items()}
-    stacks: dict[tuple[int, ...], list[str]] = {}
+    single, stacks = [], {}
     for name, seeds in dataset_seeds(config).items():
         size = sizes.get(name, config.get("seeds_per_job", {})).get(arch, 1)
+        if size == 1:
+            single.append(name)
+            continue
         for first in range(0, seeds, size):
             stacks.setdefault(tuple(range(first, min(first + size, seeds))), []).append(name)
-    return stacks
+    return single, stacks
 
 
 def protocol_settings(config: dict, protocol: str) -> dict:

@@ -67,19 +67,19 @@ def shape(dataset):
     return d, n - n_test, n_test
 
 
-def train_resources(arch, stack):
-    """runtime (minutes) and mem_mb of one stacked training job, from d, N and the protocol's settings."""
+def train_resources(arch, stack_size):
+    """runtime (minutes) and mem_mb of one (stacked) training job, from d, N and the protocol's settings."""
 
     def runtime(wildcards, threads):
         s = PROTOCOLS[wildcards.protocol]
         d, n_train, n_test = shape(wildcards.dataset)
         return train_runtime_minutes(arch, d, n_train, n_test, s["epochs"], s["latent_dim"], s["hidden"],
-                                     s["batch_size"], s["mc_samples"], len(stack), threads)  # fmt: skip
+                                     s["batch_size"], s["mc_samples"], stack_size, threads)  # fmt: skip
 
     def mem_mb(wildcards):
         s = PROTOCOLS[wildcards.protocol]
         d, n_train, n_test = shape(wildcards.dataset)
-        return train_mem_mb(arch, d, n_train, n_test, s["latent_dim"], s["hidden"], len(stack))
+        return train_mem_mb(arch, d, n_train, n_test, s["latent_dim"], s["hidden"], stack_size)
 
     return runtime, mem_mb
 

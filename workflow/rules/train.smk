@@ -1,39 +1,49 @@
-# Stage 3: every protocol x dataset x architecture x variant x seed. Seeds of one stack train in one process as one
-# batched model (seeds_per_job); each seed still gets its own history.parquet and final.parquet. A rule's outputs
-# are fixed by its wildcards, so each distinct stack of seeds is its own rule, serving the datasets cut into that
-# stack (the protocol, dataset and variant are wildcards). Training jobs share the group "train" so that a SLURM profile can bundle many of them into one
-# submission (group-components).
+# Stage 3: every protocol x dataset x architecture x variant x seed. Each seed gets its own history.parquet and
+# final.parquet. With seeds_per_job 1 (the default) one rule per architecture trains one seed per job ({seed} is a
+# wildcard). Seeds of a stack train in one process as one batched model (seeds_per_job > 1); a rule's outputs are
+# fixed by its wildcards, so each distinct stack is a rule of its own, serving the datasets cut into that stack.
+# Training jobs share the group "train" so that a SLURM profile can bundle many of them into one submission.
+
+
+def training_layouts(arch):
+    """(rule name, seeds in the output paths, seeds param, job label, datasets) of every training rule of arch."""
+    single, stacks = seed_stacks(config, arch)
+    if single:
+        yield f"train_{arch}", ["{seed}"], lambda wildcards: [int(wildcards.seed)], "seed{seed}", single
+    for stack, datasets in stacks.items():
+        label = f"seeds{stack[0]}-{stack[-1]}"
+        yield f"train_{arch}_seeds{stack[0]}_{stack[-1]}", [str(s) for s in stack], list(stack), label, datasets
+
 
 for arch in config["architectures"]:
-    for stack, datasets in seed_stacks(config, arch).items():
-        seeds = f"seeds{stack[0]}-{stack[-1]}"
+    for name, seeds, seeds_param, label, datasets in training_layouts(arch):
 
         rule:
             name:
-                f"train_{arch}_seeds{stack[0]}" + (f"_{stack[-1]}" if len(stack) > 1 else "")
+                name
             wildcard_constraints:
                 dataset="|".join(datasets),
             input:
                 dataset=dataset_file("{dataset}"),
             output:
-                final=[f"{run_dir('{protocol}', '{dataset}', arch, '{variant}', s)}/final.parquet" for s in stack],
-                history=[f"{run_dir('{protocol}', '{dataset}', arch, '{variant}', s)}/history.parquet" for s in stack],
+                final=[f"{run_dir('{protocol}', '{dataset}', arch, '{variant}', s)}/final.parquet" for s in seeds],
+                history=[f"{run_dir('{protocol}', '{dataset}', arch, '{variant}', s)}/history.parquet" for s in seeds],
             params:
-                seeds=stack,
+                seeds=seeds_param,
                 settings=train_params(arch),
-                checkpoint=f"{ROOT}/checkpoints/{{protocol}}/{{dataset}}/{arch}/{{variant}}/{seeds}.pt",
+                checkpoint=f"{ROOT}/checkpoints/{{protocol}}/{{dataset}}/{arch}/{{variant}}/{label}.pt",
                 code=code("train.py"),
             threads: config["threads_per_job"]
             resources:
-                runtime=train_resources(arch, stack)[0],
-                mem_mb=train_resources(arch, stack)[1],
+                runtime=train_resources(arch, len(seeds))[0],
+                mem_mb=train_resources(arch, len(seeds))[1],
                 cpus_per_task=config["threads_per_job"],
             group:
                 "train"
             log:
-                f"{LOGS}/train/{{protocol}}/{{dataset}}/{arch}/{{variant}}/{seeds}.log",
+                f"{LOGS}/train/{{protocol}}/{{dataset}}/{arch}/{{variant}}/{label}.log",
             benchmark:
-                f"{BENCHMARKS}/train/{{protocol}}/{{dataset}}/{arch}/{{variant}}/{seeds}.tsv"
+                f"{BENCHMARKS}/train/{{protocol}}/{{dataset}}/{arch}/{{variant}}/{label}.tsv"
             conda:
                 CONDA_ENV
             script:
