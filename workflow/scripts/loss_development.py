@@ -2,14 +2,14 @@
 
 import pandas as pd
 
-from bvae.io import log_to
+from bvae.io import log_to, read_parquet
 from bvae.plot_training import loss_development
 
 with log_to(snakemake.log[0]):
-    finals = [pd.read_parquet(path).iloc[0] for path in snakemake.input.final]
+    finals = [read_parquet(path).iloc[0] for path in snakemake.input.final]
     history = pd.concat(
         [
-            pd.read_parquet(path).assign(variant=f["variant"], seed=f["seed"])
+            read_parquet(path).assign(variant=f["variant"], seed=f["seed"])
             for path, f in zip(snakemake.input.history, finals, strict=True)
         ],
         ignore_index=True,
