@@ -14,11 +14,10 @@ validate(config, "../schemas/config.schema.yaml")
 
 CONDA_ENV = "../../envs/bvae.yaml"
 
-SIMULATED = {f"d{d}_N{N}": (d, N) for d in config["datasets"]["d"] for N in config["datasets"]["N"]}
-FILES = {entry["name"]: entry for entry in config["files"]}
-DATASETS = [*SIMULATED, *FILES, *config["examples"]]
-if len(set(DATASETS)) != len(DATASETS):
-    raise ValueError(f"dataset names {DATASETS} are not unique; rename the entries under files:")
+from bvae.registry import dataset_registry, reject_non_finite
+
+reject_non_finite(config)  # the schema lets .nan and .inf through every numeric bound
+SIMULATED, FILES, DATASETS = dataset_registry(config)  # stops on a name used twice
 SEEDS = list(range(config["seeds"]))
 TABLE_SPECS = [spec for spec in TABLES if spec.arch in config["architectures"]]
 
