@@ -35,12 +35,16 @@ def collapse_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Per protocol and cell (first draw): seeds, collapsed seeds (0 active units), mean pct_train and pct_test."""
     first = runs[~runs["dataset"].str.contains("_r")]
     keys = ["protocol", "arch", "dataset", "variant"]
-    return first.groupby(keys).agg(
-        seeds=("seed", "size"),
-        collapsed=("active_units", lambda a: int((a == 0).sum())),
-        pct_train=("pct_train", "mean"),
-        pct_test=("pct_test", "mean"),
-    ).reset_index()
+    return (
+        first.groupby(keys)
+        .agg(
+            seeds=("seed", "size"),
+            collapsed=("active_units", lambda a: int((a == 0).sum())),
+            pct_train=("pct_train", "mean"),
+            pct_test=("pct_test", "mean"),
+        )
+        .reset_index()
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,7 +40,7 @@ def test_one_grid_is_the_paper_layout():
 
 def test_a_name_used_twice_is_an_error():
     config = {**BASE, "datasets": {"d": [24], "N": [50]}, "files": [{"name": "d24_N50", "path": "x.csv"}]}
-    with pytest.raises(ConfigError, match=r"\['d24_N50'\] used twice"):
+    with pytest.raises(ConfigError, match=r"files: name 'd24_N50' has the form d\{d\}_N\{N\}"):
         dataset_seeds(config)
 
 

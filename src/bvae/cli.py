@@ -180,19 +180,18 @@ def cmd_bound(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from bvae.io import check_output_dir
     from bvae.plot_training import labelled_history, loss_development
-    from bvae.train import train, write_result
+    from bvae.train import check_training, train_and_write
 
     data = load(args)
     settings = from_args(args, arch=args.arch, variant=args.variant, threads=args.threads)
-    settings.check(data.d)  # before anything is written
-    if args.out.exists() and not args.out.is_dir():
-        from bvae.errors import ConfigError
-
-        raise ConfigError(f"--out {args.out}: exists and is not a directory")
+    check_training(data, settings, [args.seed])  # before anything is written
+    check_output_dir(args.out, ["loss.png", "checkpoint.pt"])  # train_and_write checks the result files
     started = time.perf_counter()
-    result = train(data, settings, seed=args.seed, checkpoint=args.out / "checkpoint.pt", progress=not args.no_progress)
-    write_result(result, args.out)
+    (result,) = train_and_write(
+        data, settings, [args.seed], [args.out], args.out / "checkpoint.pt", progress=not args.no_progress
+    )
     final = result.final
     history = labelled_history(result.history, result.final)
     title = f"{data.name}: {settings.arch}, {settings.variant}, κ = {settings.latent_dim}"

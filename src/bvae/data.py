@@ -5,18 +5,19 @@ Every validation failure is a one-line `DataError` that names the file and the o
 
 from __future__ import annotations
 
+import csv
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
-from bvae.errors import DataError
-from bvae.io import read_metadata, write_parquet
+from bvae.errors import ConfigError, DataError, tell
+from bvae.io import read_columns, read_metadata, read_parquet, write_parquet
 
 SPLIT = "split"
+SEED_MAX = 2**63 - 1  # seeds are stored in int64 Parquet columns; SeedSequence itself takes any integer >= 0
 
 
 @dataclass(frozen=True)
@@ -64,16 +65,45 @@ def read_dataset(path: str | os.PathLike) -> BinaryData:
     return load_binary(path, name=name, metadata={k: meta[k] for k in ("settings",) if k in meta})
 
 
+def check_seed(seed, name: str = "seed") -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed <= SEED_MAX:
+        raise ConfigError(f"{name} = {seed!r}; expected an integer from 0 to 2**63 - 1")
+
+
+def _first_row_is_data(path: Path) -> bool:
+    """Whether a CSV starts with data rather than a header: its first row holds only 0s and 1s (empty fields aside).
+
+    A header therefore needs one name that is not 0 or 1; pandas' default names 0, 1, 2, ... qualify from 3 columns.
+    """
+    with open(path, newline="") as file:
+        first = next(csv.reader(file), [])
+    fields = [field.strip() for field in first if field.strip()]
+    try:
+        return bool(fields) and all(float(field) in (0.0, 1.0) for field in fields)
+    except ValueError:
+        return False
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A CSV with or without a header row; without one, the columns are named x0, x1, ... like .npy columns."""
+    if not _first_row_is_data(path):
+        return pd.read_csv(path)
+    frame = pd.read_csv(path, header=None)
+    return frame.set_axis([f"x{j}" for j in range(frame.shape[1])], axis=1)
+
+
 def _read_table(path: Path) -> pd.DataFrame | dict[str, np.ndarray]:
     """The raw contents of a Parquet, CSV, .npy or .npz file, or a one-line error if it cannot be read."""
     suffix = path.suffix.lower()
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory; expected a data file (.parquet, .csv, .npy or .npz)")
     if not path.is_file():
         raise DataError(f"{path}: no such file")
+    if suffix == ".parquet":
+        return read_parquet(path)
     try:
-        if suffix == ".parquet":
-            return pq.read_table(path).to_pandas()
         if suffix == ".csv":
-            return pd.read_csv(path)
+            return _read_csv(path)
         if suffix == ".npy":
             return {"X": np.load(path, allow_pickle=False)}
         if suffix == ".npz":
@@ -112,6 +142,7 @@ def check_binary(values: np.ndarray, columns: list[str], source: str) -> np.ndar
 
 def random_split(n: int, test_fraction: float, seed: int) -> np.ndarray:
     """A boolean test mask with round(test_fraction · n) test rows, from a seeded random permutation."""
+    check_seed(seed, "split seed")
     if not 0 <= test_fraction < 1:
         raise DataError(f"test_fraction = {test_fraction!r}; expected a number in [0, 1)")
     n_test = int(round(test_fraction * n))
@@ -145,7 +176,9 @@ def _matrix_and_split(raw, source: str, split_column: str | None) -> tuple[np.nd
         return check_binary(np.vstack([train, test]), columns, source), columns, (len(train), len(test))
     if len(raw) != 1:
         raise DataError(f"{source}: holds arrays {sorted(raw)}; expected one matrix, or 'train' and 'test'")
-    (values,) = raw.values()
+    ((key, values),) = raw.items()
+    if key in ("train", "test"):
+        tell(f"{source}: holds only a {key!r} array, so its rows are split at random like a single matrix")
     width = values.shape[1] if values.ndim == 2 else 0
     columns = [f"x{j}" for j in range(width)]
     return check_binary(values, columns, source), columns, None
@@ -172,8 +205,9 @@ def load_binary(
     else:
         is_test = given if given is not None else random_split(values.shape[0], test_fraction, seed)
     train, test = values[~is_test], values[is_test]
-    if train.shape[0] < 2:
-        raise DataError(f"{path}: {train.shape[0]} training row(s); expected at least 2")
+    for split, rows in (("training", train), ("test", test)):
+        if rows.shape[0] < 2:  # the bound needs the covariance of each split
+            raise DataError(f"{path}: {rows.shape[0]} {split} row(s); expected at least 2")
     return BinaryData(
         name=name or path.stem, train=train, test=test, columns=tuple(columns), metadata=dict(metadata or {})
     )
@@ -181,6 +215,6 @@ def load_binary(
 
 def dataset_shape(path: str | os.PathLike) -> tuple[int, int, int]:
     """(d, n_train, n_test) of a file in the `write_dataset` layout, reading only its metadata and split column."""
-    n_test = int((pq.read_table(path, columns=[SPLIT]).column(SPLIT).to_numpy() == "test").sum())
-    meta = pq.read_metadata(path)
-    return meta.num_columns - 1, meta.num_rows - n_test, n_test
+    split = read_parquet(path, columns=[SPLIT])[SPLIT]
+    n_test = int((split == "test").sum())
+    return len(read_columns(path)) - 1, len(split) - n_test, n_test

@@ -1,5 +1,7 @@
 """The package's own exceptions, each with a one-line message naming the bad value and what was expected."""
 
+import sys
+
 
 class BvaeError(Exception):
     """Base class of every error the package raises on purpose."""
@@ -14,4 +16,13 @@ class ConfigError(BvaeError, ValueError):
 
 
 class DivergenceError(BvaeError, RuntimeError):
-    """A training produced a NaN or infinite loss."""
+    """A training produced a NaN or infinite loss, or a loss that exploded far above any sensible value."""
+
+
+class OutputError(BvaeError):
+    """A result cannot be written where it should go (a directory in the way, a full disk...); names that path."""
+
+
+def tell(message: str, level: str = "note") -> None:
+    """One line on stderr (the job's log in the workflow) for something the user should know that is no error."""
+    print(f"bvae: {level}: {message}", file=sys.stderr)

@@ -6,65 +6,149 @@ import contextlib
 import json
 import os
 import platform
+import secrets
 import sys
-import tempfile
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from importlib.metadata import version
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bvae.errors import DataError, OutputError
+
 METADATA_KEY = b"bvae"
+
+
+@contextlib.contextmanager
+def naming(path: str | os.PathLike) -> Iterator[None]:
+    """Turn an OSError raised while writing `path` into one line that names `path` (not a temporary beside it)."""
+    try:
+        yield
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc).splitlines()[0]
+        raise OutputError(f"{path}: cannot be written ({reason})") from exc
+
+
+def _temporary(target: Path) -> Path:
+    """A new empty file beside `target`, created as open() creates files, so that the umask sets its mode
+    (mkstemp's 0600 would make every result unreadable to collaborators); `target` itself if it is a device."""
+    if target.is_dir():
+        raise OutputError(f"{target}: is a directory; expected the path of a file to write")
+    if target.exists() and not target.is_file():
+        return target  # a device or pipe (/dev/null, /dev/stdout): written in place, never replaced
+    with naming(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    return tmp
+
+
+@contextlib.contextmanager
+def atomic_paths(*paths: str | os.PathLike) -> Iterator[list[Path]]:
+    """Yield temporaries beside `paths`; rename them onto `paths` only if the block succeeds.
+
+    The last path is removed before the others are renamed and is renamed last: a reader that finds it finds the
+    others complete and from the same write, so it is the completion marker of the set.
+    """
+    targets = [Path(p) for p in paths]
+    temps: list[Path] = []
+    try:
+        temps.extend(_temporary(target) for target in targets)
+        yield temps
+        renames = [(tmp, target) for tmp, target in zip(temps, targets, strict=True) if tmp != target]
+        if len(renames) > 1:
+            with naming(renames[-1][1]):
+                renames[-1][1].unlink(missing_ok=True)  # the old marker goes first: no reader pairs it with new files
+        for tmp, target in renames:
+            with naming(target):
+                os.replace(tmp, target)
+    finally:
+        for tmp, target in zip(temps, targets, strict=False):
+            if tmp != target:
+                tmp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    try:
+    with atomic_paths(path) as (tmp,), naming(path):
         yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+
+def check_output_dir(outdir: str | os.PathLike, names: Iterable[str]) -> None:
+    """Fail now, not after hours of training, if files `names` cannot be created in `outdir` (created if need be)."""
+    outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise OutputError(f"{outdir}: exists and is not a directory; expected an output directory")
+    for name in names:
+        if (tmp := _temporary(outdir / name)) != outdir / name:
+            tmp.unlink()
 
 
 def provenance() -> dict[str, str]:
-    """Versions and host of the running process, recorded next to every result."""
-    import numpy
-    import torch
+    """Versions and host of the running process, recorded next to every result.
 
-    from bvae import __version__
-
+    Versions come from the installed distributions' metadata, so that writing a table does not import torch.
+    """
     return {
-        "bvae_version": __version__,
+        "bvae_version": version("bvae-bound"),
         "python_version": platform.python_version(),
-        "numpy_version": numpy.__version__,
-        "torch_version": torch.__version__,
-        "pandas_version": pd.__version__,
+        **{f"{name}_version": version(name) for name in ("numpy", "torch", "pandas", "pyarrow")},
         "hostname": platform.node(),
         "platform": sys.platform,
     }
 
 
+def write_parquets(items: list[tuple[pd.DataFrame, str | os.PathLike, dict | None]]) -> None:
+    """Write each (frame, path, metadata) all or nothing, the last one as the completion marker (`atomic_paths`).
+
+    Pages carry CRC checksums that `read_parquet` verifies; metadata (JSON-able) joins provenance in the key-value
+    metadata.
+    """
+    with atomic_paths(*(path for _, path, _ in items)) as temps:
+        for (df, path, metadata), tmp in zip(items, temps, strict=True):
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            meta = dict(table.schema.metadata or {})
+            meta[METADATA_KEY] = json.dumps({**provenance(), **(metadata or {})}, default=str).encode()
+            # An open file, not a path: on failure pyarrow deletes a path it was given, even a device like /dev/full.
+            with naming(path), open(tmp, "wb") as sink:
+                pq.write_table(table.replace_schema_metadata(meta), sink, write_page_checksum=True)
+
+
 def write_parquet(df: pd.DataFrame, path: str | os.PathLike, metadata: dict | None = None) -> None:
     """Write `df` atomically, with `metadata` (JSON-able) and provenance in the key-value metadata."""
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    meta = dict(table.schema.metadata or {})
-    meta[METADATA_KEY] = json.dumps({**provenance(), **(metadata or {})}, default=str).encode()
-    table = table.replace_schema_metadata(meta)
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
+    write_parquets([(df, path, metadata)])
+
+
+@contextlib.contextmanager
+def reading(path: str | os.PathLike) -> Iterator[None]:
+    """Turn a failure to read Parquet file `path` (damaged, truncated, not Parquet) into a one-line DataError."""
+    try:
+        yield
+    except (OSError, pa.ArrowException) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{path}: cannot be read ({first})") from None
+
+
+def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a Parquet file, verifying its page checksums: a damaged file is a one-line DataError naming it."""
+    with reading(path):
+        return pq.read_table(path, columns=columns, page_checksum_verification=True).to_pandas()
+
+
+def read_columns(path: str | os.PathLike) -> list[str]:
+    """The column names of a Parquet file, from its footer alone."""
+    with reading(path):
+        return pq.read_schema(path).names
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
     """The metadata dictionary that `write_parquet` stored in `path` (empty if none)."""
-    meta = pq.read_schema(path).metadata or {}
+    with reading(path):
+        meta = pq.read_schema(path).metadata or {}
     return json.loads(meta[METADATA_KEY]) if METADATA_KEY in meta else {}
 
 

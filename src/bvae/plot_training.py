@@ -21,6 +21,7 @@ from matplotlib.ticker import MaxNLocator
 
 from bvae.architectures import VARIANTS
 from bvae.errors import DataError
+from bvae.io import read_parquet
 from bvae.plot_bound import save
 
 HISTORY_COLUMNS = ("variant", "seed", "epoch", "train_loss", "test_loss")
@@ -38,8 +39,8 @@ def labelled_history(history: pd.DataFrame, final) -> pd.DataFrame:
 
 def read_histories(history_paths, final_paths) -> tuple[pd.DataFrame, list[pd.Series]]:
     """The labelled histories of several runs in one frame, and their final records."""
-    finals = [pd.read_parquet(path).iloc[0] for path in final_paths]
-    labelled = [labelled_history(pd.read_parquet(p), f) for p, f in zip(history_paths, finals, strict=True)]
+    finals = [read_parquet(path).iloc[0] for path in final_paths]
+    labelled = [labelled_history(read_parquet(p), f) for p, f in zip(history_paths, finals, strict=True)]
     return pd.concat(labelled, ignore_index=True), finals
 
 

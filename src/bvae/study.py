@@ -5,8 +5,23 @@ Torch-free and Snakemake-free, so that the workflow parses quickly and this logi
 
 from __future__ import annotations
 
+import math
+
 from bvae.errors import ConfigError
 from bvae.settings import PROPERTIES, check_values
+from bvae.simulate import parse_name
+
+
+def reject_non_finite(config, key: str = "") -> None:
+    """ConfigError for a NaN or infinite number anywhere in `config`: `.nan` passes every bound of a JSON Schema."""
+    if isinstance(config, dict):
+        for name, value in config.items():
+            reject_non_finite(value, f"{key}.{name}" if key else name)
+    elif isinstance(config, list):
+        for i, value in enumerate(config):
+            reject_non_finite(value, f"{key}[{i}]")
+    elif isinstance(config, float) and not math.isfinite(config):
+        raise ConfigError(f"{key} = {config}; expected a finite number")
 
 
 def grids(config: dict) -> list[dict]:
@@ -32,14 +47,33 @@ def simulated(config: dict) -> dict[str, dict]:
     return found
 
 
+def files_registry(config: dict) -> dict[str, dict]:
+    """The user's files {name: entry}. Every dataset name must be unique, and a second entry with the same name
+    would silently replace the first; no file may look like a simulated dataset, which the simulation rules make."""
+    files: dict[str, dict] = {}
+    for entry in config["files"]:
+        name = entry["name"]
+        if name in files:
+            raise ConfigError(
+                f"files: name {name!r} is given twice (paths {files[name]['path']!r} and {entry['path']!r}); "
+                "expected one name per file"
+            )
+        if parse_name(name):
+            raise ConfigError(f"files: name {name!r} has the form d{{d}}_N{{N}} of simulated datasets; rename it")
+        if name in config["examples"]:
+            raise ConfigError(f"files: name {name!r} is also listed under examples:; rename the file's entry")
+        files[name] = entry
+    examples = list(config["examples"])
+    for example in examples:
+        if examples.count(example) > 1:
+            raise ConfigError(f"examples: {example!r} is listed {examples.count(example)} times; list it once")
+    return files
+
+
 def dataset_seeds(config: dict) -> dict[str, int]:
-    """Every dataset of the study -> its number of seeds (0..seeds-1): simulated, user files and examples."""
+    """Every dataset of the study -> its number of seeds (0..seeds-1): simulated, user files, examples, in order."""
     sim = {name: entry["seeds"] for name, entry in simulated(config).items()}
-    named = [entry["name"] for entry in config["files"]] + list(config["examples"])
-    clash = sorted({n for n in named if named.count(n) > 1 or n in sim})
-    if clash:
-        raise ConfigError(f"dataset name(s) {clash} used twice; give every entry of files: and examples: its own name")
-    return {**sim, **dict.fromkeys(named, config["seeds"])}
+    return {**sim, **dict.fromkeys([*files_registry(config), *config["examples"]], config["seeds"])}
 
 
 def seed_stacks(config: dict, arch: str) -> tuple[list[str], dict[tuple[int, ...], list[str]]]:

@@ -8,6 +8,7 @@ import pandas as pd
 
 from bvae.architectures import VARIANTS
 from bvae.errors import DataError
+from bvae.io import read_parquet
 
 COLUMN_ORDER = ("preinit", "vanilla")  # the paper's columns: VAE preinit, then VAE
 STATS = ("mean", "std", "min", "max", "n")
@@ -112,5 +113,5 @@ def markdown(table: pd.DataFrame, spec: TableSpec) -> str:
 
 def collect_runs(final_paths: list[str], protocol: str) -> pd.DataFrame:
     """All final records of one protocol in one table, sorted by dataset, arch, variant and seed."""
-    runs = pd.concat([pd.read_parquet(p) for p in final_paths], ignore_index=True).assign(protocol=protocol)
+    runs = pd.concat([read_parquet(p) for p in final_paths], ignore_index=True).assign(protocol=protocol)
     return runs.sort_values(["d", "N", "dataset", "arch", "variant", "seed"]).reset_index(drop=True)

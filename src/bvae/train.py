@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -22,16 +23,24 @@ import torch
 from tqdm.auto import tqdm
 
 from bvae.bound import Bound, fit_bound
-from bvae.data import BinaryData
-from bvae.errors import ConfigError, DivergenceError
+from bvae.data import BinaryData, check_seed
+from bvae.errors import ConfigError, DivergenceError, OutputError, tell
 from bvae.fingerprint import code_fingerprint
-from bvae.io import atomic_path, provenance, write_parquet
+from bvae.io import atomic_path, check_output_dir, provenance, write_parquets
 from bvae.networks import StackedVAE, build
 from bvae.resources import EVAL_ROWS
 from bvae.settings import TrainSettings
 
 HISTORY = ("train_loss", "test_loss", "test_kl", "test_active_units", "seconds")  # per epoch, per seed but seconds
 ACTIVE_VAR = 0.01  # a latent unit is active when its posterior mean varies more than this over the data (SPEC §6)
+# A training loss above DIVERGENCE_FACTOR · d·log 2 is a divergence. d·log 2 is the loss of the constant model
+# p = 1/2, and the bound's optimum lies below it; freshly initialised networks start at 1.0–3.4 × d·log 2 (measured
+# for both architectures, both variants and all three inits at d = 20, 200, 1000, hidden 8 to 1024), and training
+# lowers the loss from there. 10 × leaves a margin of 3 over the worst start, while a diverging Adam overshoots by
+# orders of magnitude (lr = 10, canonical preinit, d = 12: 1e8 × in epoch 2). Test losses are not checked: an
+# overfitted decoder may score badly on unseen rows, and that is a result to report, not a failed training.
+DIVERGENCE_FACTOR = 10
+RESULT_FILES = ("history.parquet", "final.parquet")  # final last: it marks a complete pair
 
 
 @dataclass
@@ -95,44 +104,75 @@ def first_epoch(losses: list[float], limit: float) -> int | None:
 
 
 class Checkpoint:
-    """Model, optimizer, generator states and history every K epochs; valid only for the same data and settings."""
+    """Model, optimizer, generator states and history every K epochs; valid only for the same data and settings.
+
+    Once the training is finished it holds only the results (`save_results`), a few kB, so that outputs lost after
+    training (a failed write, or Snakemake deleting the outputs of a job it saw as incomplete) are written again
+    without training.
+    """
 
     def __init__(self, path: str | os.PathLike | None, key: str):
         self.path, self.key = (Path(path) if path else None), key
 
     def load(self) -> dict | None:
+        """The saved state if it belongs to this training; a file that cannot be read is set aside, once."""
         if self.path is None or not self.path.exists():
             return None
-        state = torch.load(self.path, weights_only=True)
+        try:
+            state = torch.load(self.path, weights_only=True)
+            if not isinstance(state, dict):
+                raise TypeError(f"holds a {type(state).__name__}, not a checkpoint")
+        except Exception as exc:  # truncated or damaged files raise many types (RuntimeError, UnpicklingError...)
+            aside = self.path.with_name(self.path.name + ".unreadable")
+            os.replace(self.path, aside)
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            tell(f"checkpoint {self.path} cannot be read ({reason}); moved to {aside}, training starts over", "warning")
+            return None
         return state if state.get("key") == self.key else None
 
     def save(self, state: dict) -> None:
         if self.path is not None:
             with atomic_path(self.path) as tmp:
-                torch.save({**state, "key": self.key}, tmp)
+                try:
+                    torch.save({**state, "key": self.key}, tmp)
+                except RuntimeError as exc:  # torch's zip writer reports a full disk as a RuntimeError
+                    raise OutputError(f"{self.path}: cannot be written ({str(exc).strip()})") from exc
 
-    def remove(self) -> None:
-        if self.path is not None:
-            self.path.unlink(missing_ok=True)
+    def save_results(self, history: dict, finals: list[dict]) -> None:
+        """Replace the training state by the finished training's results (JSON keeps them exact and loadable)."""
+        self.save({"history": history, "finals": [json.dumps(final) for final in finals]})
 
 
 def checkpoint_key(data: BinaryData, settings: TrainSettings, seeds: list[int]) -> str:
-    """Identifies a training: the data, the settings, the seeds and the training code (no resuming across edits)."""
+    """Identifies a training: the data, the settings, the seeds and the code its numbers depend on."""
     digest = hashlib.sha256(data.train.tobytes() + data.test.tobytes())
     code = code_fingerprint("bvae.train")  # this module and every bvae module it imports
     digest.update(json.dumps([dataclasses.asdict(settings), seeds, data.d, code]).encode())
     return digest.hexdigest()
 
 
-def resume(ckpt: Checkpoint, model, opt, run_gens) -> tuple[dict, int]:
-    """Restore model, optimizer and generators from the checkpoint if it holds this training; history and epoch."""
-    if state := ckpt.load():
+def resume(state: dict | None, model, opt, run_gens) -> tuple[dict, int]:
+    """Restore model, optimizer and generators from a checkpoint's `state` if there is one; history and epoch."""
+    if state:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         for g, g_state in zip(run_gens, state["gens"], strict=True):
             g.set_state(g_state)
         return state["history"], state["epoch"]
     return {key: [] for key in HISTORY}, 0
+
+
+def check_seeds(seeds: list[int]) -> None:
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds = {seeds!r}; expected a non-empty list of distinct integers")
+    for seed in seeds:
+        check_seed(seed)
+
+
+def check_training(data: BinaryData, settings: TrainSettings, seeds: list[int]) -> None:
+    """Every setting and seed, before anything is trained or written."""
+    settings.check(data.d)
+    check_seeds(seeds)
 
 
 def train_seeds(
@@ -142,10 +182,14 @@ def train_seeds(
     checkpoint: str | os.PathLike | None = None,
     progress: bool = True,
 ) -> list[TrainResult]:
-    """Train one model per seed as one stack; resume from `checkpoint` if it holds an unfinished run of the same."""
-    settings.check(data.d)
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ConfigError(f"seeds = {seeds!r}; expected a non-empty list of distinct integers")
+    """Train one model per seed as one stack; resume from `checkpoint` if it holds this training (unfinished, or
+    finished: then its results are returned without training). The checkpoint then holds the results."""
+    check_training(data, settings, seeds)
+    ckpt = Checkpoint(checkpoint, checkpoint_key(data, settings, list(seeds)))
+    state = ckpt.load()
+    if state and "finals" in state:
+        tell(f"{ckpt.path} holds this finished training: its results are taken from there, without training")
+        return [TrainResult(seed_history(state["history"], i), json.loads(f)) for i, f in enumerate(state["finals"])]
     torch.set_num_threads(settings.threads)  # never more threads than the job was given
     # Adam's moments of dead units decay into denormal floats after a few dozen epochs, which makes every
     # element-wise op several times slower (0.66 -> 1.49 s per epoch by epoch 45 at d = 200); flush them to zero.
@@ -156,9 +200,8 @@ def train_seeds(
     opt = make_optimizer(model.parameters(), settings)
     x_train = torch.as_tensor(data.train, dtype=torch.float32)
     x_test = torch.as_tensor(data.test, dtype=torch.float32)
-    ckpt = Checkpoint(checkpoint, checkpoint_key(data, settings, list(seeds)))
     started = time.perf_counter()
-    history, start_epoch = resume(ckpt, model, opt, run_gens)
+    history, start_epoch = resume(state, model, opt, run_gens)
     label = f"{data.name} {settings.arch} {settings.variant} seeds {seeds[0]}..{seeds[-1]}"
     bar = tqdm(
         range(start_epoch, settings.epochs),
@@ -172,7 +215,7 @@ def train_seeds(
         tick = time.perf_counter()
         train_loss = run_epoch(model, opt, x_train, run_gens, settings.batch_size).numpy()
         test = full_pass(model, x_test, run_gens)
-        check_finite(train_loss, test["loss"], data.name, settings, seeds, epoch + 1)
+        check_losses(train_loss, test["loss"], data, settings, seeds, epoch + 1)
         history["train_loss"].append(train_loss.tolist())
         history["test_loss"].append(test["loss"].tolist())
         history["test_kl"].append(test["kl"].tolist())  # collapse shows as KL -> 0 and no active unit
@@ -186,25 +229,30 @@ def train_seeds(
             )  # fmt: skip
     final_train = full_pass(model, x_train, run_gens, settings.mc_samples)
     final_test = full_pass(model, x_test, run_gens, settings.mc_samples)
-    check_finite(final_train["loss"], final_test["loss"], data.name, settings, seeds, settings.epochs)
+    check_losses(final_train["loss"], final_test["loss"], data, settings, seeds, settings.epochs)
     wall = time.perf_counter() - started
     results = []
     for i, seed in enumerate(seeds):
         hist = seed_history(history, i)
         final = final_record(data, settings, bound, seed, hist, final_train, final_test, i, wall, len(seeds))
         results.append(TrainResult(history=hist, final=final))
-    ckpt.remove()
+    ckpt.save_results(history, [result.final for result in results])
     return results
 
 
-def check_finite(train_loss, test_loss, name: str, settings: TrainSettings, seeds, epoch: int) -> None:
-    bad = ~(np.isfinite(train_loss) & np.isfinite(test_loss))
-    if bad.any():
-        seed = seeds[int(np.argmax(bad))]
-        raise DivergenceError(
-            f"training diverged (non-finite loss) on dataset {name}, arch {settings.arch}, "
-            f"variant {settings.variant}, seed {seed}, epoch {epoch}"
-        )
+def check_losses(train_loss, test_loss, data: BinaryData, settings: TrainSettings, seeds, epoch: int) -> None:
+    """DivergenceError for a non-finite loss, or a training loss above DIVERGENCE_FACTOR · d·log 2."""
+    limit = DIVERGENCE_FACTOR * data.d * math.log(2)
+    for bad, why in (
+        (~(np.isfinite(train_loss) & np.isfinite(test_loss)), "non-finite loss"),
+        (train_loss > limit, f"training loss {{loss:.4g}} > {DIVERGENCE_FACTOR} × d·log 2 = {limit:.4g}"),
+    ):
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DivergenceError(
+                f"training diverged ({why.format(loss=train_loss[i])}) on dataset {data.name}, arch {settings.arch}, "
+                f"variant {settings.variant}, seed {seeds[i]}, epoch {epoch}"
+            )
 
 
 def active_units(mu_var: np.ndarray) -> np.ndarray:
@@ -255,9 +303,40 @@ def train(data: BinaryData, settings: TrainSettings, seed: int = 0, **kwargs) ->
 
 
 def write_result(result: TrainResult, outdir: str | os.PathLike) -> None:
-    """history.parquet and final.parquet in `outdir`, each written atomically, provenance in the metadata."""
+    """history.parquet and final.parquet in `outdir`, written as a pair (final last), provenance in the metadata."""
     outdir = Path(outdir)
-    write_parquet(result.history, outdir / "history.parquet", {"final": result.final})
     text = {key: "string" for key, value in result.final.items() if value is None or isinstance(value, str)}
     final = pd.DataFrame([result.final]).astype({**text, "epochs_to_1pct": "Int64", "epochs_to_bound": "Int64"})
-    write_parquet(final, outdir / "final.parquet", {"provenance": provenance()})
+    history_path, final_path = (outdir / name for name in RESULT_FILES)
+    write_parquets(
+        [(result.history, history_path, {"final": result.final}), (final, final_path, {"provenance": provenance()})]
+    )
+
+
+def train_and_write(
+    data: BinaryData,
+    settings: TrainSettings,
+    seeds: list[int],
+    outdirs: list[str | os.PathLike],
+    checkpoint: str | os.PathLike | None = None,
+    progress: bool = True,
+    keep_results: bool = False,
+) -> list[TrainResult]:
+    """`train_seeds`, then each seed's results into its directory, so that no late failure loses the training.
+
+    The output directories are checked before training. The checkpoint, by then holding the finished training's
+    results, is removed only after every result file is written; with `keep_results` it stays, so that a rerun
+    whose outputs were deleted in between (Snakemake deletes the outputs of a job it found incomplete) writes them
+    again without training.
+    """
+    check_training(data, settings, seeds)
+    if len(outdirs) != len(seeds):
+        raise ConfigError(f"{len(outdirs)} output directories for {len(seeds)} seeds; expected one per seed")
+    for outdir in outdirs:
+        check_output_dir(outdir, RESULT_FILES)
+    results = train_seeds(data, settings, seeds, checkpoint, progress)
+    for result, outdir in zip(results, outdirs, strict=True):
+        write_result(result, outdir)
+    if checkpoint and not keep_results:
+        Path(checkpoint).unlink(missing_ok=True)
+    return results

@@ -8,7 +8,7 @@ from snakemake.utils import validate
 from bvae.data import dataset_shape
 from bvae.fingerprint import script_fingerprint
 from bvae.resources import train_mem_mb, train_runtime_minutes
-from bvae.study import dataset_seeds, protocol_settings, seed_stacks, simulated
+from bvae.study import dataset_seeds, files_registry, protocol_settings, reject_non_finite, seed_stacks, simulated
 from bvae.tables import TABLES
 
 
@@ -19,8 +19,9 @@ ROOT = config["results"]  # every output of this study lives under it: a quick c
 LOGS = f"{ROOT}/logs"
 BENCHMARKS = f"{ROOT}/benchmarks"
 
+reject_non_finite(config)  # the schema lets .nan and .inf through every numeric bound
 SIMULATED = simulated(config)
-FILES = {entry["name"]: entry for entry in config["files"]}
+FILES = files_registry(config)  # stops on a name used twice
 SEEDS = dataset_seeds(config)  # dataset -> number of seeds
 DATASETS = list(SEEDS)
 PROTOCOLS = {name: protocol_settings(config, name) for name in config["protocols"]}

@@ -5,13 +5,15 @@ from pathlib import Path
 from bvae.data import read_dataset
 from bvae.io import log_to
 from bvae.settings import TrainSettings, frozen
-from bvae.train import train_seeds, write_result
+from bvae.train import train_and_write
 
 with log_to(snakemake.log[0]):
     given = {key: frozen(value) for key, value in snakemake.params.settings.items()}
     settings = TrainSettings(**given, variant=snakemake.wildcards.variant)
-    results = train_seeds(
-        read_dataset(snakemake.input.dataset), settings, list(snakemake.params.seeds), snakemake.params.checkpoint
-    )
-    for result, final in zip(results, snakemake.output.final, strict=True):
-        write_result(result, Path(final).parent)
+    outdirs = [Path(final).parent for final in snakemake.output.final]
+    # keep_results: if Snakemake loses track of this job (killed meanwhile) and deletes its outputs to rerun it,
+    # the rerun writes them from the checkpoint instead of training again.
+    train_and_write(
+        read_dataset(snakemake.input.dataset), settings, list(snakemake.params.seeds), outdirs,
+        snakemake.params.checkpoint, keep_results=True,
+    )  # fmt: skip
