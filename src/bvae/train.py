@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from bvae.bound import Bound, check_latent_dim, fit_bound
 from bvae.data import BinaryData
@@ -28,6 +27,7 @@ from bvae.errors import ConfigError, DivergenceError
 from bvae.fingerprint import fingerprint
 from bvae.io import atomic_path, provenance, write_parquet
 from bvae.networks import ARCHITECTURES, INITS, VARIANTS, StackedVAE, build
+from bvae.progress import EpochProgress
 
 ADAM_EPS = 1e-7  # Keras' default, which the paper's code used (PyTorch's is 1e-8)
 EVAL_ROWS = 2048  # rows per chunk in full passes: bounds memory for wide stacks
@@ -192,14 +192,7 @@ def train_seeds(
     started = time.perf_counter()
     history, start_epoch = resume(ckpt, model, opt, run_gens)
     label = f"{data.name} {settings.arch} {settings.variant} seeds {seeds[0]}..{seeds[-1]}"
-    bar = tqdm(
-        range(start_epoch, settings.epochs),
-        desc=label,
-        disable=not progress,
-        initial=start_epoch,
-        total=settings.epochs,
-        mininterval=2.0,
-    )
+    bar = EpochProgress(label, start_epoch, settings.epochs, enabled=progress)
     for epoch in bar:
         tick = time.perf_counter()
         train_loss = run_epoch(model, opt, x_train, run_gens, settings.batch_size).numpy()
