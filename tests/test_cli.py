@@ -157,8 +157,8 @@ def bad_files(tmp, csv):
     (tmp / "garbage.npy").write_bytes(b"\x93NUMPY garbage")
     (tmp / "data.txt").write_text("0 1\n1 0\n")
     return {
-        "nonbinary": (tmp / "nonbinary.csv", [], "value 2 at row 4, column 'c2'"),
-        "missing": (tmp / "missing.csv", [], "missing value at row 7, column 'c1'"),
+        "nonbinary": (tmp / "nonbinary.csv", [], "value 2 at row 5 (counting data rows from 1), column 'c2'"),
+        "missing": (tmp / "missing.csv", [], "missing value at row 8 (counting data rows from 1), column 'c1'"),
         "empty": (tmp / "empty.csv", [], "empty"),
         "garbage parquet": (tmp / "garbage.parquet", [], "cannot be read"),
         "garbage npy": (tmp / "garbage.npy", [], "cannot be read"),
@@ -244,7 +244,10 @@ def test_subprocess_exit_code_and_no_traceback(csv, tmp_path):
     cmd = [sys.executable, "-m", "bvae.cli", "train", str(bad), "--latent-dim", "1", "--epochs", "1", "--out", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == f"bvae: error: {bad}: value 7 at row 1, column 'b'; expected only 0 and 1"
+    assert (
+        proc.stderr.strip()
+        == f"bvae: error: {bad}: value 7 at row 2 (counting data rows from 1), column 'b'; expected only 0 and 1"
+    )
     assert "Traceback" not in proc.stderr and not out.exists()
     usage = subprocess.run([sys.executable, "-m", "bvae.cli", "train", str(csv)], capture_output=True, text=True)
     assert usage.returncode == 2 and "required" in usage.stderr and "Traceback" not in usage.stderr

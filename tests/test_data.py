@@ -58,9 +58,21 @@ def write(path, text):
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("nonbinary.csv", "a,b\n0,1\n1,0.5\n", r"value 0.5 at row 1, column 'b'; expected only 0 and 1"),
-        ("two.csv", "a,b\n0,1\n1,2\n", r"value 2 at row 1, column 'b'; expected only 0 and 1"),
-        ("missing.csv", "a,b\n0,1\n1,\n", r"missing value at row 1, column 'b'; expected 0 or 1"),
+        (
+            "nonbinary.csv",
+            "a,b\n0,1\n1,0.5\n",
+            r"value 0.5 at row 2 \(counting data rows from 1\), column 'b'; expected only 0 and 1",
+        ),
+        (
+            "two.csv",
+            "a,b\n0,1\n1,2\n",
+            r"value 2 at row 2 \(counting data rows from 1\), column 'b'; expected only 0 and 1",
+        ),
+        (
+            "missing.csv",
+            "a,b\n0,1\n1,\n",
+            r"missing value at row 2 \(counting data rows from 1\), column 'b'; expected 0 or 1",
+        ),
         ("text.csv", "a,b\n0,1\nx,0\n", r"non-numeric values; expected only 0 and 1"),
         ("empty.csv", "", r"the file is empty"),
         ("header.csv", "a,b\n", r"is empty \(shape \(0, 2\)\)"),
@@ -68,7 +80,7 @@ def write(path, text):
         (
             "badsplit.csv",
             "a,split\n0,train\n1,valid\n",
-            r"split value 'valid' at row 1; expected 'train' or 'test'",
+            r"split value 'valid' at row 2 \(counting data rows from 1\); expected 'train' or 'test'",
         ),
         ("onetrain.csv", "a,split\n0,train\n1,test\n", r"1 training row\(s\); expected at least 2"),
         ("garbage.parquet", "not parquet", r"cannot be read"),
@@ -92,7 +104,7 @@ def test_missing_file_and_bad_arrays(tmp_path):
     with pytest.raises(DataError, match=r"train \(3, 4\) and test \(2, 5\) must be 2-D of the same width"):
         load_binary(tmp_path / "w.npz")
     np.save(tmp_path / "nan.npy", np.array([[0, 1], [np.nan, 1]]))
-    with pytest.raises(DataError, match="missing value at row 1, column 'x0'"):
+    with pytest.raises(DataError, match=r"missing value at row 2 \(counting data rows from 1\), column 'x0'"):
         load_binary(tmp_path / "nan.npy")
 
 

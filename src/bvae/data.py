@@ -117,6 +117,11 @@ def _read_table(path: Path) -> pd.DataFrame | dict[str, np.ndarray]:
     raise DataError(f"{path}: unsupported file type {suffix!r}; expected .parquet, .csv, .npy or .npz")
 
 
+def data_row(index: int) -> str:
+    """A row index for messages, counted from 1 as people and spreadsheets count (a CSV's header is not a row)."""
+    return f"row {index + 1} (counting data rows from 1)"
+
+
 def check_binary(values: np.ndarray, columns: list[str], source: str) -> np.ndarray:
     """`values` as uint8 if it is a 2-D matrix of 0/1 without missing entries, else a one-line DataError."""
     try:
@@ -130,12 +135,12 @@ def check_binary(values: np.ndarray, columns: list[str], source: str) -> np.ndar
     missing = np.argwhere(np.isnan(values))
     if missing.size:
         row, col = missing[0]
-        raise DataError(f"{source}: missing value at row {row}, column {columns[col]!r}; expected 0 or 1")
+        raise DataError(f"{source}: missing value at {data_row(row)}, column {columns[col]!r}; expected 0 or 1")
     bad = np.argwhere((values != 0) & (values != 1))
     if bad.size:
         row, col = bad[0]
         raise DataError(
-            f"{source}: value {values[row, col]:g} at row {row}, column {columns[col]!r}; expected only 0 and 1"
+            f"{source}: value {values[row, col]:g} at {data_row(row)}, column {columns[col]!r}; expected only 0 and 1"
         )
     return values.astype(np.uint8)
 
@@ -155,7 +160,7 @@ def _split_mask(labels: pd.Series, source: str) -> np.ndarray:
     bad = ~labels.isin(["train", "test"])
     if bad.any():
         row = int(np.argmax(bad.to_numpy()))
-        raise DataError(f"{source}: split value {labels.iloc[row]!r} at row {row}; expected 'train' or 'test'")
+        raise DataError(f"{source}: split value {labels.iloc[row]!r} at {data_row(row)}; expected 'train' or 'test'")
     return (labels == "test").to_numpy()
 
 

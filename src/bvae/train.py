@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from bvae.bound import Bound, fit_bound
 from bvae.data import BinaryData, check_seed
@@ -28,6 +27,7 @@ from bvae.errors import ConfigError, DivergenceError, OutputError, tell
 from bvae.fingerprint import code_fingerprint
 from bvae.io import atomic_path, check_output_dir, provenance, write_parquets
 from bvae.networks import StackedVAE, build
+from bvae.progress import EpochProgress
 from bvae.resources import EVAL_ROWS
 from bvae.settings import TrainSettings
 
@@ -203,14 +203,7 @@ def train_seeds(
     started = time.perf_counter()
     history, start_epoch = resume(state, model, opt, run_gens)
     label = f"{data.name} {settings.arch} {settings.variant} seeds {seeds[0]}..{seeds[-1]}"
-    bar = tqdm(
-        range(start_epoch, settings.epochs),
-        desc=label,
-        disable=not progress,
-        initial=start_epoch,
-        total=settings.epochs,
-        mininterval=2.0,
-    )
+    bar = EpochProgress(label, start_epoch, settings.epochs, enabled=progress)
     for epoch in bar:
         tick = time.perf_counter()
         train_loss = run_epoch(model, opt, x_train, run_gens, settings.batch_size).numpy()
