@@ -1,33 +1,39 @@
 #!/usr/bin/env bash
-# Local single-node SLURM for CI (Debian 12, run as root).
+# Local single-node SLURM for CI (Debian 12, run as root), kept apart from any SLURM already on the host.
 #
-#   bash .ci/slurm.sh up     install Debian's slurm-wlm if needed, write /etc/slurm/slurm.conf for this
-#                            machine (node "localhost", all CPUs, RAM minus a margin, partition "debug"),
-#                            start slurmctld + slurmd, wait until the node is idle, run a test job.
-#                            Idempotent: if both daemons already run with the same config, it only
-#                            re-checks; if the config changed, it restarts them. Exits non-zero on failure.
-#   bash .ci/slurm.sh down   stop the daemons (scontrol shutdown, then the pid files, then pkill -x).
-#                            Always exits 0.
+#   bash .ci/slurm.sh up     install Debian's slurm-wlm if needed, write its own slurm.conf for this machine
+#                            (node "localhost", all CPUs, RAM minus a margin, partition "debug") under $DIR,
+#                            start slurmctld + slurmd with SLURM_CONF pointing there, wait until the node is
+#                            idle, run a test job. Idempotent: if both daemons already run with the same
+#                            config, it only re-checks; if the config changed, it restarts them. Exits
+#                            non-zero on failure.
+#   bash .ci/slurm.sh conf   print the path of that slurm.conf: clients (sbatch, squeue, scontrol, Snakemake's
+#                            SLURM executor) reach this cluster with `export SLURM_CONF=$(bash .ci/slurm.sh conf)`.
+#   bash .ci/slurm.sh down   stop the daemons this script started (scontrol shutdown, then their PIDs from its
+#                            own pid files). Always exits 0.
 #
 # Why this shape:
+# - Its own everything: config, pid files, logs and state live in $DIR (default /run/bvae-slurm, or
+#   $BVAE_SLURM_DIR), its daemons listen on their own ports (6917/6918, not SLURM's 6817/6818) and are
+#   found again only through its own pid files, checked against the process name and its SLURM_CONF. An
+#   existing /etc/slurm/slurm.conf and any other slurmctld/slurmd on the host are left alone.
 # - No munge: AuthType=auth/none + CredType=cred/none (both plugins ship in Debian 12's Slurm 22.05),
 #   so no key or munged daemon is needed. Only safe on a throwaway single-user machine.
 # - No accounting (no slurmdbd/database): `sacct` does not work here ("Slurm accounting storage is
 #   disabled"), so job state must be read with `squeue` / `scontrol show job` while the job is known to
 #   slurmctld (MinJobAge below keeps finished jobs visible for a while).
-# - No systemd in CI containers, so the daemons are started directly in the background; logs and pid
-#   files live under /var/log/slurm and /run/slurm.
+# - No systemd in CI containers, so the daemons are started directly in the background.
 # - proctrack/linuxproc + task/none: no cgroups needed. cons_tres with CR_Core_Memory so --cpus-per-task
 #   and --mem are scheduled; DefMemPerCPU keeps jobs without --mem from claiming the whole node;
 #   EnforcePartLimits=ALL rejects jobs that can never fit (e.g. too many CPUs) instead of pending forever.
 set -uo pipefail
 
-CONF=/etc/slurm/slurm.conf
-LOGDIR=/var/log/slurm
-RUNDIR=/run/slurm
-CTLD_PID=$RUNDIR/slurmctld.pid
-SLURMD_PID=$RUNDIR/slurmd.pid
-MARKER="# written by .ci/slurm.sh"
+DIR=${BVAE_SLURM_DIR:-/run/bvae-slurm}
+CONF=$DIR/slurm.conf
+LOGDIR=$DIR/log
+CTLD_PID=$DIR/slurmctld.pid
+SLURMD_PID=$DIR/slurmd.pid
+export SLURM_CONF=$CONF # for the daemons started here and for the clients below
 
 say() { echo "slurm.sh: $*"; }
 die() { echo "slurm.sh: ERROR: $*" >&2; show_logs; exit 1; }
@@ -39,11 +45,12 @@ show_logs() {
     return 0
 }
 
-pid_alive() { # pidfile name -> 0 if the pid in the file is a running process with that name
+ours() { # pidfile name -> 0 if the pid in the file is a running `name` started with this script's SLURM_CONF
     local pid
     [ -r "$1" ] || return 1
     pid=$(cat "$1" 2>/dev/null) || return 1
-    [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ]
+    [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ] \
+        && tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "SLURM_CONF=$CONF"
 }
 
 node_state() { timeout 10 sinfo -h -N -n localhost -o %T 2>/dev/null | head -n1; }
@@ -59,7 +66,7 @@ make_conf() {
     [ "$mem" -ge 256 ] || { echo "too little memory (${mem_total} MiB)" >&2; return 1; }
     defmem=$(( mem / cpus ))
     cat <<EOF
-$MARKER (single-node CI cluster; no munge, no accounting)
+# written by .ci/slurm.sh (single-node CI cluster; no munge, no accounting)
 ClusterName=ci
 SlurmctldHost=localhost
 SlurmUser=root
@@ -80,10 +87,10 @@ AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 MinJobAge=3600
-SlurmctldPort=6817
-SlurmdPort=6818
-StateSaveLocation=/var/spool/slurmctld
-SlurmdSpoolDir=/var/spool/slurmd
+SlurmctldPort=6917
+SlurmdPort=6918
+StateSaveLocation=$DIR/slurmctld
+SlurmdSpoolDir=$DIR/slurmd
 SlurmctldPidFile=$CTLD_PID
 SlurmdPidFile=$SLURMD_PID
 SlurmctldLogFile=$LOGDIR/slurmctld.log
@@ -100,28 +107,27 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF
 }
 
-stop_daemons() {
-    local i name pidfile pid
-    if command -v scontrol >/dev/null 2>&1 && { pid_alive "$CTLD_PID" slurmctld || pgrep -x slurmctld >/dev/null; }; then
+stop_daemons() { # only the daemons whose pid files are ours; never by name
+    local i
+    if ours "$CTLD_PID" slurmctld; then
         timeout 10 scontrol shutdown >/dev/null 2>&1 || true
     fi
     for i in $(seq 1 20); do
-        pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null || break
+        ours "$CTLD_PID" slurmctld || ours "$SLURMD_PID" slurmd || break
         sleep 0.5
+        [ "$i" -eq 10 ] && signal_ours TERM  # shutdown did not reach them
     done
-    for name in slurmctld slurmd; do
-        pidfile=$RUNDIR/$name.pid
-        if pid_alive "$pidfile" "$name"; then
-            pid=$(cat "$pidfile"); kill "$pid" 2>/dev/null || true
-        fi
-    done
-    for i in $(seq 1 10); do
-        pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null || break
-        sleep 0.5
-    done
-    pkill -KILL -x slurmctld 2>/dev/null || true
-    pkill -KILL -x slurmd 2>/dev/null || true
+    signal_ours KILL
     rm -f "$CTLD_PID" "$SLURMD_PID"
+    return 0
+}
+
+signal_ours() { # signal -> sent to each of our daemons still running
+    local name pidfile
+    for name in slurmctld slurmd; do
+        pidfile=$DIR/$name.pid
+        ours "$pidfile" "$name" && kill "-$1" "$(cat "$pidfile")" 2>/dev/null
+    done
     return 0
 }
 
@@ -138,20 +144,17 @@ cmd_up() {
     fi
     say "$(slurmctld -V 2>/dev/null || echo 'slurm (unknown version)')"
 
-    mkdir -p /etc/slurm "$LOGDIR" "$RUNDIR" /var/spool/slurmctld /var/spool/slurmd || die "cannot create directories"
+    mkdir -p "$LOGDIR" "$DIR/slurmctld" "$DIR/slurmd" || die "cannot create directories"
     new=$(make_conf) || die "cannot compute node resources"
     if [ -f "$CONF" ] && [ "$(cat "$CONF")" = "$new" ]; then
         :
     else
-        if [ -f "$CONF" ] && ! grep -qF "$MARKER" "$CONF"; then
-            cp -p "$CONF" "$CONF.orig" && say "kept previous $CONF as $CONF.orig"
-        fi
         printf '%s\n' "$new" >"$CONF" || die "cannot write $CONF"
         say "wrote $CONF ($(grep -o 'CPUs=[0-9]* RealMemory=[0-9]*' "$CONF"))"
         restart=1
     fi
 
-    if [ "$restart" -eq 0 ] && pid_alive "$CTLD_PID" slurmctld && pid_alive "$SLURMD_PID" slurmd; then
+    if [ "$restart" -eq 0 ] && ours "$CTLD_PID" slurmctld && ours "$SLURMD_PID" slurmd; then
         say "slurmctld and slurmd already running"
     else
         stop_daemons
@@ -170,8 +173,8 @@ cmd_up() {
                 # ReturnToService=2 should handle this; nudge it anyway.
                 timeout 10 scontrol update nodename=localhost state=resume >/dev/null 2>&1 || true ;;
         esac
-        pid_alive "$CTLD_PID" slurmctld || die "slurmctld is not running"
-        pid_alive "$SLURMD_PID" slurmd || die "slurmd is not running"
+        ours "$CTLD_PID" slurmctld || die "slurmctld is not running"
+        ours "$SLURMD_PID" slurmd || die "slurmd is not running"
         sleep 1
     done
     case "$state" in
@@ -201,6 +204,7 @@ cmd_up() {
 
 case "${1:-}" in
     up) cmd_up ;;
+    conf) echo "$CONF" ;;
     down) stop_daemons; say "stopped"; exit 0 ;;
-    *) echo "usage: bash $0 up|down" >&2; exit 2 ;;
+    *) echo "usage: bash $0 up|conf|down" >&2; exit 2 ;;
 esac
