@@ -268,3 +268,17 @@ def test_every_option_has_help():
     for name, command in sub.choices.items():
         for action in command._actions:
             assert action.help, f"bvae {name} {action.option_strings or action.dest} has no help text"
+
+
+def test_train_on_a_simulated_dataset_draws_its_exact_nll(tmp_path, monkeypatch):
+    from bvae.data import write_dataset
+    from bvae.simulate import SimSettings, simulate
+
+    path = tmp_path / "sim.parquet"
+    write_dataset(simulate(SimSettings(d=20, N=120, block=5)), path)
+    drawn = {}
+    monkeypatch.setattr(
+        "bvae.plot_training.save", lambda fig, out: drawn.update(texts=[t.get_text() for t in fig.axes[0].texts])
+    )
+    assert main(["train", str(path), *TINY, "--out", str(tmp_path / "run"), "--no-progress"]) == 0
+    assert any(text.startswith("exact NLL train") for text in drawn["texts"])

@@ -116,11 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load(args: argparse.Namespace):
+    """The file's data, with its generating settings when it is a simulated dataset of the project (exact NLL)."""
     from bvae.data import load_binary
+    from bvae.likelihood import with_recorded_settings
 
-    return load_binary(
+    data = load_binary(
         args.file, split_column=args.split_column or None, test_fraction=args.test_fraction, seed=args.split_seed
     )
+    return with_recorded_settings(data, args.file)
 
 
 def bound_report(data, latent_dim: int):
@@ -152,10 +155,9 @@ def exact_nll_lines(report: dict) -> str:
 
 def cmd_bound(args: argparse.Namespace) -> int:
     from bvae.io import write_text
-    from bvae.likelihood import with_recorded_settings
     from bvae.plot_bound import scree
 
-    data = with_recorded_settings(load(args), args.file)
+    data = load(args)
     report, support = bound_report(data, args.latent_dim)
     lead = ", ".join(f"{v:.3f}" for v in report["leading_eigenvalues"])
     print(
@@ -181,6 +183,7 @@ def cmd_bound(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from bvae.io import check_output_dir
+    from bvae.likelihood import exact_nll
     from bvae.plot_training import labelled_history, loss_development
     from bvae.train import check_training, train_and_write
 
@@ -195,7 +198,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     final = result.final
     history = labelled_history(result.history, result.final)
     title = f"{data.name}: {settings.arch}, {settings.variant}, κ = {settings.latent_dim}"
-    loss_development(history, final["bound_train"], final["bound_test"], title, args.out / "loss.png")
+    nll = exact_nll(data)  # None for data without a generating model: no exact-NLL lines
+    nll_true = None if nll is None else (nll["nll_true_train"], nll["nll_true_test"])
+    loss_development(history, final["bound_train"], final["bound_test"], title, args.out / "loss.png", nll_true)
     wall = time.perf_counter() - started
     print(
         f"dataset {data.name}: d = {data.d}, n_train = {data.n_train}, n_test = {data.n_test}; "
