@@ -143,7 +143,7 @@ def test_header_is_told_from_data(tmp_path, content, n, columns):
 
 def test_headerless_csv_with_a_gap_in_the_first_row_reports_it(tmp_path):
     (tmp_path / "gap.csv").write_text("0,,1\n0,1,1\n1,0,1\n0,0,1\n")
-    with pytest.raises(DataError, match=r"missing value at row 0, column 'x1'"):
+    with pytest.raises(DataError, match=r"missing value at row 1 \(counting data rows from 1\), column 'x1'"):
         load_binary(tmp_path / "gap.csv")
 
 
