@@ -6,7 +6,8 @@ part of config/protocols.yaml was run, this script compares what is there, with 
     python -m bench.calibration_summary results/calibration > docs/calibration-results.md
 
 It prints, per protocol, the cells agreeing / compared (only cells whose runs are complete, i.e. every seed of the
-config), the share of collapsed seeds per cell (no active latent unit), and the deep N = 5000 runs seed by seed.
+config), the share of collapsed seeds per cell (no active latent unit), the deep N = 5000 runs seed by seed, and
+the pct of the two models whose latent code carries nothing (p = ½ everywhere; the training column means).
 """
 
 from __future__ import annotations
@@ -15,9 +16,13 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from bvae.bound import fit_bound
 from bvae.comparison import compare, summary
+from bvae.data import read_dataset
+from bvae.likelihood import marginal_nll
 from bvae.tables import collect_runs
 
 
@@ -47,6 +52,21 @@ def collapse_table(runs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def reference_models(root: Path, n: int = 100) -> pd.DataFrame:
+    """pct of the bound, per split, of the two models whose latent code carries nothing, for every dataset of size n:
+    Bernoulli(½) everywhere (d·log 2, the decoder bias at zero) and the training split's column means."""
+    rows = []
+    for path in sorted((root / "datasets").glob(f"d*_N{n}*.parquet")):
+        data = read_dataset(path)
+        bound = fit_bound(data.train, data.test, latent_dim=2)
+        row = {"dataset": path.stem, "bound_train": bound.bound_train, "bound_test": bound.bound_test}
+        for split, x, b in (("train", data.train, bound.bound_train), ("test", data.test, bound.bound_test)):
+            row[f"half_{split}"] = 100 * (data.d * np.log(2) / b - 1)
+            row[f"marginal_{split}"] = 100 * (marginal_nll(data.train, x) / b - 1)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path, help="the study's output root, e.g. results/calibration")
@@ -70,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     cols = ["protocol", "dataset", "variant", "seed", "pct_train", "pct_test", "active_units", "final_kl"]
     out.write("## Deep, N = 5000, seed by seed\n\n")
     out.write(deep[cols].sort_values(cols[:4]).to_markdown(index=False, floatfmt=".3f") + "\n\n")
+    out.write("## Models whose latent code carries nothing, N = 100 (pct of the bound)\n\n")
+    out.write(reference_models(args.root).to_markdown(index=False, floatfmt=".3f") + "\n\n")
     cells = ["protocol", "table", "dataset", "variant", "paper_a", "paper_b", "mean", "std", "min", "max", "n"]
     out.write("## Every compared cell\n\n")
     out.write(table[[*cells, "diff", "agree", "nll_pct", "draw_std", "within_draw_spread"]].to_markdown(

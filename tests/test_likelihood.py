@@ -8,7 +8,13 @@ import pytest
 from bvae.data import BinaryData, load_binary, read_dataset, write_dataset
 from bvae.errors import ConfigError, DataError
 from bvae.examples import EXAMPLES
-from bvae.likelihood import converged_log_likelihood, exact_nll, log_likelihood, with_recorded_settings
+from bvae.likelihood import (
+    converged_log_likelihood,
+    exact_nll,
+    log_likelihood,
+    marginal_nll,
+    with_recorded_settings,
+)
 from bvae.simulate import SimSettings, loadings, simulate
 
 
@@ -116,3 +122,18 @@ def test_overlapping_loadings_are_refused():
     B = np.ones((4, 2))
     with pytest.raises(ConfigError, match="more than one score"):
         log_likelihood(np.zeros((3, 4)), B, (1.0, 1.0), 4)
+
+
+def test_marginal_model_of_balanced_columns_is_d_log_2():
+    train = np.tile([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0]], (3, 1))  # every column half ones: p = (3 + 1) / (6 + 2)
+    test = np.array([[1.0, 1.0, 0.0]])
+    assert marginal_nll(train, train) == pytest.approx(3 * np.log(2), abs=1e-12)
+    assert marginal_nll(train, test) == pytest.approx(3 * np.log(2), abs=1e-12)
+
+
+def test_marginal_model_known_value_and_row_order():
+    train = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 0.0]])  # p = 4/6 and 1/6 after add-one smoothing
+    x = np.array([[1.0, 1.0], [0.0, 0.0]])
+    expected = -(np.log(2 / 3) + np.log(1 / 6) + np.log(1 / 3) + np.log(5 / 6)) / 2
+    assert marginal_nll(train, x) == pytest.approx(expected, abs=1e-12)
+    assert marginal_nll(train[::-1], x[::-1]) == pytest.approx(expected, abs=1e-12)
