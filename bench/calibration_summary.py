@@ -82,8 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     out = sys.stdout
     out.write("## Agreement per protocol (complete cells only)\n\n")
     out.write(summary(table).to_markdown(index=False) + "\n\n")
-    by_cell = table.groupby(["protocol", "arch", "N"])["agree"].agg(agreeing="sum", compared="size").reset_index()
-    out.write("## Agreement per protocol, architecture and N\n\n" + by_cell.to_markdown(index=False) + "\n\n")
+    by_cell = table.groupby(["protocol", "N", "arch", "stat"])["agree"].agg(agreeing="sum", compared="size")
+    out.write("## Agreement per protocol, N, architecture and kind of cell ([min; max] or mean ± std)\n\n")
+    out.write(by_cell.reset_index().to_markdown(index=False) + "\n\n")
     out.write("## Seeds, collapsed seeds (no active unit) and mean pct per cell\n\n")
     out.write(collapse_table(complete).to_markdown(index=False, floatfmt=".3f") + "\n\n")
     deep = complete[(complete["arch"] == "deep") & (complete["N"] == 5000)]
