@@ -52,6 +52,20 @@ def collapse_table(runs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def kl_over_epochs(root: Path, epochs=(1, 2, 5, 10, 50, 100, 300)) -> pd.DataFrame:
+    """Deep vanilla at N = 5000, run by run: the test KL at some epochs and the last epoch with an active unit on
+    the test split (the final record counts them on the training split), to see when a collapse happens."""
+    rows = []
+    for path in sorted((root / "runs").glob("*/d*_N5000/deep/vanilla/seed*/history.parquet")):
+        history = pd.read_parquet(path).set_index("epoch")
+        protocol, dataset, seed = path.parts[-6], path.parts[-5], path.parts[-2]
+        active = history.index[history["test_active_units"] > 0]
+        row = {"protocol": protocol, "dataset": dataset, "seed": seed, "last_epoch_active_on_test": active.max()}
+        row |= {f"kl_e{e}": history["test_kl"].get(e, np.nan) for e in epochs}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def reference_models(root: Path, n: int = 100) -> pd.DataFrame:
     """pct of the bound, per split, of the two models whose latent code carries nothing, for every dataset of size n:
     Bernoulli(½) everywhere (d·log 2, the decoder bias at zero) and the training split's column means."""
@@ -91,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     cols = ["protocol", "dataset", "variant", "seed", "pct_train", "pct_test", "active_units", "final_kl"]
     out.write("## Deep, N = 5000, seed by seed\n\n")
     out.write(deep[cols].sort_values(cols[:4]).to_markdown(index=False, floatfmt=".3f") + "\n\n")
+    out.write("## Deep vanilla, N = 5000: test KL over epochs and the last epoch with an active unit\n\n")
+    out.write(kl_over_epochs(args.root).to_markdown(index=False, floatfmt=".3f") + "\n\n")
     out.write("## Models whose latent code carries nothing, N = 100 (pct of the bound)\n\n")
     out.write(reference_models(args.root).to_markdown(index=False, floatfmt=".3f") + "\n\n")
     cells = ["protocol", "table", "dataset", "variant", "paper_a", "paper_b", "mean", "std", "min", "max", "n"]
