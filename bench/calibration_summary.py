@@ -94,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     complete = runs[counts >= wanted]
     table = compare(complete, bounds=bounds)
     out = sys.stdout
+    out.write(f"# Calibration summary of {args.root}\n\n`python -m bench.calibration_summary {args.root}`: ")
+    out.write(f"{len(runs)} finished trainings ({len(complete)} in complete cells) of ")
+    out.write(f"{runs['protocol'].nunique()} protocols; torch {', '.join(sorted(runs['torch_version'].unique()))}, ")
+    hours = (runs["wall_seconds"] / runs["stack_size"]).sum() / 3600  # a stack's wall time is on each of its seeds
+    out.write(f"{hours:.1f} hours of training wall time (one thread per job).\n\n")
     out.write("## Agreement per protocol (complete cells only)\n\n")
     out.write(summary(table).to_markdown(index=False) + "\n\n")
     by_cell = table.groupby(["protocol", "N", "arch", "stat"])["agree"].agg(agreeing="sum", compared="size")
