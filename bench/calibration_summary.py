@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bvae.bound import fit_bound
-from bvae.comparison import compare, summary
+from bvae.comparison import compare, summary, with_draws
 from bvae.data import read_dataset
 from bvae.likelihood import marginal_nll
 from bvae.tables import collect_runs
@@ -38,7 +38,8 @@ def runs_of(root: Path) -> pd.DataFrame:
 
 def collapse_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Per protocol and cell (first draw): seeds, collapsed seeds (0 active units), mean pct_train and pct_test."""
-    first = runs[~runs["dataset"].str.contains("_r")]
+    draws = with_draws(runs)
+    first = draws[draws["replicate"] == 0]
     keys = ["protocol", "arch", "dataset", "variant"]
     return (
         first.groupby(keys)

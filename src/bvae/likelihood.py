@@ -131,8 +131,8 @@ def marginal_nll(train: np.ndarray, x: np.ndarray) -> float:
     """−(1/n) Σ_i log p(x_i) under independent Bernoulli columns with the training split's column means, in nats.
 
     The reference for a VAE whose latent code carries nothing (collapsed, decoder bias fitted): on the training
-    split it is the best such a model can do. Add-one smoothing keeps a column that is constant in training finite
-    on the test split.
+    split it is, up to the smoothing, the best such a model can do. Add-one smoothing keeps a column that is
+    constant in training finite on the test split.
     """
     p = (train.sum(axis=0) + 1.0) / (len(train) + 2.0)
     return float(-(x @ np.log(p) + (1.0 - x) @ np.log1p(-p)).mean())
