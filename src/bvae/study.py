@@ -9,7 +9,7 @@ import math
 
 from bvae.errors import ConfigError
 from bvae.settings import PROPERTIES, check_values
-from bvae.simulate import parse_name
+from bvae.simulate import SimSettings, parse_name
 
 
 def reject_non_finite(config, key: str = "") -> None:
@@ -41,7 +41,7 @@ def simulated(config: dict) -> dict[str, dict]:
         for d in grid["d"]:
             for n in grid["N"]:
                 for rep in range(grid.get("replicates", 1)):
-                    name = f"d{d}_N{n}" + (f"_r{rep}" if rep else "")
+                    name = SimSettings(d=d, N=n, replicate=rep).name
                     seeds = grid.get("seeds", config["seeds"])
                     found[name] = {"d": d, "N": n, "replicate": rep, "seeds": seeds, "seeds_per_job": jobs}
     return found
