@@ -78,3 +78,26 @@ def test_layer_shapes_match_the_network(arch):
     weights = sum(p.numel() for name, p in model.named_parameters() if name.endswith("weight"))
     assert weights == layers(arch, 30, 3, (16, 8)).weight_count()
     assert train_mem_mb(arch, 30, 100, 50, 3, (16, 8)) > 0
+
+
+def test_drawn_biases_take_keras_fan_of_a_1d_shape():
+    """init_bias: scheme draws a bias of size n with fan √n (Keras' rule for a 1-D shape): He normal std √(2/√n)."""
+    gens = [seed_generators(s)[0] for s in range(3)]
+    zeros = build(TrainSettings(hidden=(4096, 64)), 30, gens)
+    drawn = build(TrainSettings(hidden=(4096, 64), init_bias="scheme"), 30, [seed_generators(s)[0] for s in range(3)])
+    assert not zeros.encoder[0].bias.any()
+    assert drawn.encoder[0].bias.std().item() == pytest.approx(math.sqrt(2 / math.sqrt(4096)), rel=0.03)
+    uniform = build(TrainSettings(hidden=(16, 64), init="glorot_uniform", init_bias="scheme"), 30, gens)
+    assert uniform.mu.bias.abs().max() <= math.sqrt(6 / (2 * math.sqrt(2)))  # κ = 2: fan_in = fan_out = √2
+
+
+def test_averaged_kl_weighs_the_kl_term_by_one_over_kappa():
+    """kl_reduction: mean gives loss = nll + KL/κ with the same KL; sum gives the negative ELBO."""
+    x, eps = torch.rand(1, 9, 30).round(), torch.randn(1, 9, 3)
+    losses = {}
+    for reduction in ("sum", "mean"):
+        model = build(TrainSettings(hidden=(8,), latent_dim=3, kl_reduction=reduction), 30, [seed_generators(0)[0]])
+        losses[reduction] = model.losses(x, eps)
+    (loss_sum, kl_sum), (loss_mean, kl_mean) = losses["sum"], losses["mean"]
+    torch.testing.assert_close(kl_sum, kl_mean)
+    torch.testing.assert_close(loss_sum - loss_mean, kl_sum * (1 - 1 / 3))

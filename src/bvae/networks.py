@@ -18,9 +18,9 @@ from bvae.bound import Bound
 TRUNCATED_STD = 0.87962566103423978  # std of a standard normal truncated to [-2, 2]: Keras rescales by it
 
 
-def init_weight(shape: tuple[int, int], scheme: str, generator: torch.Generator) -> torch.Tensor:
-    """One (fan_in, fan_out) weight matrix drawn with a Keras-named scheme (settings.schema.yaml lists them)."""
-    fan_in, fan_out = shape
+def draw(shape: tuple[int, ...], fans: tuple[float, float], scheme: str, generator: torch.Generator) -> torch.Tensor:
+    """A tensor drawn with a Keras-named scheme (settings.schema.yaml lists them) for the given (fan_in, fan_out)."""
+    fan_in, fan_out = fans
     if scheme == "he_normal":
         return torch.randn(shape, generator=generator) * math.sqrt(2 / fan_in)
     if scheme == "he_truncated_normal":
@@ -30,40 +30,56 @@ def init_weight(shape: tuple[int, int], scheme: str, generator: torch.Generator)
     return (torch.rand(shape, generator=generator) * 2 - 1) * limit
 
 
+def init_weight(shape: tuple[int, int], scheme: str, generator: torch.Generator) -> torch.Tensor:
+    """One (fan_in, fan_out) weight matrix."""
+    return draw(shape, shape, scheme, generator)
+
+
+def draw_bias(size: int, scheme: str, generator: torch.Generator) -> torch.Tensor:
+    """A (1, size) bias drawn as Keras draws a 1-D shape: fan_in = fan_out = √size (`init_bias: scheme`)."""
+    fan = math.sqrt(size)
+    return draw((1, size), (fan, fan), scheme, generator)
+
+
 class StackedLinear(nn.Module):
     """S independent affine maps x ↦ x W_s + b_s applied to a (S, batch, fan_in) input."""
 
-    def __init__(self, fan_in: int, fan_out: int, generators: list[torch.Generator], scheme: str):
+    def __init__(self, fan_in: int, fan_out: int, generators: list[torch.Generator], scheme: str, bias: str):
         super().__init__()
         self.weight = nn.Parameter(torch.stack([init_weight((fan_in, fan_out), scheme, g) for g in generators]))
-        self.bias = nn.Parameter(torch.zeros(len(generators), 1, fan_out))
+        if bias == "zeros":
+            self.bias = nn.Parameter(torch.zeros(len(generators), 1, fan_out))
+        else:
+            self.bias = nn.Parameter(torch.stack([draw_bias(fan_out, scheme, g) for g in generators]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.baddbmm(self.bias, x, self.weight)
 
 
-def mlp(widths: tuple[int, ...], generators: list[torch.Generator], scheme: str) -> nn.Sequential:
+def mlp(widths: tuple[int, ...], generators: list[torch.Generator], scheme: str, bias: str) -> nn.Sequential:
     """Affine layers between consecutive widths, with ReLU after every one."""
     layers: list[nn.Module] = []
     for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
-        layers += [StackedLinear(fan_in, fan_out, generators, scheme), nn.ReLU()]
+        layers += [StackedLinear(fan_in, fan_out, generators, scheme, bias), nn.ReLU()]
     return nn.Sequential(*layers)
 
 
 class StackedVAE(nn.Module):
     """Encoder d → hidden → (μ, log σ²); decoder κ → hidden → d logits, shapes from `bvae.architectures`.
 
-    Layers are drawn in the order encoder, μ, log σ², decoder, output, each group with its own scheme.
+    Layers are drawn in the order encoder, μ, log σ², decoder, output, each group with its own scheme; biases are
+    zeros or drawn after their layer's weights (`bias`). The loss weighs the KL term by `kl_weight` (1 or 1/κ).
     """
 
-    def __init__(self, layers: Layers, generators, schemes: dict[str, str]):
+    def __init__(self, layers: Layers, generators, schemes: dict[str, str], bias: str = "zeros", kl_weight=1.0):
         super().__init__()
         head = (layers.encoder[-1], layers.latent_dim)
-        self.encoder = mlp(layers.encoder, generators, schemes["encoder"])
-        self.mu = StackedLinear(*head, generators, schemes["mu"])
-        self.logvar = StackedLinear(*head, generators, schemes["logvar"])
-        self.decoder = mlp(layers.decoder, generators, schemes["decoder"])
-        self.out = StackedLinear(layers.decoder[-1], layers.d, generators, schemes["output"])
+        self.encoder = mlp(layers.encoder, generators, schemes["encoder"], bias)
+        self.mu = StackedLinear(*head, generators, schemes["mu"], bias)
+        self.logvar = StackedLinear(*head, generators, schemes["logvar"], bias)
+        self.decoder = mlp(layers.decoder, generators, schemes["decoder"], bias)
+        self.out = StackedLinear(layers.decoder[-1], layers.d, generators, schemes["output"], bias)
+        self.kl_weight = kl_weight
         self.register_buffer("fixed_logvar", None)
 
     @property
@@ -95,7 +111,8 @@ class StackedVAE(nn.Module):
         return self.out(self.decoder(z))
 
     def losses(self, x: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-example negative ELBO and KL term, shape (S, batch), for 0/1 data x and standard normal noise eps."""
+        """Per-example loss (the negative ELBO, its KL term weighted by `kl_weight`) and KL term, shape (S, batch),
+        for 0/1 data x and standard normal noise eps."""
         return self.losses_of_encoding(x, *self.encode(x), eps)
 
     def losses_of_encoding(self, x, mu, logvar, eps) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,13 +120,14 @@ class StackedVAE(nn.Module):
         logits = self.decode(mu + eps * torch.exp(0.5 * logvar))
         nll = (nn.functional.softplus(logits) - x * logits).sum(-1)  # BCE with logits, summed over dimensions
         kl = 0.5 * (torch.exp(logvar) + mu**2 - 1 - logvar).sum(-1)
-        return nll + kl, kl
+        return nll + self.kl_weight * kl, kl
 
 
 def build(settings, d: int, generators, bound: Bound | None = None) -> StackedVAE:
     """A stack of one model per generator from `TrainSettings`; preinit needs the training split's `bound`."""
     schemes = {group: settings.scheme(group) for group in LAYER_GROUPS}
-    model = StackedVAE(settings.layers(d), generators, schemes)
+    kl_weight = 1.0 if settings.kl_reduction == "sum" else 1 / settings.latent_dim
+    model = StackedVAE(settings.layers(d), generators, schemes, settings.init_bias, kl_weight)
     if settings.variant == "preinit":
         model.preinit(bound)
     return model
