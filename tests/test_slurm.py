@@ -87,7 +87,7 @@ def test_tiny_study_on_slurm_matches_local(tmp_path, tiny, monkeypatch):
         "5",
     )
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
-    tables = "results/test/tables/paper"
+    tables = "results/test/tables/spec"
     runs = pd.read_parquet(workdir / tables / "runs.parquet")
     assert runs["slurm_job_id"].notna().all() and (runs["slurm_job_id"].str.len() > 0).all()
     for spec in TABLES:

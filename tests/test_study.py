@@ -5,7 +5,7 @@ import pytest
 from bvae.errors import ConfigError
 from bvae.study import dataset_seeds, protocol_settings, seed_stacks, simulated
 
-BASE = {"seeds": 4, "files": [], "examples": [], "protocols": {"paper": {}}, "lr": 0.001, "epochs": 300}
+BASE = {"seeds": 4, "files": [], "examples": [], "protocols": {"spec": {}}, "lr": 0.001, "epochs": 300}
 
 
 def test_a_list_of_grids_with_own_seeds_and_replicates():
@@ -45,9 +45,9 @@ def test_a_name_used_twice_is_an_error():
 
 
 def test_protocols_override_the_top_level_and_fill_defaults():
-    config = {**BASE, "protocols": {"paper": {}, "slow": {"lr": 0.0003, "init_decoder": "glorot_uniform"}}}
-    paper, slow = protocol_settings(config, "paper"), protocol_settings(config, "slow")
-    assert paper["lr"] == 0.001 and paper["epochs"] == 300 and paper["adam_eps"] == 1e-7
+    config = {**BASE, "protocols": {"spec": {}, "slow": {"lr": 0.0003, "init_decoder": "glorot_uniform"}}}
+    spec, slow = protocol_settings(config, "spec"), protocol_settings(config, "slow")
+    assert spec["lr"] == 0.001 and spec["epochs"] == 300 and spec["adam_eps"] == 1e-7
     assert slow["lr"] == 0.0003 and slow["init_decoder"] == "glorot_uniform" and slow["init"] == "he_normal"
     with pytest.raises(ConfigError, match="protocols.bad.lr = -1; expected a finite number > 0"):
         protocol_settings({**config, "protocols": {"bad": {"lr": -1}}}, "bad")

@@ -18,24 +18,24 @@ def test_every_output_exists_and_tables_recompute_from_runs(tiny):
         assert (results / "datasets" / f"{name}.parquet").exists()
         assert (results / "figures" / f"scree_{name}.png").exists()
         for arch in ("deep", "canonical"):
-            assert (results / "figures" / "paper" / f"loss_{name}_{arch}.png").stat().st_size > 1000
+            assert (results / "figures" / "spec" / f"loss_{name}_{arch}.png").stat().st_size > 1000
             for variant in ("vanilla", "preinit"):
                 for seed in (0, 1):
-                    run = results / "runs" / "paper" / name / arch / variant / f"seed{seed}"
+                    run = results / "runs" / "spec" / name / arch / variant / f"seed{seed}"
                     assert (run / "history.parquet").exists() and (run / "final.parquet").exists()
     assert (results / "figures" / "figure3.png").exists() and (results / "figures" / "figure4.png").exists()
     bounds = pd.read_parquet(results / "bounds" / "bounds.parquet")
     assert sorted(bounds["dataset"]) == datasets and (bounds["n_train"] + bounds["n_test"] == bounds["N"]).all()
-    runs = pd.read_parquet(results / "tables" / "paper" / "runs.parquet")
+    runs = pd.read_parquet(results / "tables" / "spec" / "runs.parquet")
     keys = runs[["dataset", "arch", "variant", "seed"]].drop_duplicates()
     assert len(runs) == len(keys) == 2 * 2 * 2 * 2
     for ckpt in results.rglob("checkpoints/**/*.pt"):  # finished trainings keep only their results (a rerun's source)
         assert "model" not in torch.load(ckpt, weights_only=True)
     for spec in TABLES:
-        table = pd.read_parquet(results / "tables" / "paper" / f"{spec.name}.parquet")
+        table = pd.read_parquet(results / "tables" / "spec" / f"{spec.name}.parquet")
         assert sorted(table["dataset"]) == datasets  # one row per dataset
-        assert (results / "tables" / "paper" / f"{spec.name}.md").read_text().count("| d=24; N=") == 2
-        assert "| bound | exact NLL |" in (results / "tables" / "paper" / f"{spec.name}.md").read_text()
+        assert (results / "tables" / "spec" / f"{spec.name}.md").read_text().count("| d=24; N=") == 2
+        assert "| bound | exact NLL |" in (results / "tables" / "spec" / f"{spec.name}.md").read_text()
         for _, row in table.iterrows():
             for variant in ("vanilla", "preinit"):
                 pct = runs.query("dataset == @row.dataset and arch == @spec.arch and variant == @variant")[
@@ -61,7 +61,7 @@ def test_editing_a_table_module_reruns_only_aggregation(tiny):
     rerun = {"runs_table", "paper_tables", "comparison", "comparison_figure", "all"}  # the last three: new input
     assert set(job_counts(run.stdout)) == rerun, run.stdout[-2000:]
     changes = snakemake(tiny, "--list-changes", "params", "--configfile", ".test/config.yaml")
-    assert "results/test/tables/paper/runs.parquet" in changes.stdout
+    assert "results/test/tables/spec/runs.parquet" in changes.stdout
 
 
 def test_editing_a_training_module_reruns_training(tiny):
@@ -109,10 +109,10 @@ def test_user_file_flows_through_the_same_rules(tmp_path):
 
 def test_each_protocol_trains_and_tabulates_apart(tiny):
     results = tiny / "results" / "test"
-    runs = {p: pd.read_parquet(results / "tables" / p / "runs.parquet") for p in ("paper", "fast")}
-    assert (runs["paper"]["lr"] == 0.001).all() and (runs["fast"]["lr"] == 0.01).all()
-    assert runs["paper"]["init_output"].isna().all() and (runs["fast"]["init_output"] == "glorot_uniform").all()
-    assert (runs["fast"]["protocol"] == "fast").all() and len(runs["fast"]) == len(runs["paper"])
+    runs = {p: pd.read_parquet(results / "tables" / p / "runs.parquet") for p in ("spec", "fast")}
+    assert (runs["spec"]["lr"] == 0.001).all() and (runs["fast"]["lr"] == 0.01).all()
+    assert runs["spec"]["init_output"].isna().all() and (runs["fast"]["init_output"] == "glorot_uniform").all()
+    assert (runs["fast"]["protocol"] == "fast").all() and len(runs["fast"]) == len(runs["spec"])
     for p in runs:
         assert (results / "figures" / p / "loss_d24_N400_deep.png").exists()
     text = (results / "tables" / "comparison.md").read_text()  # d = 24 is not in the paper

@@ -60,7 +60,7 @@ def panel(ax, data: pd.DataFrame, protocols: list[str], width: float) -> None:
     for x, (d, variant) in enumerate(slots):
         cell = data[(data["d"] == d) & (data["variant"] == variant)]
         paper = cell.iloc[0]
-        ax.vlines(x, paper["paper_a"], paper["paper_b"], color="0.6", lw=6, label="paper" if x == 0 else None)
+        ax.vlines(x, paper["paper_a"], paper["paper_b"], color="0.6", lw=6, label="published" if x == 0 else None)
         if pd.notna(paper["paper_mean"]):
             ax.plot(x, paper["paper_mean"], "_", color="k", ms=10)
         for i, protocol in enumerate(protocols):
