@@ -46,10 +46,24 @@ def test_a_name_used_twice_is_an_error():
 
 def test_protocols_override_the_top_level_and_fill_defaults():
     config = {**BASE, "protocols": {"spec": {}, "slow": {"lr": 0.0003, "init_decoder": "glorot_uniform"}}}
-    spec, slow = protocol_settings(config, "spec"), protocol_settings(config, "slow")
+    spec, slow = protocol_settings(config, "spec", "deep"), protocol_settings(config, "slow", "deep")
     assert spec["lr"] == 0.001 and spec["epochs"] == 300 and spec["adam_eps"] == 1e-7
     assert slow["lr"] == 0.0003 and slow["init_decoder"] == "glorot_uniform" and slow["init"] == "he_normal"
     with pytest.raises(ConfigError, match="protocols.bad.lr = -1; expected a finite number > 0"):
-        protocol_settings({**config, "protocols": {"bad": {"lr": -1}}}, "bad")
+        protocol_settings({**config, "protocols": {"bad": {"lr": -1}}}, "bad", "deep")
     with pytest.raises(ConfigError, match="protocol 'other' is not defined"):
-        protocol_settings(config, "other")
+        protocol_settings(config, "other", "deep")
+
+
+def test_a_protocol_may_override_per_architecture():
+    """Settings of the protocol apply to both architectures, a sub-mapping named after one to that one only."""
+    mixed = {"lr": 0.0003, "canonical": {"init": "glorot_uniform", "epochs": 50}, "deep": None}
+    config = {**BASE, "protocols": {"mixed": mixed}}
+    deep, canonical = (protocol_settings(config, "mixed", arch) for arch in ("deep", "canonical"))
+    assert (deep["lr"], deep["init"], deep["epochs"]) == (0.0003, "he_normal", 300)
+    assert (canonical["lr"], canonical["init"], canonical["epochs"]) == (0.0003, "glorot_uniform", 50)
+    assert "canonical" not in deep and "deep" not in canonical
+    assert config["protocols"]["mixed"] == mixed  # the config itself is left as it was
+    bad = {**BASE, "protocols": {"bad": {"canonical": {"epochs": 0}}}}
+    with pytest.raises(ConfigError, match="protocols.bad.canonical.epochs = 0; expected an integer >= 1"):
+        protocol_settings(bad, "bad", "deep")

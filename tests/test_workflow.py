@@ -111,7 +111,9 @@ def test_each_protocol_trains_and_tabulates_apart(tiny):
     results = tiny / "results" / "test"
     runs = {p: pd.read_parquet(results / "tables" / p / "runs.parquet") for p in ("spec", "fast")}
     assert (runs["spec"]["lr"] == 0.001).all() and (runs["fast"]["lr"] == 0.01).all()
-    assert runs["spec"]["init_output"].isna().all() and (runs["fast"]["init_output"] == "glorot_uniform").all()
+    assert runs["spec"]["init_output"].isna().all()
+    fast_init = runs["fast"].groupby("arch")["init_output"].unique()  # the protocol's canonical-only override
+    assert fast_init["canonical"].tolist() == ["glorot_uniform"] and fast_init["deep"].isna().all()
     assert (runs["fast"]["protocol"] == "fast").all() and len(runs["fast"]) == len(runs["spec"])
     for p in runs:
         assert (results / "figures" / p / "loss_d24_N400_deep.png").exists()

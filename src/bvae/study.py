@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from bvae.architectures import ARCHITECTURES
 from bvae.errors import ConfigError
 from bvae.settings import PROPERTIES, check_values
 from bvae.simulate import SimSettings, parse_name
@@ -92,12 +93,17 @@ def seed_stacks(config: dict, arch: str) -> tuple[list[str], dict[tuple[int, ...
     return single, stacks
 
 
-def protocol_settings(config: dict, protocol: str) -> dict:
-    """One protocol's complete training settings: schema defaults < the config's top level < the protocol."""
+def protocol_settings(config: dict, protocol: str, arch: str) -> dict:
+    """One protocol's complete training settings for one architecture: schema defaults < the config's top level <
+    the protocol's overrides < the protocol's overrides for this architecture (a sub-mapping named after it)."""
     protocols = config["protocols"]
     if protocol not in protocols:
         raise ConfigError(f"protocol {protocol!r} is not defined; expected one of {', '.join(protocols)}")
-    overrides = protocols[protocol] or {}
+    overrides = dict(protocols[protocol] or {})
+    per_arch = {name: overrides.pop(name) or {} for name in ARCHITECTURES if name in overrides}
     check_values(overrides, where=f"protocols.{protocol}.")
+    for name, values in per_arch.items():
+        check_values(values, where=f"protocols.{protocol}.{name}.")
     defaults = {key: prop.get("default") for key, prop in PROPERTIES.items()}
-    return {**defaults, **{k: config[k] for k in PROPERTIES if k in config}, **overrides}
+    top = {k: config[k] for k in PROPERTIES if k in config}
+    return {**defaults, **top, **overrides, **per_arch.get(arch, {})}

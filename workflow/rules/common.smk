@@ -24,7 +24,10 @@ SIMULATED = simulated(config)
 FILES = files_registry(config)  # stops on a name used twice
 SEEDS = dataset_seeds(config)  # dataset -> number of seeds
 DATASETS = list(SEEDS)
-PROTOCOLS = {name: protocol_settings(config, name) for name in config["protocols"]}
+PROTOCOLS = {  # protocol -> architecture -> its complete training settings
+    name: {arch: protocol_settings(config, name, arch) for arch in config["architectures"]}
+    for name in config["protocols"]
+}
 TABLE_SPECS = [spec for spec in TABLES if spec.arch in config["architectures"]]
 
 
@@ -55,7 +58,7 @@ def run_dir(protocol, dataset, arch, variant, seed):
 
 def train_params(arch):
     """The protocol's settings for one job of this architecture (a function of the job's wildcards)."""
-    return lambda wildcards: {**PROTOCOLS[wildcards.protocol], "arch": arch, "threads": config["threads_per_job"]}
+    return lambda wildcards: {**PROTOCOLS[wildcards.protocol][arch], "arch": arch, "threads": config["threads_per_job"]}
 
 
 @functools.cache  # called for every training job's resources: read each dataset file once
@@ -72,13 +75,13 @@ def train_resources(arch, stack_size):
     """runtime (minutes) and mem_mb of one (stacked) training job, from d, N and the protocol's settings."""
 
     def runtime(wildcards, threads):
-        s = PROTOCOLS[wildcards.protocol]
+        s = PROTOCOLS[wildcards.protocol][arch]
         d, n_train, n_test = shape(wildcards.dataset)
         return train_runtime_minutes(arch, d, n_train, n_test, s["epochs"], s["latent_dim"], s["hidden"],
                                      s["batch_size"], s["mc_samples"], stack_size, threads)  # fmt: skip
 
     def mem_mb(wildcards):
-        s = PROTOCOLS[wildcards.protocol]
+        s = PROTOCOLS[wildcards.protocol][arch]
         d, n_train, n_test = shape(wildcards.dataset)
         return train_mem_mb(arch, d, n_train, n_test, s["latent_dim"], s["hidden"], stack_size)
 
