@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bvae.comparison import PAPER_CSV, compare, markdown, paper_tables, summary
+from bvae.comparison import PAPER_CSV, at_epoch, compare, markdown, paper_tables, summary
 from bvae.plot_comparison import comparison_figure
 from tests.conftest import ROOT
 
@@ -101,3 +101,21 @@ def test_exact_nll_is_given_in_pct_of_our_bound():
     table = compare(runs([1.5], [5.5]), PAPER, bounds)
     assert table["nll_pct"].to_numpy() == pytest.approx(100 * (139.0 - 139.5) / 139.5)
     assert compare(runs([1.5], [5.5]), PAPER)["nll_pct"].isna().all()
+
+
+def test_cells_read_at_an_earlier_epoch_use_that_epochs_history_row():
+    """at_epoch: pct from the history's losses at E against the run's bounds; shorter runs are left out."""
+    finals = runs([1.0, 1.0], [5.0, 5.0]).assign(final_train_loss=0.0, final_test_loss=0.0, active_units=2)
+    rows = []
+    for _, run in finals.iterrows():
+        epochs = 3 if run["seed"] == 0 else 1  # seed 1 trained a single epoch
+        for e in range(1, epochs + 1):
+            loss = 10.0 * e + run["seed"]
+            rows.append({**run[["protocol", "dataset", "arch", "variant", "seed"]].to_dict(), "epoch": e,
+                         "train_loss": loss, "test_loss": loss + 1, "test_active_units": e % 2})  # fmt: skip
+    cut = at_epoch(finals, pd.DataFrame(rows), 2).set_index("variant")
+    assert list(cut["protocol"]) == ["p@2", "p@2"] and list(cut["seed"]) == [0, 0]
+    assert cut.loc["preinit", "pct_train"] == pytest.approx(100 * (20.0 - 135.0) / 135.0)
+    assert cut.loc["vanilla", "pct_test"] == pytest.approx(100 * (21.0 - 139.5) / 139.5)
+    assert (cut["active_units"] == 0).all() and (cut["final_train_loss"] == 20.0).all()
+    assert len(at_epoch(finals, pd.DataFrame(rows), 1)) == 4

@@ -17,6 +17,7 @@ import pandas as pd
 
 from bvae import __version__
 from bvae.architectures import ARCHITECTURES, VARIANTS
+from bvae.calibration import SEEDS
 from bvae.errors import BvaeError
 from bvae.settings import add_options, from_args
 
@@ -112,6 +113,27 @@ def build_parser() -> argparse.ArgumentParser:
     example.add_argument("name", choices=["digits"], help="which example")
     example.add_argument("out", type=Path, metavar="OUT", help="output Parquet file")
     example.set_defaults(func=cmd_example)
+
+    calibration = sub.add_parser(
+        "calibration",
+        help="summarise a calibration study's runs against the paper's cells, and map the deep VAE's collapse",
+        description="Compare every protocol's complete cells of a study (results/calibration for "
+        "config/protocols.yaml) with the paper's published cells, also as read at earlier epochs from the "
+        "histories, and print the summary as Markdown (docs/calibration-results.md is this output). Works on a "
+        "study that is still running: only cells whose every seed finished are compared.",
+    )
+    calibration.add_argument("root", type=Path, help="the study's output root, e.g. results/calibration")
+    calibration.add_argument(
+        "--epoch", type=int, nargs="+", default=[], metavar="E",
+        help="also compare every protocol's cells at these epochs, read from the histories, as protocol name@E",
+    )  # fmt: skip
+    calibration.add_argument(
+        "--seeds", nargs="+", default=[f"{n}={s}" for n, s in SEEDS.items()], metavar="N=S",
+        help="seeds of a complete cell per N (default: %(default)s; other N: any)",
+    )  # fmt: skip
+    calibration.add_argument("--out", type=Path, metavar="MD", help="write the summary here instead of stdout")
+    calibration.add_argument("--figure", type=Path, metavar="PNG", help="also draw the collapse map here")
+    calibration.set_defaults(func=cmd_calibration)
     return parser
 
 
@@ -230,6 +252,37 @@ def cmd_example(args: argparse.Namespace) -> int:
         f"wrote {args.out}: {data.name}, {data.n} × {data.d} bits ({ones:.1%} ones), "
         f"n_train = {data.n_train}, n_test = {data.n_test}"
     )
+    return 0
+
+
+def seeds_per_size(pairs: list[str]) -> dict[int, int]:
+    """`N=S` pairs -> {N: S}."""
+    from bvae.errors import ConfigError
+
+    try:
+        sizes = dict(pair.split("=") for pair in pairs)
+        return {int(n): int(s) for n, s in sizes.items()}
+    except ValueError:
+        raise ConfigError(f"--seeds {' '.join(pairs)}; expected pairs N=S of integers, e.g. 100=10 5000=3") from None
+
+
+def cmd_calibration(args: argparse.Namespace) -> int:
+    from bvae.calibration import markdown, paper_collapse, summarise
+    from bvae.io import write_text
+    from bvae.plot_collapse import collapse_map
+
+    parts = summarise(args.root, seeds_per_size(args.seeds), args.epoch)
+    epochs = ["--epoch", *map(str, args.epoch)] if args.epoch else []
+    command = " ".join(["bvae calibration", str(args.root), *epochs])
+    text = markdown(args.root, parts, command)
+    if args.out:
+        write_text(text, args.out)
+        print(f"wrote {args.out}")
+    else:
+        print(text, end="")
+    if args.figure:
+        collapse_map(parts["deep_runs"], paper_collapse(), args.figure)
+        print(f"wrote {args.figure}", file=sys.stderr if not args.out else sys.stdout)
     return 0
 
 

@@ -6,6 +6,11 @@ more than once, how far a cell moves with the data draw alone.
 
 Agreement: for a `[min; max]` cell the two ranges overlap; for a `mean ± std` cell the means differ by at most the
 larger standard deviation (ours or the paper's, and never less than 0.005, half the paper's last printed digit).
+
+A protocol's cells can also be read at an earlier epoch E from the per-epoch histories (`at_epoch`), as protocol
+`{protocol}@{E}`: the first E epochs of a longer training are exactly an E-epoch training, so one long run per seed
+gives every shorter one. Those cells use the numbers Keras reports for epoch E (the epoch's mean minibatch training
+loss and a one-draw pass over the test split), not the final 10-sample passes.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ import numpy as np
 import pandas as pd
 
 from bvae.architectures import VARIANTS
+from bvae.io import read_parquet
 from bvae.simulate import parse_name
+from bvae.study import run_dir
 
 PAPER_CSV = Path(__file__).with_name("paper") / "paper_tables.csv"
 PAPER_COLUMNS = {"preinit": ("preinit_a", "preinit_b"), "vanilla": ("vae_a", "vae_b")}
+RUN_KEYS = ["protocol", "dataset", "arch", "variant", "seed"]  # one training
 ROUNDING = 0.005  # the paper prints two decimals
 SPREAD_SIGMAS = 2  # a difference within 2 std of the data-draw spread is explained by the data alone
 
@@ -34,6 +42,27 @@ def with_draws(runs: pd.DataFrame) -> pd.DataFrame:
     runs = runs[parsed.notna()].copy()
     runs["replicate"] = [p[2] for p in parsed.dropna()]
     return runs
+
+
+def read_histories(root: str, runs: pd.DataFrame) -> pd.DataFrame:
+    """The per-epoch history of every run in `runs` (final records with a protocol): one row per run and epoch."""
+    parts = [
+        read_parquet(f"{run_dir(root, *key)}/history.parquet").assign(**dict(zip(RUN_KEYS, key, strict=True)))
+        for key in runs[RUN_KEYS].itertuples(index=False)
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def at_epoch(runs: pd.DataFrame, histories: pd.DataFrame, epoch: int) -> pd.DataFrame:
+    """The runs as if they had stopped after `epoch` epochs, as protocol `{protocol}@{epoch}`: losses, pct and
+    active units (on the test split) of that epoch's history row; runs shorter than `epoch` are left out."""
+    cut = histories.loc[histories["epoch"] == epoch, [*RUN_KEYS, "train_loss", "test_loss", "test_active_units"]]
+    runs = runs.drop(columns=["final_train_loss", "final_test_loss", "active_units"]).merge(cut, on=RUN_KEYS)
+    runs = runs.rename(columns={"train_loss": "final_train_loss", "test_loss": "final_test_loss"})
+    for split in ("train", "test"):
+        bound = runs[f"bound_{split}"]
+        runs[f"pct_{split}"] = 100 * (runs[f"final_{split}_loss"] - bound) / bound
+    return runs.assign(active_units=runs.pop("test_active_units"), protocol=runs["protocol"] + f"@{epoch}")
 
 
 def ours(runs: pd.DataFrame, split: str) -> pd.DataFrame:

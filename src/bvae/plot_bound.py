@@ -38,6 +38,14 @@ def save(fig: plt.Figure, path: str | os.PathLike) -> None:
     plt.close(fig)
 
 
+def save_message(text: str, path: str | os.PathLike) -> None:
+    """A figure that only says why there is nothing to draw, so that a rule's output always exists."""
+    fig, ax = plt.subplots(figsize=(6, 1.5))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    save(fig, path)
+
+
 def figure3(path: str | os.PathLike) -> None:
     gamma = np.linspace(-8, 8, 801)
     fig, ax = plt.subplots(figsize=(5, 3.5))

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from bvae.architectures import VARIANTS
-from bvae.plot_bound import save
+from bvae.plot_bound import save, save_message
 
 PANELS = [("deep", "train"), ("deep", "test"), ("canonical", "train"), ("canonical", "test")]
 
@@ -31,10 +31,7 @@ def cells(table: pd.DataFrame) -> pd.DataFrame:
 
 def comparison_figure(table: pd.DataFrame, path: str | os.PathLike) -> None:
     if table.empty:
-        fig, ax = plt.subplots(figsize=(6, 1.5))
-        ax.axis("off")
-        ax.text(0.5, 0.5, "No dataset of this study is in the paper's tables.", ha="center", va="center")
-        save(fig, path)
+        save_message("No dataset of this study is in the paper's tables.", path)
         return
     data = cells(table)
     sizes, protocols = sorted(data["N"].unique()), sorted(data["protocol"].unique())

@@ -13,6 +13,11 @@ from bvae.settings import PROPERTIES, check_values
 from bvae.simulate import SimSettings, parse_name
 
 
+def run_dir(root: str, protocol: str, dataset: str, arch: str, variant: str, seed) -> str:
+    """Where one training's history.parquet and final.parquet live: the one definition of the runs layout."""
+    return f"{root}/runs/{protocol}/{dataset}/{arch}/{variant}/seed{seed}"
+
+
 def reject_non_finite(config, key: str = "") -> None:
     """ConfigError for a NaN or infinite number anywhere in `config`: `.nan` passes every bound of a JSON Schema."""
     if isinstance(config, dict):

@@ -9,6 +9,7 @@ from bvae.data import dataset_shape
 from bvae.fingerprint import script_fingerprint
 from bvae.resources import train_mem_mb, train_runtime_minutes
 from bvae.study import dataset_seeds, files_registry, protocol_settings, reject_non_finite, seed_stacks, simulated
+from bvae.study import run_dir as study_run_dir
 from bvae.tables import TABLES
 
 
@@ -53,7 +54,7 @@ def dataset_file(dataset):
 
 
 def run_dir(protocol, dataset, arch, variant, seed):
-    return f"{ROOT}/runs/{protocol}/{dataset}/{arch}/{variant}/seed{seed}"
+    return study_run_dir(ROOT, protocol, dataset, arch, variant, seed)
 
 
 def train_params(arch):
@@ -101,6 +102,13 @@ def final_files(protocol, dataset=None, arch=None):
 def history_files(wildcards):
     finals = final_files(wildcards.protocol, wildcards.dataset, wildcards.arch)
     return [p.replace("final.parquet", "history.parquet") for p in finals]
+
+
+def compared_histories():
+    """Every training's history, when the comparison also reads cells at earlier epochs (compare_epochs)."""
+    if not config.get("compare_epochs"):
+        return []
+    return [path.replace("final.parquet", "history.parquet") for p in PROTOCOLS for path in final_files(p)]
 
 
 def all_outputs():

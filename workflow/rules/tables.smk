@@ -47,12 +47,15 @@ rule comparison:
     input:
         runs=[f"{ROOT}/tables/{p}/runs.parquet" for p in PROTOCOLS],
         bounds=f"{ROOT}/bounds/bounds.parquet",
+        histories=compared_histories(),
     output:
         parquet=f"{ROOT}/tables/comparison.parquet",
         markdown=report(f"{ROOT}/tables/comparison.md", caption="../report/comparison.rst", category="Comparison"),
     params:
+        root=ROOT,
         protocols=list(PROTOCOLS),
         datasets=DATASETS,
+        epochs=config.get("compare_epochs", []),
         code=code("comparison.py"),
     log:
         f"{LOGS}/tables/comparison.log",

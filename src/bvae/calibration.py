@@ -1,0 +1,197 @@
+"""The calibration summary: which protocol's cells agree with the paper's, over the runs a study has so far.
+
+The workflow's `comparison` rule needs every run of every protocol; while a study is still running, or when only a
+part of it was run (config/protocols.yaml is far more than a 2-core machine trains in a session), `bvae calibration
+ROOT` compares what is there, with the same functions as the comparison (`bvae.comparison`). Only cells whose every
+seed finished are compared: a cell with fewer seeds has a narrower [min; max] range on average.
+
+It also maps the posterior collapse of the deep vanilla VAE: for each run, the epoch at which it lost its last
+active latent unit on the test split (from its history), against the protocol's learning rate, beside the collapse
+that the paper's own cells imply (`paper_collapse`).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bvae.bound import fit_bound
+from bvae.comparison import RUN_KEYS, at_epoch, compare, paper_tables, read_histories, summary, with_draws
+from bvae.data import read_dataset
+from bvae.errors import DataError
+from bvae.likelihood import marginal_nll
+from bvae.tables import collect_runs
+
+SEEDS = {100: 10, 5000: 3, 10000: 3}  # seeds of a complete cell, by N (config/protocols.yaml)
+CELL = ["protocol", "arch", "dataset", "variant"]
+
+
+def runs_of(root: Path) -> pd.DataFrame:
+    """Every final record under root/runs/{protocol}/..., with its protocol."""
+    parts = []
+    for protocol_dir in sorted(p for p in (root / "runs").glob("*") if p.is_dir()):
+        finals = sorted(str(p) for p in protocol_dir.rglob("final.parquet"))
+        if finals:
+            parts.append(collect_runs(finals, protocol_dir.name))
+    if not parts:
+        raise DataError(f"{root}: no finished training under {root / 'runs'}")
+    return pd.concat(parts, ignore_index=True)
+
+
+def complete(runs: pd.DataFrame, seeds: dict[int, int]) -> pd.DataFrame:
+    """The runs of cells with at least the complete number of seeds for their N (N missing from `seeds`: any)."""
+    counts = runs.groupby(CELL)["seed"].transform("size")
+    return runs[counts >= runs["N"].map(seeds).fillna(1)]
+
+
+def collapse_epochs(histories: pd.DataFrame) -> pd.DataFrame:
+    """Per run: the epoch at which it lost its last active unit on the test split for good (NaN if it ends with an
+    active unit; 1 if it never had one)."""
+    active = histories["test_active_units"] > 0
+    last_active = histories["epoch"].where(active).groupby([histories[k] for k in RUN_KEYS]).max()
+    final_active = histories.sort_values("epoch").groupby(RUN_KEYS)["test_active_units"].last()
+    lost = (last_active.fillna(0) + 1).where(final_active == 0)
+    return lost.rename("collapse_epoch").reset_index()
+
+
+def decoder_family(run: pd.Series) -> str:
+    """The settings of a run that are neither its learning rate nor its epochs, in words, for the collapse map."""
+    scheme = run["init_output"] if isinstance(run["init_output"], str) else run["init"]
+    parts = [f"decoder {scheme.replace('_', ' ')}"]
+    if run["batch_size"] != 100:
+        parts.append(f"batch {run['batch_size']}")
+    if run.get("init_bias", "zeros") != "zeros":
+        parts.append("biases drawn")
+    if run.get("kl_reduction", "sum") != "sum":
+        parts.append("KL averaged")
+    return ", ".join(parts)
+
+
+def reference_models(root: Path) -> pd.DataFrame:
+    """pct of the bound, per split, of the models whose latent code carries nothing or less, for every simulated
+    dataset: Bernoulli(½) everywhere (d·log 2), the training split's column means (a fully collapsed VAE with a
+    converged decoder bias), and the bound at κ = 1 (the best affine model with one active unit)."""
+    rows = []
+    for path in sorted((root / "datasets").glob("d*_N*.parquet")):
+        data = read_dataset(path)
+        bound, one = fit_bound(data.train, data.test, latent_dim=2), fit_bound(data.train, data.test, latent_dim=1)
+        row = {"dataset": path.stem, "bound_train": bound.bound_train, "bound_test": bound.bound_test}
+        for split, x, b, b1 in (
+            ("train", data.train, bound.bound_train, one.bound_train),
+            ("test", data.test, bound.bound_test, one.bound_test),
+        ):
+            row[f"half_{split}"] = 100 * (data.d * math.log(2) / b - 1)
+            row[f"marginal_{split}"] = 100 * (marginal_nll(data.train, x) / b - 1)
+            row[f"one_unit_{split}"] = 100 * (b1 / b - 1)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paper_collapse(paper: pd.DataFrame | None = None) -> pd.DataFrame:
+    """What the paper's deep vanilla training ranges imply about collapse at N >= 5000, per (d, N).
+
+    There a model with both latent units active beats the training bound (by its overfitting), while a model with one
+    unit or none sits above it (the κ = 1 bound and the column means lie +0.02 to +0.18 % above it, see
+    `reference_models`). So a range below 0 means no seed lost a unit, one reaching 0 means some did, one above 0
+    means every seed did.
+    """
+    paper = paper_tables() if paper is None else paper
+    cells = paper[(paper["table"] == "table2_deep_train_range") & (paper["N"] >= 5000)]
+    implied = np.select([cells["vae_b"] < 0, cells["vae_a"] > 0], ["none", "all"], "some")
+    return cells[["d", "N", "vae_a", "vae_b"]].assign(collapsed=implied).reset_index(drop=True)
+
+
+def collapse_table(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
+    """Per protocol and cell (first draw): seeds, collapsed seeds (no active unit at the end, on the training split),
+    the median epoch at which they collapsed (test split), mean pct_train and pct_test."""
+    first = with_draws(runs)
+    first = first[first["replicate"] == 0].merge(epochs, on=RUN_KEYS, how="left")
+    table = first.groupby(CELL).agg(
+        seeds=("seed", "size"),
+        collapsed=("active_units", lambda a: int((a == 0).sum())),
+        median_collapse_epoch=("collapse_epoch", "median"),
+        pct_train=("pct_train", "mean"),
+        pct_test=("pct_test", "mean"),
+    )
+    return table.reset_index()
+
+
+def agreement_by_cell_kind(table: pd.DataFrame) -> pd.DataFrame:
+    """Agreeing / compared cells per protocol, N, architecture and kind of cell ([min; max] or mean ± std)."""
+    by = table.groupby(["protocol", "N", "arch", "stat"])["agree"].agg(agreeing="sum", compared="size")
+    return by.reset_index()
+
+
+def best_per_architecture(table: pd.DataFrame) -> pd.DataFrame:
+    """For each architecture and N, the protocols agreeing in the most [min; max] cells, with their counts."""
+    ranges = table[table["stat"] == "range"]
+    counts = ranges.groupby(["arch", "N", "protocol"])["agree"].agg(agreeing="sum", compared="size").reset_index()
+    top = counts.groupby(["arch", "N"])["agreeing"].transform("max")
+    best = counts[counts["agreeing"] == top]
+    return best.groupby(["arch", "N", "agreeing", "compared"])["protocol"].agg(", ".join).reset_index()
+
+
+def summarise(root: Path, seeds: dict[int, int] | None = None, epochs: list[int] = ()) -> dict[str, pd.DataFrame]:
+    """Every table of the summary, by name: the comparison (with cells read at `epochs` as protocol@E), the
+    agreement counts, collapse per cell and per run, and the reference models."""
+    seeds = seeds or SEEDS
+    runs = complete(runs_of(root), seeds)
+    if runs.empty:
+        wanted = ", ".join(f"{s} at N = {n}" for n, s in seeds.items())
+        raise DataError(f"{root}: no cell has all its seeds finished ({wanted}); nothing to compare yet")
+    histories = read_histories(str(root), runs)
+    at = [at_epoch(runs, histories, e) for e in epochs]
+    bounds_path = root / "bounds" / "bounds.parquet"
+    bounds = pd.read_parquet(bounds_path) if bounds_path.exists() else None
+    table = compare(pd.concat([runs, *at], ignore_index=True), bounds=bounds)
+    per_run = collapse_epochs(histories)
+    deep = runs.merge(per_run, on=RUN_KEYS)
+    deep = deep[(deep["arch"] == "deep") & (deep["N"] >= 5000)]
+    deep = deep.assign(family=[decoder_family(run) for _, run in deep.iterrows()])
+    return {
+        "runs": runs,
+        "comparison": table,
+        "agreement": summary(table),
+        "by_kind": agreement_by_cell_kind(table),
+        "best": best_per_architecture(table),
+        "collapse": collapse_table(runs, per_run),
+        "deep_runs": deep,
+        "references": reference_models(root),
+    }
+
+
+def markdown(root: Path, parts: dict[str, pd.DataFrame], command: str) -> str:
+    """The summary as Markdown (docs/calibration-results.md is this output, unedited)."""
+    runs, table = parts["runs"], parts["comparison"]
+    hours = (runs["wall_seconds"] / runs["stack_size"]).sum() / 3600  # a stack's wall time is on each of its seeds
+    lines = [
+        f"# Calibration summary of {root}",
+        "",
+        f"`{command}`: {len(runs)} finished trainings in complete cells of {runs['protocol'].nunique()} protocols; "
+        f"torch {', '.join(sorted(runs['torch_version'].unique()))}, {hours:.1f} hours of training wall time (one "
+        "thread per job). A protocol `name@E` is the protocol's runs read at epoch E from their histories (the "
+        "numbers Keras reports for that epoch).",
+    ]
+    deep_cols = ["protocol", "dataset", "variant", "seed", "family", "lr", "pct_train", "pct_test", "active_units",
+                 "collapse_epoch"]  # fmt: skip
+    cells = ["protocol", "table", "dataset", "variant", "paper_a", "paper_b", "mean", "std", "min", "max", "n"]
+    sections = [
+        ("Agreement per protocol (complete cells only)", parts["agreement"], ".2f"),
+        ("Agreement per protocol, N, architecture and kind of cell", parts["by_kind"], ".2f"),
+        ("Protocols agreeing in the most [min; max] cells, per architecture and N", parts["best"], ".2f"),
+        ("What the paper's deep vanilla training ranges imply about collapse (N >= 5000)", paper_collapse(), ".2f"),
+        ("Seeds, collapsed seeds (no active unit) and mean pct per cell", parts["collapse"], ".3f"),
+        (
+            "Deep, N >= 5000, run by run (collapse_epoch: the epoch it lost its last active unit on the test split)",
+            parts["deep_runs"].sort_values(deep_cols[:4])[deep_cols],
+            ".3f",
+        ),
+        ("Models whose latent code carries less (pct of the bound)", parts["references"], ".3f"),
+        ("Every compared cell", table[[*cells, "diff", "agree", "nll_pct", "draw_std", "within_draw_spread"]], ".2f"),
+    ]
+    for title, frame, fmt in sections:
+        lines += ["", f"## {title}", "", frame.to_markdown(index=False, floatfmt=fmt)]
+    return "\n".join(lines) + "\n"

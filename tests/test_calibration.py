@@ -1,0 +1,79 @@
+"""The calibration summary (`bvae calibration`): complete cells, cells at earlier epochs, the collapse map."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bvae.calibration import collapse_epochs, complete, decoder_family, paper_collapse
+from bvae.cli import main
+from bvae.data import write_dataset
+from bvae.settings import TrainSettings
+from bvae.simulate import SimSettings, simulate
+from bvae.study import run_dir
+from bvae.train import train_and_write
+
+
+def history(seed, active):
+    return pd.DataFrame(
+        {"protocol": "p", "dataset": "d", "arch": "deep", "variant": "vanilla", "seed": seed,
+         "epoch": np.arange(1, len(active) + 1), "test_active_units": active}  # fmt: skip
+    )
+
+
+def test_collapse_epoch_is_the_first_epoch_of_the_final_run_without_an_active_unit():
+    runs = [history(0, [2, 1, 0, 1, 0, 0]), history(1, [2, 2, 1]), history(2, [0, 0]), history(3, [1, 0, 1])]
+    epochs = collapse_epochs(pd.concat(runs)).set_index("seed")["collapse_epoch"]
+    assert epochs[0] == 5 and epochs[2] == 1  # units that come back do not count; never active: epoch 1
+    assert np.isnan(epochs[1]) and np.isnan(epochs[3])  # ends with an active unit
+
+
+def test_the_published_deep_vanilla_ranges_imply_collapse_only_at_the_largest_d_times_n():
+    """The paper's training ranges: below the bound at d = 200, 400 (N = 5000) and d = 200, 400 (N = 10000, the
+    latter reaching 0.01), up to 0.00 at d = 1000, N = 5000, above it at d = 1000, N = 10000."""
+    implied = paper_collapse().set_index(["d", "N"])["collapsed"].to_dict()
+    assert implied == {
+        (200, 5000): "none", (400, 5000): "none", (1000, 5000): "some",
+        (200, 10000): "none", (400, 10000): "some", (1000, 10000): "all",
+    }  # fmt: skip
+
+
+def test_only_cells_with_every_seed_are_complete():
+    runs = pd.DataFrame(
+        {"protocol": "p", "arch": "deep", "variant": "vanilla", "dataset": ["a"] * 3 + ["b"] * 2 + ["c"],
+         "N": [5000] * 5 + [42], "seed": [0, 1, 2, 0, 1, 0]}  # fmt: skip
+    )
+    assert complete(runs, {5000: 3})["dataset"].tolist() == ["a"] * 3 + ["c"]  # N = 42 is not in the map: any
+
+
+def test_decoder_family_names_what_differs_besides_lr_and_epochs():
+    base = pd.Series(TrainSettings().values())
+    assert decoder_family(base) == "decoder he normal"
+    other = base.copy()
+    other[["init_output", "batch_size", "init_bias", "kl_reduction"]] = ["glorot_uniform", 128, "scheme", "mean"]
+    assert decoder_family(other) == "decoder glorot uniform, batch 128, biases drawn, KL averaged"
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """A study root with a paper dataset (d = 200, N = 100) trained 4 epochs by one protocol, 3 seeds, both variants."""
+    root = tmp_path_factory.mktemp("calibration")
+    data = simulate(SimSettings(d=200, N=100))
+    write_dataset(data, root / "datasets" / "d200_N100.parquet")
+    settings = dict(arch="deep", hidden=(8, 8), epochs=4, batch_size=50, mc_samples=2, checkpoint_every=2)
+    for variant in ("vanilla", "preinit"):
+        outdirs = [run_dir(str(root), "p", data.name, "deep", variant, s) for s in range(3)]
+        train_and_write(data, TrainSettings(variant=variant, **settings), [0, 1, 2], outdirs, progress=False)
+    return root
+
+
+def test_summary_compares_complete_cells_also_at_earlier_epochs(study, tmp_path, capsys):
+    out, figure = tmp_path / "summary.md", tmp_path / "collapse.png"
+    assert main(["calibration", str(study), "--epoch", "2", "--seeds", "100=3", "--out", str(out), "--figure",
+                 str(figure)]) == 0  # fmt: skip
+    text = out.read_text()
+    assert "6 finished trainings in complete cells of 1 protocols" in text
+    assert "| p     " in text and "| p@2   " in text  # the agreement table has the protocol and its epoch-2 reading
+    assert figure.stat().st_size > 1000
+    capsys.readouterr()
+    assert main(["calibration", str(study), "--seeds", "100=4"]) == 2  # 3 seeds are not a complete cell of 4
+    assert "no cell has all its seeds finished (4 at N = 100)" in capsys.readouterr().err
