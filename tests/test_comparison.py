@@ -119,3 +119,12 @@ def test_cells_read_at_an_earlier_epoch_use_that_epochs_history_row():
     assert cut.loc["vanilla", "pct_test"] == pytest.approx(100 * (21.0 - 139.5) / 139.5)
     assert (cut["active_units"] == 0).all() and (cut["final_train_loss"] == 20.0).all()
     assert len(at_epoch(finals, pd.DataFrame(rows), 1)) == 4
+
+
+def test_a_protocol_with_the_kl_averaged_says_its_losses_are_not_the_elbo():
+    both = pd.concat([runs([1.9], [6.5]), runs([1.9], [6.5], protocol="q").assign(kl_reduction="mean")])
+    table = compare(both, PAPER)
+    assert set(table.groupby("protocol")["kl_reduction"].first().items()) == {("p", "sum"), ("q", "mean")}
+    text = markdown(table, ["d200_N100"])
+    assert "`q`: 1 of 4 cells agree (its losses weigh the KL term by 1/κ" in text  # [1.9] overlaps [1; 2]
+    assert "`p`: 1 of 4 cells agree\n" in text

@@ -75,6 +75,7 @@ def ours(runs: pd.DataFrame, split: str) -> pd.DataFrame:
     first["draws"] = per_draw.size()
     first["draw_std"] = per_draw.std()  # NaN with one draw
     first["bound"] = runs[runs["replicate"] == 0].groupby(keys)[f"bound_{split}"].first()
+    first["kl_reduction"] = runs.groupby(keys)["kl_reduction"].first()
     return first.reset_index()
 
 
@@ -87,6 +88,8 @@ def compare(runs: pd.DataFrame, paper: pd.DataFrame | None = None, bounds: pd.Da
     """
     paper = paper_tables() if paper is None else paper
     runs = with_draws(runs)
+    # kl_reduction mean trains and reports nll + KL/κ, not the negative ELBO: the table says which loss a cell is
+    runs["kl_reduction"] = runs.get("kl_reduction", pd.Series("sum", runs.index)).fillna("sum")
     rows = []
     for split in ("train", "test"):
         stats = ours(runs, split)
@@ -112,7 +115,7 @@ def compare(runs: pd.DataFrame, paper: pd.DataFrame | None = None, bounds: pd.Da
     order = ["protocol", "table", "arch", "split", "stat", "dataset", "d", "N", "variant"]
     rest = ["paper_bound", "bound", "paper_a", "paper_b", "mean", "std", "min", "max", "n", "diff", "agree"]
     table["nll_pct"] = np.nan if bounds is None else nll_pct(table, bounds)
-    table = table[[*order, *rest, "nll_pct", "draws", "draw_std", "within_draw_spread"]]
+    table = table[[*order, *rest, "nll_pct", "draws", "draw_std", "within_draw_spread", "kl_reduction"]]
     return table.sort_values(["protocol", "table", "d", "N", "variant"]).reset_index(drop=True)
 
 
@@ -158,8 +161,10 @@ def markdown(table: pd.DataFrame, datasets: list[str]) -> str:
         lines += [f"Not in the paper, so not compared: {', '.join(missing)}.", ""]
     if table.empty:
         return "\n".join([*lines, "No dataset of this study is in the paper's tables."]) + "\n"
+    averaged = set(table.loc[table["kl_reduction"] == "mean", "protocol"])
     for _, row in summary(table).iterrows():
-        lines.append(f"- protocol `{row['protocol']}`: {row['agreeing']} of {row['compared']} cells agree")
+        note = " (its losses weigh the KL term by 1/κ: not the negative ELBO)" if row["protocol"] in averaged else ""
+        lines.append(f"- protocol `{row['protocol']}`: {row['agreeing']} of {row['compared']} cells agree{note}")
     for protocol, part in table.groupby("protocol"):
         lines += [
             "",
