@@ -1,0 +1,20 @@
+"""Every configuration the project ships is valid: the schema, and every protocol's settings per architecture."""
+
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from bvae.study import dataset_seeds, protocol_settings
+from tests.conftest import ROOT
+
+CONFIGS = [ROOT / "config.yaml", *sorted((ROOT / "config").glob("*.yaml")), ROOT / ".test" / "config.yaml"]
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_shipped_config_is_valid(path):
+    config = {**yaml.safe_load((ROOT / "config.yaml").read_text()), **yaml.safe_load(path.read_text())}
+    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    assert dataset_seeds(config)
+    for protocol in config["protocols"]:
+        for arch in config["architectures"]:
+            assert protocol_settings(config, protocol, arch)["epochs"] >= 1
