@@ -106,17 +106,22 @@ def paper_collapse(paper: pd.DataFrame | None = None) -> pd.DataFrame:
 
 def collapse_table(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     """Per protocol and cell (first draw): seeds, collapsed seeds (no active unit at the end, on the training split),
-    the median epoch at which they collapsed (test split), mean pct_train and pct_test."""
+    the median epoch at which they collapsed (test split), mean pct_train and pct_test, and for the deep vanilla
+    cells at N >= 5000 the collapse that the paper's range implies (`paper_collapse`)."""
     first = with_draws(runs)
     first = first[first["replicate"] == 0].merge(epochs, on=RUN_KEYS, how="left")
-    table = first.groupby(CELL).agg(
+    table = first.groupby([*CELL, "d", "N"]).agg(
         seeds=("seed", "size"),
         collapsed=("active_units", lambda a: int((a == 0).sum())),
         median_collapse_epoch=("collapse_epoch", "median"),
         pct_train=("pct_train", "mean"),
         pct_test=("pct_test", "mean"),
     )
-    return table.reset_index()
+    table = table.reset_index().merge(paper_collapse()[["d", "N", "collapsed"]], on=["d", "N"], how="left",
+                                      suffixes=("", "_published"))  # fmt: skip
+    applies = (table["arch"] == "deep") & (table["variant"] == "vanilla")
+    table["collapsed_published"] = table["collapsed_published"].where(applies).fillna("")
+    return table.drop(columns=["d", "N"])
 
 
 def agreement_by_cell_kind(table: pd.DataFrame) -> pd.DataFrame:
