@@ -293,8 +293,8 @@ def kill_during_training(workdir, target, config, log):
 def test_killing_snakemake_then_rerunning_does_not_train_again(tmp_path):
     workdir = copy_workflow(tmp_path)
     config = ["--configfile", ".test/config.yaml", "--config", "epochs=30"]  # training outlasts the kill
-    target = "results/test/runs/paper/d24_N100/deep/vanilla/seed0/final.parquet"
-    log = workdir / "results/test/logs/train/paper/d24_N100/deep/vanilla/seed0.log"
+    target = "results/test/runs/spec/d24_N100/deep/vanilla/seed0/final.parquet"
+    log = workdir / "results/test/logs/train/spec/d24_N100/deep/vanilla/seed0.log"
     final = kill_during_training(workdir, target, config, log)
     assert final.exists(), "the orphaned training job did not finish"
     trained = read_parquet(final)
