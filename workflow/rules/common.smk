@@ -89,14 +89,19 @@ def train_resources(arch, stack_size):
     return runtime, mem_mb
 
 
-def final_files(protocol, dataset=None, arch=None):
+def run_keys(protocol, dataset=None, arch=None):
+    """(protocol, dataset, arch, variant, seed) of every training of a protocol, or of one dataset and arch."""
     return [
-        f"{run_dir(protocol, ds, a, v, s)}/final.parquet"
+        (protocol, ds, a, v, s)
         for ds in ([dataset] if dataset else DATASETS)
         for a in ([arch] if arch else config["architectures"])
         for v in config["variants"]
         for s in range(SEEDS[ds])
     ]
+
+
+def final_files(protocol, dataset=None, arch=None):
+    return [f"{run_dir(*key)}/final.parquet" for key in run_keys(protocol, dataset, arch)]
 
 
 def history_files(wildcards):
@@ -123,4 +128,7 @@ def all_outputs():
         f"{ROOT}/tables/comparison.parquet",
         f"{ROOT}/tables/comparison.md",
         f"{ROOT}/figures/comparison.png",
+        f"{ROOT}/tables/claims.parquet",
+        f"{ROOT}/tables/claims.md",
+        f"{ROOT}/figures/claims.png",
     ]
