@@ -15,7 +15,7 @@ spread, in the comparison); the user's files and the examples count as datasets 
 
 Noise rule (`bvae.evidence`). A difference of seed means is decided when it exceeds `noise_se` standard errors,
 SE = sqrt(Σ sᵢ²/nᵢ), as the Student-t quantile of the same one-sided level Φ(−noise_se) at the Welch degrees of
-freedom (2.01 SE at the paper's 100 seeds, 3–4.5 SE at 3 seeds); a cell with fewer than `min_seeds` seeds leaves its
+freedom (2.01 SE at the paper's 100 seeds, 2.9–4.5 SE at 3 seeds); a cell with fewer than `min_seeds` seeds leaves its
 claim `undecided (too few seeds)`. The paper's cells count with n = 100; a printed mean is off by up to 0.005 (half
 its last digit), a worst case the margin adds, and a printed standard deviation counts at the top of its rounding
 interval.

@@ -6,9 +6,9 @@ the cells, and its sign is *decided* when the combination exceeds `k` standard e
 
 - Small samples: the `k` is a large-sample (normal) threshold; with few seeds the standard errors are themselves
   uncertain, so the combination must exceed the Student-t quantile of the same one-sided level, Φ(−k) (2.3 % for
-  k = 2), at the Welch–Satterthwaite degrees of freedom. With 3 seeds per variant that is 3 to 4.5 SE instead of 2;
-  with the paper's 100 seeds it is 2.01. The fixed 2 SE rule would decide a pure-noise difference of two 3-seed means
-  about four times as often as it claims.
+  k = 2), at the Welch–Satterthwaite degrees of freedom. With 3 seeds per variant that is 2.9 to 4.5 SE instead
+  of 2; with the paper's 100 seeds it is 2.01. The fixed 2 SE rule would decide a pure-noise difference of two
+  3-seed means 2.5 to 4 times as often as it claims.
 - Printed numbers (the paper's cells, two decimals): a printed mean is off by up to half its last digit, so the
   combination first loses the worst-case printing error of its terms, and a printed standard deviation counts at the
   top of its rounding interval (`Cell.std` is that upper edge). A printed 0.00 is then never "no noise".
