@@ -19,7 +19,7 @@ from matplotlib.ticker import ScalarFormatter
 
 from bvae.architectures import VARIANTS
 from bvae.claims import SPLITS, Thresholds, restricted
-from bvae.plot_bound import save
+from bvae.plot_bound import save, save_message
 from bvae.plot_training import VARIANT_COLORS
 
 OFFSETS = {"preinit": -0.18, "vanilla": 0.18}  # the paper's column order: preinit left of vanilla
@@ -50,10 +50,7 @@ def panel(ax: plt.Axes, epochs: pd.DataFrame, datasets: list[str]) -> None:
 def claims_figure(epochs: pd.DataFrame, thresholds: Thresholds, path: str | os.PathLike) -> None:
     """Write the figure of `epochs` (from `bvae.claims.epochs_to_region`) to `path`."""
     if epochs.empty:
-        fig, ax = plt.subplots(figsize=(6, 1.5))
-        ax.axis("off")
-        ax.text(0.5, 0.5, "No training histories.", ha="center", va="center")
-        save(fig, path)
+        save_message("No training histories.", path)
         return
     protocols = list(epochs["protocol"].unique())
     columns = [(a, s) for a in epochs["arch"].unique() for s in SPLITS]
