@@ -15,7 +15,7 @@ matplotlib.use("Agg")  # files only: no display on clusters and CI
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import ScalarFormatter
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
 from bvae.architectures import VARIANTS
 from bvae.claims import SPLITS, Thresholds, restricted
@@ -42,7 +42,9 @@ def panel(ax: plt.Axes, epochs: pd.DataFrame, datasets: list[str]) -> None:
         ax.axhline(epochs["epochs"].max(), color="grey", ls=":", lw=1)
     ax.set_xticks(range(len(datasets)), datasets, rotation=30, ha="right", fontsize=7)
     ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(ScalarFormatter())  # epochs as 1, 10, 100, not 10^0
+    ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))  # epochs 1, 2, 5, 10, 20, ... written as such
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.tick_params(axis="y", labelsize=7)
     ax.grid(alpha=0.3, axis="y")
 
