@@ -18,13 +18,13 @@ from bvae.claims import (
     epochs_to_region,
     evaluate,
     markdown,
-    read_histories,
 )
-from bvae.comparison import paper_tables
+from bvae.comparison import paper_tables, read_histories
 from bvae.errors import ConfigError
 from bvae.evidence import Cell, combine, critical, narrower, sign, within
 from bvae.io import write_parquet
 from bvae.plot_claims import claims_figure
+from bvae.study import run_dir
 from tests.conftest import ROOT
 
 BOUND_TRAIN, BOUND_TEST = 100.0, 101.0
@@ -348,15 +348,12 @@ def test_thresholds_are_checked_and_match_the_config_schema():
     assert Thresholds.from_config(yaml.safe_load((ROOT / "config.yaml").read_text())["claims"]) == Thresholds()
 
 
-def test_histories_read_from_files_and_figure(tmp_path):
+def test_histories_read_from_the_runs_layout_and_figure(tmp_path):
     history = histories({"preinit": [1, 1, 2], "vanilla": [6, 7, None]})
-    paths, keys = [], []
     for (variant, seed), part in history.groupby(["variant", "seed"]):
-        paths.append(tmp_path / f"{variant}{seed}.parquet")
-        keys.append(["p", "d200_N100", "deep", variant, seed])
-        write_parquet(part[HISTORY], paths[-1])
-    read = read_histories(paths, keys)
-    epochs = epochs_to_region(read, bounds("d200_N100"), Thresholds())
+        write_parquet(part[HISTORY], f"{run_dir(tmp_path, 'p', 'd200_N100', 'deep', variant, seed)}/history.parquet")
+    run_table = history[["protocol", "dataset", "arch", "variant", "seed"]].drop_duplicates()
+    epochs = epochs_to_region(read_histories(tmp_path, run_table), bounds("d200_N100"), Thresholds())
     assert sorted(epochs.loc[epochs["split"] == "train", "first"].dropna().tolist()) == [1, 1, 2, 6, 7]
     claims_figure(epochs, Thresholds(), tmp_path / "claims.png")
     claims_figure(epochs.iloc[:0], Thresholds(), tmp_path / "empty.png")

@@ -70,10 +70,9 @@ import numpy as np
 import pandas as pd
 
 from bvae.architectures import VARIANTS
-from bvae.comparison import PAPER_COLUMNS, paper_tables
+from bvae.comparison import PAPER_COLUMNS, RUN_KEYS, paper_tables
 from bvae.errors import ConfigError
 from bvae.evidence import Cell, combine, narrower, sign, within
-from bvae.io import read_parquet
 from bvae.simulate import loadings, parse_name
 
 CLAIMS = {  # number -> (title, the paper's claim, paraphrased, with its sections)
@@ -102,8 +101,6 @@ PRINTED = 0.005  # half the last printed digit of the paper's two-decimal cells
 EXCEPTIONS = 1  # claim 4's "all but one"
 TRUE_LATENT = loadings(2, 1).shape[1]  # the generating model's latent size: the columns of its loadings (SPEC §4)
 SPLITS = ("train", "test")
-RUN_KEYS = ("protocol", "dataset", "arch", "variant", "seed")  # what names one training
-HISTORY = ("epoch", "train_loss", "test_loss")  # the history columns the convergence claims read
 QUANTITIES = (*SPLITS, "gap")  # pct_train, pct_test and the over-fitting gap pct_test - pct_train
 
 TOO_FEW = "too few seeds"
@@ -572,15 +569,6 @@ def not_published(claim: int, t: Thresholds) -> dict:
 
 
 # --- the report ------------------------------------------------------------------------------------------------------
-
-
-def read_histories(paths: list, keys: list) -> pd.DataFrame:
-    """The per-epoch losses of many runs in one frame, each labelled with its key (protocol ... seed)."""
-    frames = [
-        read_parquet(path, columns=list(HISTORY)).assign(**dict(zip(RUN_KEYS, key, strict=True)))
-        for path, key in zip(paths, keys, strict=True)
-    ]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*HISTORY, *RUN_KEYS])
 
 
 def evaluate(

@@ -89,10 +89,9 @@ def train_resources(arch, stack_size):
     return runtime, mem_mb
 
 
-def run_keys(protocol, dataset=None, arch=None):
-    """(protocol, dataset, arch, variant, seed) of every training of a protocol, or of one dataset and arch."""
+def final_files(protocol, dataset=None, arch=None):
     return [
-        (protocol, ds, a, v, s)
+        f"{run_dir(protocol, ds, a, v, s)}/final.parquet"
         for ds in ([dataset] if dataset else DATASETS)
         for a in ([arch] if arch else config["architectures"])
         for v in config["variants"]
@@ -100,20 +99,19 @@ def run_keys(protocol, dataset=None, arch=None):
     ]
 
 
-def final_files(protocol, dataset=None, arch=None):
-    return [f"{run_dir(*key)}/final.parquet" for key in run_keys(protocol, dataset, arch)]
-
-
 def history_files(wildcards):
     finals = final_files(wildcards.protocol, wildcards.dataset, wildcards.arch)
     return [p.replace("final.parquet", "history.parquet") for p in finals]
 
 
+def all_histories():
+    """Every training's history.parquet, of every protocol."""
+    return [path.replace("final.parquet", "history.parquet") for p in PROTOCOLS for path in final_files(p)]
+
+
 def compared_histories():
     """Every training's history, when the comparison also reads cells at earlier epochs (compare_epochs)."""
-    if not config.get("compare_epochs"):
-        return []
-    return [path.replace("final.parquet", "history.parquet") for p in PROTOCOLS for path in final_files(p)]
+    return all_histories() if config.get("compare_epochs") else []
 
 
 def all_outputs():

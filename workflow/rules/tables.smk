@@ -68,14 +68,14 @@ rule comparison:
 rule claims:
     input:
         runs=[f"{ROOT}/tables/{p}/runs.parquet" for p in PROTOCOLS],
-        histories=[f"{run_dir(*key)}/history.parquet" for p in PROTOCOLS for key in run_keys(p)],
+        histories=all_histories(),
         bounds=f"{ROOT}/bounds/bounds.parquet",
     output:
         parquet=f"{ROOT}/tables/claims.parquet",
         markdown=report(f"{ROOT}/tables/claims.md", caption="../report/claims.rst", category="Claims"),
         figure=report(f"{ROOT}/figures/claims.png", caption="../report/claims_figure.rst", category="Claims"),
     params:
-        runs=[list(key) for p in PROTOCOLS for key in run_keys(p)],  # the keys of the histories, in their order
+        root=ROOT,
         thresholds=config.get("claims", {}),
         code=code("claims.py"),
     log:

@@ -2,7 +2,8 @@
 
 import pandas as pd
 
-from bvae.claims import Thresholds, epochs_to_region, evaluate, markdown, read_histories
+from bvae.claims import Thresholds, epochs_to_region, evaluate, markdown
+from bvae.comparison import read_histories
 from bvae.io import log_to, read_parquet, write_parquet, write_text
 from bvae.plot_claims import claims_figure
 
@@ -10,7 +11,7 @@ with log_to(snakemake.log[0]):
     thresholds = Thresholds.from_config(snakemake.params.thresholds)
     runs = pd.concat([read_parquet(path) for path in snakemake.input.runs], ignore_index=True)
     bounds = read_parquet(snakemake.input.bounds)
-    epochs = epochs_to_region(read_histories(snakemake.input.histories, snakemake.params.runs), bounds, thresholds)
+    epochs = epochs_to_region(read_histories(snakemake.params.root, runs), bounds, thresholds)
     table = evaluate(runs, epochs, bounds, thresholds)
     write_parquet(table, snakemake.output.parquet, {"thresholds": vars(thresholds)})
     write_text(markdown(table, thresholds), snakemake.output.markdown)
