@@ -120,6 +120,12 @@ def test_claim1_convergence_holds_fails_undecided():
                    histories({"preinit": [None] * 3, "vanilla": [None] * 3}))  # fmt: skip
     assert claim(never, 1, split="train")["reason"].tolist() == [NOT_REACHED]
     assert claim(never, 1, level="all")["reason"].str.contains(NOT_REACHED).all()  # nothing in scope
+    reached = histories({"preinit": [1, 1, 2], "vanilla": [6, 7, 8]})
+    unreached = histories({"preinit": [None] * 3, "vanilla": [None] * 3}, dataset="d200_N5000")
+    two = pd.concat([runs({"preinit": (-5, 5, 1), "vanilla": (-5, 5, 1)}, N=n) for n in (100, 5000)])
+    both = decide(two, pd.concat([reached, unreached]))
+    overall = claim(both, 1, level="all").iloc[0]  # the unreached dataset is named but does not block
+    assert overall["verdict"] == "holds" and f"scope ({NOT_REACHED}): deep d200_N5000 train" in overall["numbers"]
     noisy = decide(runs({"preinit": (-5, 5, 1), "vanilla": (-5, 5, 1)}),
                    histories({"preinit": [1, 5, 9], "vanilla": [2, 6, 10]}))  # fmt: skip
     assert verdicts(noisy, 1, split="train") == ["undecided"]

@@ -305,11 +305,10 @@ def by_parts(parts: list[tuple[int, str]], protocol: str) -> tuple[str, str]:
     fails when one part fails, holds when all hold; the reason names the parts that do not hold."""
     failed = [name for state, name in parts if state < 0]
     open_ = [name for state, name in parts if state == 0]
+    inside = f"{noise(protocol)}: " + ", ".join(open_) if open_ else ""
     if failed:
-        return FAILS, "not: " + ", ".join(failed)
-    if open_:
-        return UNDECIDED, f"{noise(protocol)}: " + ", ".join(open_)
-    return HOLDS, ""
+        return FAILS, "; ".join(filter(None, ["not: " + ", ".join(failed), inside]))
+    return (UNDECIDED, inside) if open_ else (HOLDS, "")
 
 
 def pairs(cells: pd.DataFrame):
@@ -505,8 +504,8 @@ def decision_support(bounds: pd.DataFrame, t: Thresholds) -> list[dict]:
     for _, b in evaluated(bounds).iterrows():
         if not simulated(b["dataset"]):
             continue
-        numbers = (f"{b['n_eig_gt_4']} eigenvalues > 4, {b['n_eig_gt_mp']} > the Marchenko–Pastur edge "
-                   f"{b['mp_edge']:.2f}; true size {TRUE_LATENT}")  # fmt: skip
+        numbers = (f"{b['n_eig_gt_4']} eigenvalues > 4 (the paper's criterion), {b['n_eig_gt_mp']} > the "
+                   f"Marchenko–Pastur edge {b['mp_edge']:.2f} (noise-aware); true size {TRUE_LATENT}")  # fmt: skip
         verdict = HOLDS if b["n_eig_gt_4"] == TRUE_LATENT else FAILS
         rows.append(unit(8, DATA, "", b["dataset"], "", numbers, [], verdict, "", t))
     return rows
@@ -527,16 +526,17 @@ def aggregate(units: pd.DataFrame, level: str, arch: str) -> dict:
     else:
         verdict = FAILS if fails else HOLDS if holds and holds == len(scope) else UNDECIDED
         rule = "every unit in scope holds; fails when one fails"
-    names = lambda v: ", ".join(" ".join(filter(None, (r.arch, r.dataset, r.split)))  # noqa: E731
-                                for r in units[units["verdict"] == v].itertuples())  # fmt: skip
+    names = lambda rows: ", ".join(" ".join(filter(None, (r.arch, r.dataset, r.split)))  # noqa: E731
+                                   for r in rows.itertuples())  # fmt: skip
     numbers = f"holds {holds}, fails {fails}, undecided {open_} of {len(scope)}"
-    numbers += "".join(f"; {v}: {names(v)}" for v in (FAILS, UNDECIDED) if (units["verdict"] == v).any())
+    numbers += "".join(f"; {v}: {names(scope[scope['verdict'] == v])}" for v in (FAILS, UNDECIDED) if count.get(v))
+    outside = units[units["reason"].isin(OUT_OF_SCOPE)]
+    if len(outside):
+        numbers += f"; outside the claim's scope ({NOT_REACHED}): {names(outside)}"
     reasons = scope.loc[scope["verdict"] == UNDECIDED, "reason"].value_counts()
     reason = "" if verdict != UNDECIDED else ", ".join(f"{r} ({c})" for r, c in reasons.items())
     if scope.empty:
         reason = f"{NOT_REACHED} on every unit"
-    if len(scope) < len(units):
-        numbers += f"; outside the claim's scope: {len(units) - len(scope)} ({NOT_REACHED})"
     n = [x for ns in units["_n"] for x in ns]
     return {
         **{k: "" for k in COLUMNS},
