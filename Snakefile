@@ -1,6 +1,6 @@
 # bvae-bound: the study of Sicks, Korn & Schwaar (2020) from config to tables and figures.
 # Table of contents: datasets -> bounds -> training (one job per protocol, dataset, architecture, variant and seed
-# stack) -> tables and the comparison with the paper -> figures.
+# stack) -> tables, the comparison with the paper and its claims -> figures.
 
 from snakemake.utils import min_version
 
@@ -33,6 +33,7 @@ localrules:
     paper_tables,
     comparison,
     comparison_figure,
+    claims,
     theory_figures,
     scree,
     loss_development,

@@ -22,12 +22,14 @@ def test_conda_env_has_the_same_pins_as_pyproject():
 
 
 def test_the_workflow_parse_and_non_training_jobs_load_no_torch():
-    """Snakemake parses common.smk (resources, study, fingerprints) and table/plot jobs write provenance: no torch."""
+    """Snakemake parses common.smk (resources, study, fingerprints); table, claims and plot jobs write provenance: no
+    torch."""
     import subprocess
     import sys
 
     code = (
         "import sys; import bvae.resources, bvae.study, bvae.fingerprint, bvae.data, bvae.tables, bvae.comparison; "
+        "import bvae.claims, bvae.plot_claims; "
         "from bvae.io import provenance; assert provenance()['torch_version']; assert 'torch' not in sys.modules"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -58,7 +58,7 @@ def edit(path: Path) -> None:
 def test_editing_a_table_module_reruns_only_aggregation(tiny):
     edit(tiny / "src" / "bvae" / "tables.py")
     run = snakemake(tiny, "-n", "--configfile", ".test/config.yaml")
-    rerun = {"runs_table", "paper_tables", "comparison", "comparison_figure", "all"}  # the last three: new input
+    rerun = {"runs_table", "paper_tables", "comparison", "comparison_figure", "claims", "all"}  # all but 1: new input
     assert set(job_counts(run.stdout)) == rerun, run.stdout[-2000:]
     changes = snakemake(tiny, "--list-changes", "params", "--configfile", ".test/config.yaml")
     assert "results/test/tables/spec/runs.parquet" in changes.stdout
@@ -121,6 +121,11 @@ def test_each_protocol_trains_and_tabulates_apart(tiny):
     assert "Not in the paper, so not compared: d24_N100, d24_N400." in text
     assert pd.read_parquet(results / "tables" / "comparison.parquet").empty
     assert (results / "figures" / "comparison.png").exists()
+    claims = pd.read_parquet(results / "tables" / "claims.parquet")  # 2 seeds < min_seeds: nothing decided
+    assert set(claims["protocol"]) == {"spec", "fast", "data"} and set(claims["claim"]) == set(range(1, 9))
+    assert (claims.loc[claims["protocol"] != "data", "verdict"] == "undecided").all()
+    assert "no `published` rows" in (results / "tables" / "claims.md").read_text()
+    assert (results / "figures" / "claims.png").stat().st_size > 10_000
 
 
 def test_studies_with_their_own_roots_do_not_touch_each_other(tiny):

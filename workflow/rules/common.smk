@@ -104,11 +104,14 @@ def history_files(wildcards):
     return [p.replace("final.parquet", "history.parquet") for p in finals]
 
 
+def all_histories():
+    """Every training's history.parquet, of every protocol."""
+    return [path.replace("final.parquet", "history.parquet") for p in PROTOCOLS for path in final_files(p)]
+
+
 def compared_histories():
     """Every training's history, when the comparison also reads cells at earlier epochs (compare_epochs)."""
-    if not config.get("compare_epochs"):
-        return []
-    return [path.replace("final.parquet", "history.parquet") for p in PROTOCOLS for path in final_files(p)]
+    return all_histories() if config.get("compare_epochs") else []
 
 
 def all_outputs():
@@ -123,4 +126,7 @@ def all_outputs():
         f"{ROOT}/tables/comparison.parquet",
         f"{ROOT}/tables/comparison.md",
         f"{ROOT}/figures/comparison.png",
+        f"{ROOT}/tables/claims.parquet",
+        f"{ROOT}/tables/claims.md",
+        f"{ROOT}/figures/claims.png",
     ]

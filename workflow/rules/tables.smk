@@ -1,5 +1,5 @@
 # Stage 4: per protocol, all final records in one table and the paper's eight tables (Parquet + Markdown); across
-# protocols, the comparison with the paper's published cells.
+# protocols, the comparison with the paper's published cells and the paper's claims decided on ours and on its cells.
 
 
 rule runs_table:
@@ -63,3 +63,26 @@ rule comparison:
         CONDA_ENV
     script:
         "../scripts/comparison.py"
+
+
+rule claims:
+    input:
+        runs=[f"{ROOT}/tables/{p}/runs.parquet" for p in PROTOCOLS],
+        histories=all_histories(),
+        bounds=f"{ROOT}/bounds/bounds.parquet",
+    output:
+        parquet=f"{ROOT}/tables/claims.parquet",
+        markdown=report(f"{ROOT}/tables/claims.md", caption="../report/claims.rst", category="Claims"),
+        figure=report(f"{ROOT}/figures/claims.png", caption="../report/claims_figure.rst", category="Claims"),
+    params:
+        root=ROOT,
+        thresholds=config.get("claims", {}),
+        code=code("claims.py"),
+    log:
+        f"{LOGS}/tables/claims.log",
+    benchmark:
+        f"{BENCHMARKS}/tables/claims.tsv"
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/claims.py"

@@ -1,0 +1,18 @@
+"""Snakemake script: the paper's claims decided on every protocol and on its own cells (Parquet, Markdown, figure)."""
+
+import pandas as pd
+
+from bvae.claims import Thresholds, epochs_to_region, evaluate, markdown
+from bvae.comparison import read_histories
+from bvae.io import log_to, read_parquet, write_parquet, write_text
+from bvae.plot_claims import claims_figure
+
+with log_to(snakemake.log[0]):
+    thresholds = Thresholds.from_config(snakemake.params.thresholds)
+    runs = pd.concat([read_parquet(path) for path in snakemake.input.runs], ignore_index=True)
+    bounds = read_parquet(snakemake.input.bounds)
+    epochs = epochs_to_region(read_histories(snakemake.params.root, runs), bounds, thresholds)
+    table = evaluate(runs, epochs, bounds, thresholds)
+    write_parquet(table, snakemake.output.parquet, {"thresholds": vars(thresholds)})
+    write_text(markdown(table, thresholds), snakemake.output.markdown)
+    claims_figure(epochs, thresholds, snakemake.output.figure)
