@@ -13,18 +13,24 @@ from bvae.study import run_dir
 from bvae.train import train_and_write
 
 
-def history(seed, active):
+def history(seed, active, kl):
     return pd.DataFrame(
         {"protocol": "p", "dataset": "d", "arch": "deep", "variant": "vanilla", "seed": seed,
-         "epoch": np.arange(1, len(active) + 1), "test_active_units": active}  # fmt: skip
+         "epoch": np.arange(1, len(active) + 1), "test_active_units": active, "test_kl": kl}  # fmt: skip
     )
 
 
-def test_collapse_epoch_is_the_first_epoch_of_the_final_run_without_an_active_unit():
-    runs = [history(0, [2, 1, 0, 1, 0, 0]), history(1, [2, 2, 1]), history(2, [0, 0]), history(3, [1, 0, 1])]
-    epochs = collapse_epochs(pd.concat(runs)).set_index("seed")["collapse_epoch"]
-    assert epochs[0] == 5 and epochs[2] == 1  # units that come back do not count; never active: epoch 1
-    assert np.isnan(epochs[1]) and np.isnan(epochs[3])  # ends with an active unit
+def test_collapse_is_read_for_good_from_the_kl_and_from_the_active_units():
+    runs = [
+        history(0, [2, 1, 0, 1, 0, 0], [3.0, 0.5, 0.05, 0.2, 0.05, 0.01]),
+        history(1, [2, 2, 1], [1.0, 0.09, 0.4]),  # a dip below the threshold that recovers is no collapse
+        history(2, [0, 0], [0.01, 0.0]),
+        history(3, [1, 2, 2], [0.5, 0.05, 0.04]),  # "active" by a hair, with nothing in the code
+    ]
+    epochs = collapse_epochs(pd.concat(runs[::-1])).set_index("seed")[["collapse_epoch", "active_lost_epoch"]]
+    assert epochs.loc[0].tolist() == [5, 5] and epochs.loc[2].tolist() == [1, 1]  # never carried: epoch 1
+    assert epochs.loc[1].isna().all()
+    assert epochs.loc[3, "collapse_epoch"] == 2 and np.isnan(epochs.loc[3, "active_lost_epoch"])
 
 
 def test_the_published_deep_vanilla_ranges_imply_collapse_only_at_the_largest_d_times_n():
