@@ -5,6 +5,8 @@ part of it was run (config/protocols.yaml is far more than a 2-core machine trai
 ROOT` compares what is there, with the same functions as the comparison (`bvae.comparison`). Only cells whose every
 seed finished are compared: a cell with fewer seeds has a narrower [min; max] range on average.
 
+`--claims` also decides the paper's claims (`bvae.claims`) on the same complete cells.
+
 It also maps the posterior collapse of the deep vanilla VAE: for each run, the epoch at which it lost its last
 active latent unit on the test split (from its history), against the protocol's learning rate, beside the collapse
 that the paper's own cells imply (`paper_collapse`).
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bvae.bound import fit_bound
+from bvae.claims import Thresholds, epochs_to_region, evaluate
 from bvae.comparison import RUN_KEYS, at_epoch, compare, paper_tables, read_histories, summary, with_draws
 from bvae.data import read_dataset
 from bvae.errors import DataError
@@ -173,6 +176,7 @@ def summarise(root: Path, seeds: dict[int, int] | None = None, epochs: list[int]
     deep = deep.assign(family=[decoder_family(run) for _, run in deep.iterrows()])
     return {
         "runs": runs,
+        "histories": histories,
         "comparison": table,
         "agreement": summary(table),
         "by_kind": agreement_by_cell_kind(table),
@@ -181,6 +185,14 @@ def summarise(root: Path, seeds: dict[int, int] | None = None, epochs: list[int]
         "deep_runs": deep,
         "references": reference_models(root),
     }
+
+
+def claims(root: Path, parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The paper's claims decided on the summary's complete cells (and on its own cells), as the rule claims does
+    for a study, at the default thresholds."""
+    bounds = pd.read_parquet(root / "bounds" / "bounds.parquet")
+    epochs = epochs_to_region(parts["histories"], bounds, Thresholds())
+    return evaluate(parts["runs"], epochs, bounds, Thresholds())
 
 
 def markdown(root: Path, parts: dict[str, pd.DataFrame], command: str) -> str:
@@ -207,7 +219,7 @@ def markdown(root: Path, parts: dict[str, pd.DataFrame], command: str) -> str:
         (
             "Deep, N >= 5000, run by run (collapse_epoch: from when the test KL stays below "
             f"{COLLAPSED_KL} nats; active_lost_epoch: from when no unit is active on the test split)",
-            parts["deep_runs"].sort_values(deep_cols[:4])[deep_cols],
+            parts["deep_runs"].sort_values(deep_cols[:4])[deep_cols].assign(lr=lambda f: f["lr"].map("{:g}".format)),
             ".3f",
         ),
         ("Models whose latent code carries less (pct of the bound)", parts["references"], ".3f"),

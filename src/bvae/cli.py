@@ -133,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     calibration.add_argument("--out", type=Path, metavar="MD", help="write the summary here instead of stdout")
     calibration.add_argument("--figure", type=Path, metavar="PNG", help="also draw the collapse map here")
+    calibration.add_argument(
+        "--claims", type=Path, metavar="MD",
+        help="also decide the paper's claims on the same cells and write the report here (as the rule claims does)",
+    )  # fmt: skip
     calibration.set_defaults(func=cmd_calibration)
     return parser
 
@@ -267,7 +271,8 @@ def seeds_per_size(pairs: list[str]) -> dict[int, int]:
 
 
 def cmd_calibration(args: argparse.Namespace) -> int:
-    from bvae.calibration import markdown, paper_collapse, summarise
+    from bvae.calibration import claims, markdown, paper_collapse, summarise
+    from bvae.claims import markdown as claims_markdown
     from bvae.io import write_text
     from bvae.plot_collapse import collapse_map
 
@@ -283,6 +288,9 @@ def cmd_calibration(args: argparse.Namespace) -> int:
     if args.figure:
         collapse_map(parts["deep_runs"], paper_collapse(), args.figure)
         print(f"wrote {args.figure}", file=sys.stderr if not args.out else sys.stdout)
+    if args.claims:
+        write_text(claims_markdown(claims(args.root, parts)), args.claims)
+        print(f"wrote {args.claims}", file=sys.stderr if not args.out else sys.stdout)
     return 0
 
 
