@@ -86,8 +86,13 @@ def test_summary_compares_complete_cells_also_at_earlier_epochs(study, tmp_path,
     assert figure.stat().st_size > 1000
     capsys.readouterr()
     claims = tmp_path / "claims.md"
-    assert main(["calibration", str(study), "--seeds", "100=3", "--out", str(out), "--claims", str(claims)]) == 0
+    comparison = tmp_path / "comparison.png"
+    assert main(["calibration", str(study), "--seeds", "100=3", "--protocols", "p", "--out", str(out), "--claims",
+                 str(claims), "--comparison", str(comparison)]) == 0  # fmt: skip
+    assert comparison.stat().st_size > 1000
     report = claims.read_text()
     assert "| published | " in report and "| p | " in report  # the verdicts on the paper's cells and on the runs
     assert main(["calibration", str(study), "--seeds", "100=4"]) == 2  # 3 seeds are not a complete cell of 4
     assert "no cell has all its seeds finished (4 at N = 100)" in capsys.readouterr().err
+    assert main(["calibration", str(study), "--protocols", "q"]) == 2
+    assert "protocol(s) q: no finished run; found p" in capsys.readouterr().err

@@ -47,6 +47,15 @@ def runs_of(root: Path) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def only(runs: pd.DataFrame, protocols: list[str]) -> pd.DataFrame:
+    """The runs of `protocols` (all if empty); a protocol without a finished run is an error."""
+    missing = sorted(set(protocols) - set(runs["protocol"]))
+    if missing:
+        found = ", ".join(runs["protocol"].unique())
+        raise DataError(f"protocol(s) {', '.join(missing)}: no finished run; found {found}")
+    return runs[runs["protocol"].isin(protocols)] if protocols else runs
+
+
 def complete(runs: pd.DataFrame, seeds: dict[int, int]) -> pd.DataFrame:
     """The runs of cells with at least the complete number of seeds for their N (N missing from `seeds`: any)."""
     counts = runs.groupby(CELL)["seed"].transform("size")
@@ -157,11 +166,13 @@ def best_per_architecture(table: pd.DataFrame) -> pd.DataFrame:
     return best.groupby(["arch", "N", "agreeing", "compared"])["protocol"].agg(", ".join).reset_index()
 
 
-def summarise(root: Path, seeds: dict[int, int] | None = None, epochs: list[int] = ()) -> dict[str, pd.DataFrame]:
+def summarise(
+    root: Path, seeds: dict[int, int] | None = None, epochs: list[int] = (), protocols: list[str] = ()
+) -> dict[str, pd.DataFrame]:
     """Every table of the summary, by name: the comparison (with cells read at `epochs` as protocol@E), the
-    agreement counts, collapse per cell and per run, and the reference models."""
+    agreement counts, collapse per cell and per run, and the reference models; of `protocols` only, if given."""
     seeds = seeds or SEEDS
-    runs = complete(runs_of(root), seeds)
+    runs = complete(only(runs_of(root), protocols), seeds)
     if runs.empty:
         wanted = ", ".join(f"{s} at N = {n}" for n, s in seeds.items())
         raise DataError(f"{root}: no cell has all its seeds finished ({wanted}); nothing to compare yet")
