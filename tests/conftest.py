@@ -38,3 +38,26 @@ def tiny(tmp_path_factory):
     run = snakemake(workdir, "--cores", "2", "--configfile", ".test/config.yaml")
     assert run.returncode == 0, run.stderr[-3000:]
     return workdir
+
+
+def split_row(line: str) -> list[str]:
+    """The cells of a Markdown table line (outer pipes dropped, escaped pipes kept in their cell)."""
+    return [cell.strip().replace(r"\|", "|") for cell in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
+
+
+def markdown_tables(text: str) -> list[tuple[list[str], list[list[str]]]]:
+    """Every pipe table of a Markdown text as (header, rows), asserting that the delimiter line and every row have as
+    many cells as the header: a renderer shifts the values of a row with one cell too many or too few."""
+    lines, tables, i = text.splitlines(), [], 0
+    while i < len(lines) - 1:
+        if lines[i].startswith("|") and re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", lines[i + 1].strip()):
+            header, rows, i = split_row(lines[i]), [], i + 2
+            assert len(split_row(lines[i - 1])) == len(header), f"delimiter of {header} has another cell count"
+            while i < len(lines) and lines[i].startswith("|"):
+                rows.append(split_row(lines[i]))
+                assert len(rows[-1]) == len(header), f"row {lines[i]!r} has {len(rows[-1])} cells, header {header}"
+                i += 1
+            tables.append((header, rows))
+        else:
+            i += 1
+    return tables

@@ -1,5 +1,8 @@
 """End to end: the tiny config through snakemake, tables against runs.parquet, and reruns after code edits."""
 
+import base64
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +11,8 @@ import pytest
 import torch
 
 from bvae.tables import TABLES
-from tests.conftest import copy_workflow, job_counts, snakemake
+from tests.conftest import copy_workflow, job_counts, markdown_tables, snakemake
+from tests.test_document import html_rows
 
 
 def test_every_output_exists_and_tables_recompute_from_runs(tiny):
@@ -36,6 +40,8 @@ def test_every_output_exists_and_tables_recompute_from_runs(tiny):
         assert sorted(table["dataset"]) == datasets  # one row per dataset
         assert (results / "tables" / "spec" / f"{spec.name}.md").read_text().count("| d=24; N=") == 2
         assert "| bound | exact NLL |" in (results / "tables" / "spec" / f"{spec.name}.md").read_text()
+    for path in results.rglob("*.md"):  # every Markdown table the study writes: a cell per column in every row
+        markdown_tables(path.read_text())
         for _, row in table.iterrows():
             for variant in ("vanilla", "preinit"):
                 pct = runs.query("dataset == @row.dataset and arch == @spec.arch and variant == @variant")[
@@ -44,6 +50,33 @@ def test_every_output_exists_and_tables_recompute_from_runs(tiny):
                 assert row[f"{variant}_mean"] == pytest.approx(pct.mean(), rel=1e-12)
                 assert row[f"{variant}_std"] == pytest.approx(np.std(pct, ddof=1), rel=1e-12)
                 assert (row[f"{variant}_min"], row[f"{variant}_max"]) == (pct.min(), pct.max())
+
+
+def test_the_report_shows_every_table_with_its_caption(tiny):
+    """Snakemake's report frames an HTML result but shows a Markdown one only as a link: the tables are in it as
+    HTML pages holding the cells of the Markdown beside them, each with its caption, and no .md is in it."""
+    run = snakemake(tiny, "--report", "report.html", "--configfile", ".test/config.yaml")
+    assert run.returncode == 0, run.stderr[-2000:]
+    embedded = re.search(r"var results = (\{.*?\});\n", (tiny / "report.html").read_text(encoding="utf-8"), re.S)[1]
+    results = json.loads(embedded)
+    assert not [path for path in results if path.endswith(".md")]
+    tables = {path: entry for path, entry in results.items() if "/tables/" in path}
+    assert len(tables) == 2 * 8 + 1  # two protocols' eight tables and the comparison
+    for path, entry in tables.items():
+        assert entry["mime_type"] == "text/html"
+        assert ("method §7" if "/table" in path else "published cells") in entry["caption"]
+        page = embedded_page(entry)
+        markdown = (tiny / path).with_suffix(".md").read_text()
+        cells = [[cell.replace("`", "") for cell in row] for header, rows in markdown_tables(markdown)
+                 for row in [header, *rows]]  # fmt: skip
+        assert html_rows(page) == cells and len(cells) == (3 if "/table" in path else 0)  # d = 24: not in the paper
+    comparison = embedded_page(tables["results/test/tables/comparison.html"])
+    assert "Not in the paper, so not compared: d24_N100, d24_N400." in comparison
+
+
+def embedded_page(entry: dict) -> str:
+    """The HTML page that a report entry embeds as a base64 data URI."""
+    return base64.b64decode(entry["data_uri"].split("base64,", 1)[1]).decode("utf-8")
 
 
 def test_nothing_to_do_after_a_complete_run(tiny):
