@@ -18,7 +18,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from bvae.architectures import VARIANTS
 from bvae.calibration import COLLAPSED_KL
 from bvae.plot_bound import save, save_message
 from bvae.plot_training import VARIANT_COLORS
@@ -66,7 +65,7 @@ def collapse_map(runs: pd.DataFrame, paper: pd.DataFrame, path: str | os.PathLik
             ax.text(0.5, 0.5, "not run", transform=ax.transAxes, ha="center", va="center", color="0.5")
     handles = [plt.Line2D([], [], ls="", marker=MARKERS[k % len(MARKERS)], color="0.3", label=f)
                for k, f in enumerate(families)]  # fmt: skip
-    handles += [plt.Line2D([], [], ls="", marker="o", color=c, label=VARIANTS[v]) for v, c in VARIANT_COLORS.items()]
+    handles += [plt.Line2D([], [], ls="", marker="o", color=c, label=v) for v, c in VARIANT_COLORS.items()]
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), fontsize=8, frameon=False)
     fig.suptitle(f"Deep VAE: epoch from which each run's test KL stays below {COLLAPSED_KL} nats (collapse)")
     fig.tight_layout(rect=(0, 0.04 + 0.025 * np.ceil(len(handles) / 4), 1, 0.97))
