@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bvae.document import Table, from_markdown
+
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
@@ -40,24 +42,7 @@ def tiny(tmp_path_factory):
     return workdir
 
 
-def split_row(line: str) -> list[str]:
-    """The cells of a Markdown table line (outer pipes dropped, escaped pipes kept in their cell)."""
-    return [cell.strip().replace(r"\|", "|") for cell in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
-
-
 def markdown_tables(text: str) -> list[tuple[list[str], list[list[str]]]]:
-    """Every pipe table of a Markdown text as (header, rows), asserting that the delimiter line and every row have as
-    many cells as the header: a renderer shifts the values of a row with one cell too many or too few."""
-    lines, tables, i = text.splitlines(), [], 0
-    while i < len(lines) - 1:
-        if lines[i].startswith("|") and re.fullmatch(r"\|(\s*:?-+:?\s*\|)+", lines[i + 1].strip()):
-            header, rows, i = split_row(lines[i]), [], i + 2
-            assert len(split_row(lines[i - 1])) == len(header), f"delimiter of {header} has another cell count"
-            while i < len(lines) and lines[i].startswith("|"):
-                rows.append(split_row(lines[i]))
-                assert len(rows[-1]) == len(header), f"row {lines[i]!r} has {len(rows[-1])} cells, header {header}"
-                i += 1
-            tables.append((header, rows))
-        else:
-            i += 1
-    return tables
+    """Every pipe table of a Markdown text as (header, rows); reading it fails if the delimiter line or a row has
+    another number of cells than the header (a renderer would shift the values of such a row)."""
+    return [(list(b.header), [list(row) for row in b.rows]) for b in from_markdown(text) if isinstance(b, Table)]

@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from bvae.document import Bullets, Heading, Paragraph, Table, inline, to_html, to_markdown
+from bvae.document import Bullets, Heading, Paragraph, Table, from_markdown, inline, to_html, to_markdown
 from tests.conftest import markdown_tables
 
 
@@ -65,3 +65,15 @@ def test_a_row_with_a_cell_too_many_or_too_few_is_refused():
 
 def test_inline_marks_and_escaping():
     assert inline("a < b & `x*y` *em* 2*3*4") == "a &lt; b &amp; <code>x*y</code> <em>em</em> 2*3*4"
+    assert inline("**holds** and *a*") == "<strong>holds</strong> and <em>a</em>"
+
+
+def test_markdown_reads_back_as_the_blocks_it_was_written_from():
+    blocks = [Heading("Title"), Paragraph("All *pct*."), Bullets(("one", "two")), Heading("Part", 2), TABLE]
+    caption = Paragraph(TABLE.caption)  # read back, a caption is the paragraph above its table
+    assert from_markdown(to_markdown(blocks)) == [*blocks[:-1], caption, Table(TABLE.header, TABLE.rows, TABLE.right)]
+    wrapped = from_markdown("one line\nand the next  \nbroken\n| not a table\n\n- item")
+    assert wrapped == [Paragraph("one line and the next"), Paragraph("broken"), Paragraph("| not a table"),
+                       Bullets(("item",))]  # fmt: skip
+    with pytest.raises(ValueError, match="has 3 cells; expected 2"):
+        from_markdown("| a | b |\n|---|---|\n| 1 | 2 | 3 |")

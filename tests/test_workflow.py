@@ -48,8 +48,10 @@ def test_every_output_exists_and_tables_recompute_from_runs(tiny):
                 assert row[f"{variant}_mean"] == pytest.approx(pct.mean(), rel=1e-12)
                 assert row[f"{variant}_std"] == pytest.approx(np.std(pct, ddof=1), rel=1e-12)
                 assert (row[f"{variant}_min"], row[f"{variant}_max"]) == (pct.min(), pct.max())
-    written = [markdown_tables(path.read_text()) for path in results.rglob("*.md")]  # a cell per column in every row
-    assert sum(map(len, written)) == 2 * 8  # two protocols' eight tables; the comparison has none (d = 24)
+    tables = results / "tables"  # reading a Markdown table checks that every row has a cell per column
+    written = {path.relative_to(tables).as_posix(): markdown_tables(path.read_text()) for path in tables.rglob("*.md")}
+    assert sum(len(found) for name, found in written.items() if "/table" in name) == 2 * 8  # one per file
+    assert not written["comparison.md"] and len(written["claims.md"]) > 8  # d = 24 is not in the paper
 
 
 def test_the_report_shows_every_table_with_its_caption(tiny):
@@ -61,18 +63,21 @@ def test_the_report_shows_every_table_with_its_caption(tiny):
     results = json.loads(embedded)
     assert not [path for path in results if path.endswith(".md")]
     tables = {path: entry for path, entry in results.items() if "/tables/" in path}
-    assert len(tables) == 2 * 8 + 1  # two protocols' eight tables and the comparison
+    assert len(tables) == 2 * 8 + 2  # two protocols' eight tables, the comparison and the claims
+    captions = {"table": "method §7", "comparison": "published cells", "claims": "criterion"}
     for path, entry in tables.items():
-        paper_table = Path(path).name.startswith("table")
+        name = Path(path).stem
         assert entry["mime_type"] == "text/html"
-        assert ("method §7" if paper_table else "published cells") in entry["caption"]
-        page = embedded_page(entry)
+        assert next(text for key, text in captions.items() if name.startswith(key)) in entry["caption"]
         markdown = (tiny / path).with_suffix(".md").read_text()
-        cells = [[cell.replace("`", "") for cell in row] for header, rows in markdown_tables(markdown)
+        # the page shows `code` and **strong** as HTML
+        cells = [[re.sub(r"`|\*\*", "", cell) for cell in row] for header, rows in markdown_tables(markdown)
                  for row in [header, *rows]]  # fmt: skip
-        assert html_rows(page) == cells and len(cells) == (3 if paper_table else 0)  # d = 24: not in the paper
+        assert html_rows(embedded_page(entry)) == cells
+        if name.startswith("table"):
+            assert len(cells) == 3  # the header and the two datasets
     comparison = embedded_page(tables["results/test/tables/comparison.html"])
-    assert "Not in the paper, so not compared: d24_N100, d24_N400." in comparison
+    assert "Not in the paper, so not compared: d24_N100, d24_N400." in comparison and not html_rows(comparison)
 
 
 def embedded_page(entry: dict) -> str:

@@ -1,8 +1,9 @@
-"""Text results (the paper's tables, the comparison) as one structure, written as Markdown and as HTML.
+"""Text results (the paper's tables, the comparison, the claims) as one structure, written as Markdown and HTML.
 
 Markdown reads well in a terminal and on GitHub; Snakemake's report shows an `.html` result in a frame but an `.md`
-one only as a link, so each text result is written both ways from the same blocks. Inline text uses two Markdown
-marks, `code` and *emphasis*, which the HTML writer translates.
+one only as a link, so each text result is written both ways from the same blocks (`from_markdown` reads the blocks
+back from Markdown that a module writes as text). Inline text uses three Markdown marks, `code`, *emphasis* and
+**strong**, which the HTML writer translates.
 """
 
 from __future__ import annotations
@@ -74,10 +75,53 @@ def to_markdown(blocks: list[Block]) -> str:
     return "\n\n".join("\n".join(part) for part in parts) + "\n"
 
 
+TABLE_RULE = re.compile(r"\|(\s*:?-+:?\s*\|)+")
+
+
+def cells(line: str) -> tuple[str, ...]:
+    """The cells of a Markdown table line (outer pipes dropped, escaped pipes kept in their cell)."""
+    return tuple(cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", line.strip()[1:-1]))
+
+
+def run_end(lines: list[str], start: int, ends) -> int:
+    """The index of the first line from `start` on for which `ends(line)` holds, or the number of lines."""
+    return next((j for j in range(start, len(lines)) if ends(lines[j])), len(lines))
+
+
+def from_markdown(text: str) -> list[Block]:
+    """The blocks of Markdown as this project writes it: # headings, - bullets, pipe tables, paragraphs (a line ending
+    in a hard break closes its paragraph). A table row with another number of cells than its header is refused."""
+    blocks: list[Block] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i].strip()
+        if not line:
+            end = i + 1
+        elif line.startswith("#"):
+            marks = len(line) - len(line.lstrip("#"))
+            blocks.append(Heading(line[marks:].strip(), marks))
+            end = i + 1
+        elif line.startswith("|") and i + 1 < len(lines) and TABLE_RULE.fullmatch(lines[i + 1].strip()):
+            right = tuple(rule.endswith(":") for rule in cells(lines[i + 1]))
+            end = run_end(lines, i + 2, lambda row: not row.startswith("|"))
+            blocks.append(Table(cells(lines[i]), tuple(cells(row) for row in lines[i + 2 : end]), right))
+        elif line.startswith("- "):
+            end = run_end(lines, i, lambda item: not item.startswith("- "))
+            blocks.append(Bullets(tuple(item[2:] for item in lines[i:end])))
+        else:  # a paragraph runs to a blank line or the start of another block, or through a hard break ("  ")
+            end = run_end(lines, i + 1, lambda part: not part.strip() or part[0] in "#|-")
+            end = min(end, run_end(lines, i, lambda part: part.endswith("  ")) + 1)
+            blocks.append(Paragraph(" ".join(part.strip() for part in lines[i:end])))
+        i = end
+    return blocks
+
+
 def inline(text: str) -> str:
-    """Escaped HTML of a line of text, with `code` and *emphasis* as Markdown writes them."""
+    """Escaped HTML of a line of text, with `code`, *emphasis* and **strong** as Markdown writes them."""
     text = html.escape(text, quote=False)
     text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+    text = re.sub(r"\*\*([^*\s][^*]*?)\*\*", r"<strong>\1</strong>", text)
     return re.sub(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])", r"<em>\1</em>", text)
 
 

@@ -126,7 +126,6 @@ def all_outputs():
         *(f"{ROOT}/figures/{p}/loss_{ds}_{a}.png" for p in PROTOCOLS for ds in DATASETS for a in config["architectures"]),
         *(f"{ROOT}/tables/comparison.{ext}" for ext in TABLE_FORMATS),
         f"{ROOT}/figures/comparison.png",
-        f"{ROOT}/tables/claims.parquet",
-        f"{ROOT}/tables/claims.md",
+        *(f"{ROOT}/tables/claims.{ext}" for ext in TABLE_FORMATS),
         f"{ROOT}/figures/claims.png",
     ]

@@ -80,7 +80,8 @@ rule claims:
         bounds=f"{ROOT}/bounds/bounds.parquet",
     output:
         parquet=f"{ROOT}/tables/claims.parquet",
-        markdown=report(f"{ROOT}/tables/claims.md", caption="../report/claims.rst", category="Claims"),
+        markdown=f"{ROOT}/tables/claims.md",
+        html=report(f"{ROOT}/tables/claims.html", caption="../report/claims.rst", category="Claims"),
         figure=report(f"{ROOT}/figures/claims.png", caption="../report/claims_figure.rst", category="Claims"),
     params:
         root=ROOT,
