@@ -2,7 +2,7 @@
 
 One panel per dataset (rows N, columns d). A point is one run: x its learning rate (runs of the same rate spread a
 little apart by decoder family), y the epoch from which its test KL stays below `bvae.calibration.COLLAPSED_KL`
-(log scale; see `bvae.calibration.collapse_epochs` for why the KL and not SPEC's active units); runs whose code
+(log scale; see `bvae.calibration.collapse_epochs` for why the KL and not method §6's active units); runs whose code
 carries information to the end sit in the band "none" above the top. Colour is the variant, marker the decoder
 family (initialisation, batch size, ...). The panel title gives what the paper's training range implies.
 """
