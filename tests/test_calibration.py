@@ -7,6 +7,7 @@ import pytest
 from bvae.calibration import collapse_epochs, complete, decoder_family, paper_collapse
 from bvae.cli import main
 from bvae.data import write_dataset
+from bvae.decision import bound_tables
 from bvae.settings import TrainSettings
 from bvae.simulate import SimSettings, simulate
 from bvae.study import run_dir
@@ -66,6 +67,9 @@ def study(tmp_path_factory):
     root = tmp_path_factory.mktemp("calibration")
     data = simulate(SimSettings(d=200, N=100))
     write_dataset(data, root / "datasets" / "d200_N100.parquet")
+    bounds, _ = bound_tables([data], latent_dim=2)
+    (root / "bounds").mkdir()
+    bounds.to_parquet(root / "bounds" / "bounds.parquet")
     settings = dict(arch="deep", hidden=(8, 8), epochs=4, batch_size=50, mc_samples=2, checkpoint_every=2)
     for variant in ("vanilla", "preinit"):
         outdirs = [run_dir(str(root), "p", data.name, "deep", variant, s) for s in range(3)]
@@ -83,5 +87,14 @@ def test_summary_compares_complete_cells_also_at_earlier_epochs(study, tmp_path,
     assert "| p     " in text and "| p@2   " in text  # the agreement table has the protocol and its epoch-2 reading
     assert figure.stat().st_size > 1000
     capsys.readouterr()
+    claims = tmp_path / "claims.md"
+    comparison = tmp_path / "comparison.png"
+    assert main(["calibration", str(study), "--seeds", "100=3", "--protocols", "p", "--out", str(out), "--claims",
+                 str(claims), "--comparison", str(comparison)]) == 0  # fmt: skip
+    assert comparison.stat().st_size > 1000
+    report = claims.read_text()
+    assert "| published | " in report and "| p | " in report  # the verdicts on the paper's cells and on the runs
     assert main(["calibration", str(study), "--seeds", "100=4"]) == 2  # 3 seeds are not a complete cell of 4
     assert "no cell has all its seeds finished (4 at N = 100)" in capsys.readouterr().err
+    assert main(["calibration", str(study), "--protocols", "q"]) == 2
+    assert "protocol(s) q: no finished run; found p" in capsys.readouterr().err

@@ -5,6 +5,8 @@ part of it was run (config/protocols.yaml is far more than a 2-core machine trai
 ROOT` compares what is there, with the same functions as the comparison (`bvae.comparison`). Only cells whose every
 seed finished are compared: a cell with fewer seeds has a narrower [min; max] range on average.
 
+`--claims` also decides the paper's claims (`bvae.claims`) on the same complete cells.
+
 It also maps the posterior collapse of the deep vanilla VAE: for each run, the epoch at which it lost its last
 active latent unit on the test split (from its history), against the protocol's learning rate, beside the collapse
 that the paper's own cells imply (`paper_collapse`).
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bvae.bound import fit_bound
+from bvae.claims import Thresholds, epochs_to_region, evaluate
 from bvae.comparison import RUN_KEYS, at_epoch, compare, paper_tables, read_histories, summary, with_draws
 from bvae.data import read_dataset
 from bvae.errors import DataError
@@ -42,6 +45,15 @@ def runs_of(root: Path) -> pd.DataFrame:
     if not parts:
         raise DataError(f"{root}: no finished training under {root / 'runs'}")
     return pd.concat(parts, ignore_index=True)
+
+
+def only(runs: pd.DataFrame, protocols: list[str]) -> pd.DataFrame:
+    """The runs of `protocols` (all if empty); a protocol without a finished run is an error."""
+    missing = sorted(set(protocols) - set(runs["protocol"]))
+    if missing:
+        found = ", ".join(runs["protocol"].unique())
+        raise DataError(f"protocol(s) {', '.join(missing)}: no finished run; found {found}")
+    return runs[runs["protocol"].isin(protocols)] if protocols else runs
 
 
 def complete(runs: pd.DataFrame, seeds: dict[int, int]) -> pd.DataFrame:
@@ -154,11 +166,13 @@ def best_per_architecture(table: pd.DataFrame) -> pd.DataFrame:
     return best.groupby(["arch", "N", "agreeing", "compared"])["protocol"].agg(", ".join).reset_index()
 
 
-def summarise(root: Path, seeds: dict[int, int] | None = None, epochs: list[int] = ()) -> dict[str, pd.DataFrame]:
+def summarise(
+    root: Path, seeds: dict[int, int] | None = None, epochs: list[int] = (), protocols: list[str] = ()
+) -> dict[str, pd.DataFrame]:
     """Every table of the summary, by name: the comparison (with cells read at `epochs` as protocol@E), the
-    agreement counts, collapse per cell and per run, and the reference models."""
+    agreement counts, collapse per cell and per run, and the reference models; of `protocols` only, if given."""
     seeds = seeds or SEEDS
-    runs = complete(runs_of(root), seeds)
+    runs = complete(only(runs_of(root), protocols), seeds)
     if runs.empty:
         wanted = ", ".join(f"{s} at N = {n}" for n, s in seeds.items())
         raise DataError(f"{root}: no cell has all its seeds finished ({wanted}); nothing to compare yet")
@@ -173,6 +187,7 @@ def summarise(root: Path, seeds: dict[int, int] | None = None, epochs: list[int]
     deep = deep.assign(family=[decoder_family(run) for _, run in deep.iterrows()])
     return {
         "runs": runs,
+        "histories": histories,
         "comparison": table,
         "agreement": summary(table),
         "by_kind": agreement_by_cell_kind(table),
@@ -181,6 +196,14 @@ def summarise(root: Path, seeds: dict[int, int] | None = None, epochs: list[int]
         "deep_runs": deep,
         "references": reference_models(root),
     }
+
+
+def claims(root: Path, parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The paper's claims decided on the summary's complete cells (and on its own cells), as the rule claims does
+    for a study, at the default thresholds."""
+    bounds = pd.read_parquet(root / "bounds" / "bounds.parquet")
+    epochs = epochs_to_region(parts["histories"], bounds, Thresholds())
+    return evaluate(parts["runs"], epochs, bounds, Thresholds())
 
 
 def markdown(root: Path, parts: dict[str, pd.DataFrame], command: str) -> str:
@@ -207,7 +230,7 @@ def markdown(root: Path, parts: dict[str, pd.DataFrame], command: str) -> str:
         (
             "Deep, N >= 5000, run by run (collapse_epoch: from when the test KL stays below "
             f"{COLLAPSED_KL} nats; active_lost_epoch: from when no unit is active on the test split)",
-            parts["deep_runs"].sort_values(deep_cols[:4])[deep_cols],
+            parts["deep_runs"].sort_values(deep_cols[:4])[deep_cols].assign(lr=lambda f: f["lr"].map("{:g}".format)),
             ".3f",
         ),
         ("Models whose latent code carries less (pct of the bound)", parts["references"], ".3f"),
