@@ -36,7 +36,7 @@ batch 100, hidden 1024 1024, latent 2) and each thread count:
   it cannot, which is why the DRAM figure is the floor.
 * **stacking**: canonical samples/s with S seeds per stacked model for every S in ``--stack`` (ratio to S=1), at
   d = 200 for every thread count and at every d of the study grid at 1 thread (for the projection).
-* **projection** of the full study in ``config.yaml`` (else SPEC's defaults): every (arch, d) of the grid is
+* **projection** of the full study in ``config.yaml`` (else the method's defaults): every (arch, d) of the grid is
   measured at 1 thread with the configured ``seeds_per_job`` (and, for canonical, every S in ``--stack``); a
   training's time = epochs × (step time × ceil(n_train / batch) + test pass × n_test / 3300) + the final
   ``mc_samples``-sample passes over train and test + the checkpoint saves; core-hours = Σ jobs × job time;
@@ -79,7 +79,7 @@ N_TRAIN, N_TEST, BATCH, HIDDEN, LATENT = 6700, 3300, 100, (1024, 1024), 2
 STEPS_PER_EPOCH = math.ceil(N_TRAIN / BATCH)  # 67
 TABLE_D = (200, 1000)
 ADAM_BYTES_PER_PARAM = 7 * 4
-SPEC_GRID = dict(
+METHOD_GRID = dict(
     d=[200, 400, 1000],
     N=[100, 5000, 10000],
     seeds=100,
@@ -366,9 +366,9 @@ def measure(
 
 def study_grid() -> tuple[dict, str]:
     path = ROOT / "config.yaml"
-    grid = {**SPEC_GRID, "seeds_per_job": dict(SPEC_GRID["seeds_per_job"])}
+    grid = {**METHOD_GRID, "seeds_per_job": dict(METHOD_GRID["seeds_per_job"])}
     if not path.exists():
-        return grid, "SPEC defaults (no config.yaml)"
+        return grid, "the defaults of docs/method.md (no config.yaml)"
     import yaml
 
     cfg = yaml.safe_load(path.read_text()) or {}

@@ -12,6 +12,7 @@ from bvae.settings import TrainSettings
 from bvae.simulate import SimSettings, simulate
 from bvae.study import run_dir
 from bvae.train import train_and_write
+from tests.conftest import markdown_tables
 
 
 def history(seed, active, kl):
@@ -81,6 +82,7 @@ def test_summary_compares_complete_cells_also_at_earlier_epochs(study, tmp_path,
     assert main(["calibration", str(study), "--epoch", "2", "--seeds", "100=3", "--out", str(out), "--figure",
                  str(figure)]) == 0  # fmt: skip
     text = out.read_text()
+    assert len(markdown_tables(text)) > 3  # each with a cell per column in every row
     assert "6 finished trainings in complete cells of 1 protocols" in text
     assert "| p     " in text and "| p@2   " in text  # the agreement table has the protocol and its epoch-2 reading
     assert figure.stat().st_size > 1000

@@ -268,6 +268,7 @@ def test_every_option_has_help():
     for name, command in sub.choices.items():
         for action in command._actions:
             assert action.help, f"bvae {name} {action.option_strings or action.dest} has no help text"
+            assert "null" not in action.help, f"bvae {name} {action.option_strings}: config wording in --help"
 
 
 def test_train_on_a_simulated_dataset_draws_its_exact_nll(tmp_path, monkeypatch):

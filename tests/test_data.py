@@ -1,4 +1,4 @@
-"""Datasets on disk: the SPEC §4 Parquet layout round-trips, and every kind of bad user file gets its one-line error."""
+"""Datasets on disk: the method §4 Parquet layout round-trips, and every bad user file gets its one-line error."""
 
 import numpy as np
 import pandas as pd

@@ -1,5 +1,8 @@
 """End to end: the tiny config through snakemake, tables against runs.parquet, and reruns after code edits."""
 
+import base64
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +11,8 @@ import pytest
 import torch
 
 from bvae.tables import TABLES
-from tests.conftest import copy_workflow, job_counts, snakemake
+from tests.conftest import copy_workflow, job_counts, markdown_tables, snakemake
+from tests.test_document import html_rows
 
 
 def test_every_output_exists_and_tables_recompute_from_runs(tiny):
@@ -44,6 +48,41 @@ def test_every_output_exists_and_tables_recompute_from_runs(tiny):
                 assert row[f"{variant}_mean"] == pytest.approx(pct.mean(), rel=1e-12)
                 assert row[f"{variant}_std"] == pytest.approx(np.std(pct, ddof=1), rel=1e-12)
                 assert (row[f"{variant}_min"], row[f"{variant}_max"]) == (pct.min(), pct.max())
+    tables = results / "tables"  # reading a Markdown table checks that every row has a cell per column
+    written = {path.relative_to(tables).as_posix(): markdown_tables(path.read_text()) for path in tables.rglob("*.md")}
+    assert sum(len(found) for name, found in written.items() if "/table" in name) == 2 * 8  # one per file
+    assert not written["comparison.md"] and len(written["claims.md"]) > 8  # d = 24 is not in the paper
+
+
+def test_the_report_shows_every_table_with_its_caption(tiny):
+    """Snakemake's report frames an HTML result but shows a Markdown one only as a link: the tables are in it as
+    HTML pages holding the cells of the Markdown beside them, each with its caption, and no .md is in it."""
+    run = snakemake(tiny, "--report", "report.html", "--configfile", ".test/config.yaml")
+    assert run.returncode == 0, run.stderr[-2000:]
+    embedded = re.search(r"var results = (\{.*?\});\n", (tiny / "report.html").read_text(encoding="utf-8"), re.S)[1]
+    results = json.loads(embedded)
+    assert not [path for path in results if path.endswith(".md")]
+    tables = {path: entry for path, entry in results.items() if "/tables/" in path}
+    assert len(tables) == 2 * 8 + 2  # two protocols' eight tables, the comparison and the claims
+    captions = {"table": "method §7", "comparison": "published cells", "claims": "criterion"}
+    for path, entry in tables.items():
+        name = Path(path).stem
+        assert entry["mime_type"] == "text/html"
+        assert next(text for key, text in captions.items() if name.startswith(key)) in entry["caption"]
+        markdown = (tiny / path).with_suffix(".md").read_text()
+        # the page shows `code` and **strong** as HTML
+        cells = [[re.sub(r"`|\*\*", "", cell) for cell in row] for header, rows in markdown_tables(markdown)
+                 for row in [header, *rows]]  # fmt: skip
+        assert html_rows(embedded_page(entry)) == cells
+        if name.startswith("table"):
+            assert len(cells) == 3  # the header and the two datasets
+    comparison = embedded_page(tables["results/test/tables/comparison.html"])
+    assert "Not in the paper, so not compared: d24_N100, d24_N400." in comparison and not html_rows(comparison)
+
+
+def embedded_page(entry: dict) -> str:
+    """The HTML page that a report entry embeds as a base64 data URI."""
+    return base64.b64decode(entry["data_uri"].split("base64,", 1)[1]).decode("utf-8")
 
 
 def test_nothing_to_do_after_a_complete_run(tiny):

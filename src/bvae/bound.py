@@ -1,4 +1,4 @@
-"""The lower bound of the Bernoulli VAE's ELBO (SPEC §2): its generic form B(W, b) and its closed-form optimum.
+"""The lower bound of the Bernoulli VAE's ELBO (method §2): its generic form B(W, b) and its closed-form optimum.
 
 Everything lives on the rescaled data x̃ = 4x − 2, where the softplus Taylor bound turns the negative ELBO of an
 affine decoder into a probabilistic-PCA objective with noise variance 4 (Tipping & Bishop 1999).

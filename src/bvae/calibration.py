@@ -66,9 +66,9 @@ def collapse_epochs(histories: pd.DataFrame) -> pd.DataFrame:
     """Per run, two readings of when its code collapsed on the test split, for good (NaN: it did not by its end):
 
     - `collapse_epoch`: the first epoch from which the test KL stays below COLLAPSED_KL nats. The loss of such a run
-      sits at the column-means model's (the decoder ignores z), while SPEC's active units can still count a unit
-      whose posterior mean varies by a little more than 0.01 over the test rows and carries nothing;
-    - `active_lost_epoch`: the first epoch from which no unit is active on the test split (SPEC's measure).
+      sits at the column-means model's (the decoder ignores z), while the active units of method §6 can still count
+      a unit whose posterior mean varies by a little more than 0.01 over the test rows and carries nothing;
+    - `active_lost_epoch`: the first epoch from which no unit is active on the test split (method §6's measure).
     """
     histories = histories.sort_values([*RUN_KEYS, "epoch"])
     keys = [histories[k] for k in RUN_KEYS]

@@ -25,8 +25,9 @@ DESCRIPTION = """\
 The ELBO lower bound of the Bernoulli VAE for your own 0/1 data (Parquet, CSV, .npy or .npz).
 
 Workflow: `bvae bound FILE` gives the training/test bound and the eigenvalue counts that suggest a latent size K;
-`bvae train FILE --variant preinit --latent-dim K --epochs E --out DIR` trains a VAE started at the bound's optimum
-and plots its loss against the bound; `bvae example digits digits.parquet` writes a ready-made example file."""
+`bvae train FILE --variant preinit --latent-dim K --epochs E --out DIR` trains a VAE whose decoder output layer and
+encoder heads start at the bound's optimum, and plots its loss against the bound; `bvae example digits
+digits.parquet` writes a ready-made example file. "method §N" is a section of docs/method.md in the repository."""
 
 N_LEADING = 10  # eigenvalues printed by `bvae bound`
 
@@ -92,8 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--variant",
         choices=list(VARIANTS),
         default="preinit",
-        help="vanilla: random initialisation; preinit: decoder output and encoder heads set to the bound's "
-        "optimum (default: preinit)",
+        help="vanilla: random initialisation; preinit: decoder output layer and encoder heads set to the bound's "
+        "optimum, hidden layers random (method §5; default: preinit)",
     )
     add_options(train)  # one option per training setting (bvae/settings.schema.yaml)
     train.add_argument(

@@ -1,4 +1,4 @@
-"""Binary datasets: the in-memory form, the Parquet layout of SPEC §4, and loading a user's own 0/1 matrix.
+"""Binary datasets: the in-memory form, the Parquet layout of method §4, and loading a user's own 0/1 matrix.
 
 Every validation failure is a one-line `DataError` that names the file and the offending value.
 """

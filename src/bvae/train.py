@@ -1,4 +1,4 @@
-"""Training (SPEC §6): Adam over minibatches reshuffled each epoch, per-epoch history, a Monte Carlo final pass.
+"""Training (method §6): Adam over minibatches reshuffled each epoch, per-epoch history, a Monte Carlo final pass.
 
 Several seeds of one dataset/architecture/variant train together as one stacked model (`networks.StackedVAE`).
 Each seed owns two generators, one for initialisation and one for shuffling and noise, and draws from them in a
@@ -32,7 +32,7 @@ from bvae.resources import EVAL_ROWS
 from bvae.settings import TrainSettings
 
 HISTORY = ("train_loss", "test_loss", "test_kl", "test_active_units", "seconds")  # per epoch, per seed but seconds
-ACTIVE_VAR = 0.01  # a latent unit is active when its posterior mean varies more than this over the data (SPEC §6)
+ACTIVE_VAR = 0.01  # a latent unit is active when its posterior mean varies more than this over the data (method §6)
 # A training loss above DIVERGENCE_FACTOR · d·log 2 is a divergence. d·log 2 is the loss of the constant model
 # p = 1/2, and the bound's optimum lies below it; freshly initialised networks start at 1.0–3.4 × d·log 2 (measured
 # for both architectures, both variants and all three inits at d = 20, 200, 1000, hidden 8 to 1024), and training
@@ -202,7 +202,7 @@ def train_seeds(
     x_test = torch.as_tensor(data.test, dtype=torch.float32)
     started = time.perf_counter()
     history, start_epoch = resume(state, model, opt, run_gens)
-    label = f"{data.name} {settings.arch} {settings.variant} seeds {seeds[0]}..{seeds[-1]}"
+    label = f"{data.name} {settings.arch} {settings.variant} {seed_label(seeds)}"
     bar = EpochProgress(label, start_epoch, settings.epochs, enabled=progress)
     for epoch in bar:
         tick = time.perf_counter()
@@ -231,6 +231,14 @@ def train_seeds(
         results.append(TrainResult(history=hist, final=final))
     ckpt.save_results(history, [result.final for result in results])
     return results
+
+
+def seed_label(seeds: list[int]) -> str:
+    """How progress lines name a training's seeds: seed 3, seeds 0-9 (a run of seeds), seeds 2, 5, 9."""
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    consecutive = list(seeds) == list(range(seeds[0], seeds[0] + len(seeds)))
+    return f"seeds {seeds[0]}-{seeds[-1]}" if consecutive else f"seeds {', '.join(map(str, seeds))}"
 
 
 def check_losses(train_loss, test_loss, data: BinaryData, settings: TrainSettings, seeds, epoch: int) -> None:

@@ -1,4 +1,4 @@
-# Stage 1: every dataset as {results}/datasets/{dataset}.parquet (SPEC §4 layout).
+# Stage 1: every dataset as {results}/datasets/{dataset}.parquet (method §4 layout).
 
 
 rule simulate_dataset:
