@@ -85,9 +85,35 @@ def test_full_study_dry_run_lists_3600_trainings(tmp_path):
 def test_bad_config_value_stops_before_any_job(tmp_path):
     workdir = copy_workflow(tmp_path)
     run = snakemake(workdir, "-n", "--config", "seeds=0")
-    message = run.stdout + run.stderr
-    assert run.returncode != 0 and "instance['seeds']" in message and "minimum" in message
+    assert (
+        run.returncode != 0 and run.stderr.splitlines()[-1] == "bvae: config error: seeds = 0; expected an integer >= 1"
+    )
     assert not (workdir / "results").exists()
+
+
+@pytest.fixture(scope="module")
+def workflow_copy(tmp_path_factory):
+    return copy_workflow(tmp_path_factory.mktemp("configs"))
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("epoch: 5\n", "epoch: unknown key; did you mean 'epochs'?"),  # issue 19 point 5: was line 5 of 198
+        ("epochs: 2.0\n", "epochs = 2.0; expected an integer (write 2, not 2.0)"),  # issue 21 case 2
+        ("datasets: {d: [24], N: [100], replicates: 0}\n", "datasets.replicates = 0; expected an integer >= 1"),
+        ("epochs: 3\nepochs: 4\n", "epochs: given twice in {dir}/bad.yaml (lines 1 and 2); expected each key"),
+        ("protocols: {comparison.md: {}}\n", "protocols: name 'comparison.md' is not allowed; expected a letter"),
+    ],
+)
+def test_a_config_error_is_one_line_and_the_last(workflow_copy, config, message):
+    """Issue 21: every config error stops the run before the first job, in one line naming the key, printed last."""
+    (workflow_copy / "bad.yaml").write_text(config)
+    run = snakemake(workflow_copy, "-n", "--configfile", ".test/config.yaml", "bad.yaml")
+    message = message.format(dir=workflow_copy)
+    assert run.returncode != 0 and run.stderr.splitlines()[-1].startswith(f"bvae: config error: {message}")
+    assert len(run.stdout.splitlines() + run.stderr.splitlines()) <= 3, run.stdout + run.stderr
+    assert not (workflow_copy / "results").exists()
 
 
 def test_user_file_flows_through_the_same_rules(tmp_path):

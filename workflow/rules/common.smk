@@ -1,28 +1,31 @@
 # Configuration validation, the dataset registry, protocols, seed stacks, code fingerprints and every output path.
 
 import functools
+import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
+from bvae.config import check_config
 from bvae.data import dataset_shape
+from bvae.errors import BvaeError
 from bvae.fingerprint import script_fingerprint
 from bvae.resources import train_mem_mb, train_runtime_minutes
-from bvae.study import dataset_seeds, files_registry, protocol_settings, reject_non_finite, seed_stacks, simulated
+from bvae.study import dataset_seeds, files_registry, protocol_settings, seed_stacks, simulated
 from bvae.study import run_dir as study_run_dir
 from bvae.tables import TABLES
 
 
-validate(config, "../schemas/config.schema.yaml")
+try:  # schema, keys given twice, names, paths...: one line naming the key, last, instead of a traceback
+    check_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml", workflow.configfiles)
+except BvaeError as error:
+    sys.exit(f"bvae: config error: {error}")
 
 CONDA_ENV = "../../envs/bvae.yaml"
 ROOT = config["results"]  # every output of this study lives under it: a quick check never touches the full study
 LOGS = f"{ROOT}/logs"
 BENCHMARKS = f"{ROOT}/benchmarks"
 
-reject_non_finite(config)  # the schema lets .nan and .inf through every numeric bound
 SIMULATED = simulated(config)
-FILES = files_registry(config)  # stops on a name used twice
+FILES = files_registry(config)
 SEEDS = dataset_seeds(config)  # dataset -> number of seeds
 DATASETS = list(SEEDS)
 PROTOCOLS = {  # protocol -> architecture -> its complete training settings
