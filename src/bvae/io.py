@@ -88,6 +88,36 @@ def check_output_dir(outdir: str | os.PathLike, names: Iterable[str]) -> None:
             tmp.unlink()
 
 
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name one file (through links too); a path that does not exist yet by its resolved name."""
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def check_outputs(inputs: Iterable[str | os.PathLike], outputs: Iterable[tuple[str, str | os.PathLike | None]]) -> None:
+    """OutputError if an output (option, path) would write over an input file or over another output."""
+    written: list[tuple[str, str | os.PathLike]] = []
+    for option, path in outputs:
+        if path is None:
+            continue
+        clash = next((f"the input file {i}" for i in inputs if same_file(path, i)), None) or next(
+            (f"the output of {other}" for other, earlier in written if same_file(path, earlier)), None
+        )
+        if clash:
+            raise OutputError(f"{path}: {option} would write over {clash}; expected a path of its own")
+        written.append((option, path))
+
+
+def check_suffix(path: str | os.PathLike | None, suffix: str, what: str) -> None:
+    """OutputError unless a file that will hold `what` is named so (a device or pipe, e.g. /dev/stdout, is fine)."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.suffix.lower() != suffix and not (path.exists() and not path.is_file()):
+        raise OutputError(f"{path}: expected a path ending in {suffix} (the file is {what})")
+
+
 def provenance() -> dict[str, str]:
     """Versions and host of the running process, recorded next to every result.
 

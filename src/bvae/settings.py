@@ -23,6 +23,8 @@ SCHEMA_PATH = Path(__file__).with_name("settings.schema.yaml")
 SCHEMA = yaml.safe_load(SCHEMA_PATH.read_text())
 PROPERTIES: dict[str, dict] = SCHEMA["properties"]
 JOB_KEYS = ("arch", "variant", "threads")  # set per training job by the workflow, not by a protocol
+# How a training runs, not what it computes: left out of its checkpoint key and of the workflow's rerun trigger.
+RUN_ONLY = tuple(name for name, prop in PROPERTIES.items() if prop.get("changes_results") is False)
 
 
 def frozen(value):
