@@ -4,18 +4,21 @@ estimated before it allocates (the `bvae` commands and the library; config error
 import dataclasses
 import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import bvae.bound as bound_module
+import bvae.io as io
 import bvae.resources as resources
 import bvae.train as train_module
 from bvae.cli import main
 from bvae.data import load_binary
-from bvae.errors import DataError
-from bvae.io import read_parquet
+from bvae.errors import DataError, OutputError
+from bvae.io import lock_results, read_parquet
 from bvae.resources import bound_bytes, gib, train_bytes
 from bvae.simulate import SimSettings, simulate
 from bvae.train import TrainSettings, checkpoint_key, train_seeds
@@ -291,3 +294,21 @@ def test_an_option_given_twice_is_refused(bits, capsys, args, message):
         main([arg.format(bits=bits) for arg in args])
     assert exit.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1].endswith(f"error: {message}; give it once")
+
+
+# Case 8 (the workflow test is in tests/test_workflow.py): the output root's lock.
+def test_the_results_lock_is_held_by_one_process_and_ends_with_it(tmp_path, monkeypatch):
+    code = "import sys, time; from bvae.io import lock_results; lock_results(sys.argv[1]); print('locked', flush=True)"
+    holder = subprocess.Popen([sys.executable, "-c", code + "; time.sleep(600)", str(tmp_path)], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"locked\n"
+        message = rf"^{tmp_path}: another run is writing this output root \(pid {holder.pid} on .+ in {os.getcwd()}\)"
+        with pytest.raises(OutputError, match=message):
+            lock_results(tmp_path)
+    finally:
+        holder.kill()  # SIGKILL: nothing of its own runs to release the lock
+        holder.wait()
+    monkeypatch.setattr(io, "_held_locks", [])
+    lock_results(tmp_path)  # the lock ended with its process
+    assert f"pid {os.getpid()} on " in (tmp_path / ".bvae.lock").read_text()
+    io._held_locks[0].close()

@@ -1,5 +1,9 @@
 """End to end: the tiny config through snakemake, tables against runs.parquet, and reruns after code edits."""
 
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +12,7 @@ import pytest
 import torch
 
 from bvae.tables import TABLES
-from tests.conftest import copy_workflow, job_counts, snakemake
+from tests.conftest import SNAKEMAKE, copy_workflow, job_counts, snakemake
 
 
 def test_every_output_exists_and_tables_recompute_from_runs(tiny):
@@ -116,6 +120,50 @@ def test_a_config_error_is_one_line_and_the_last(workflow_copy, config, message)
     assert not (workflow_copy / "results").exists()
 
 
+def test_a_setting_that_does_not_change_results_reruns_nothing(tiny):
+    """Issue 21 case 3: changing checkpoint_every retrained everything."""
+    config = ["-n", "--configfile", ".test/config.yaml", "--config"]
+    run = snakemake(tiny, *config, "checkpoint_every=1")
+    assert run.returncode == 0 and "Nothing to be done" in run.stdout + run.stderr, run.stdout[-2000:]
+    counts = job_counts(snakemake(tiny, *config, "epochs=4").stdout)  # a setting that does: every training reruns
+    assert sum(n for rule, n in counts.items() if rule.startswith("train_")) == 2 * (2 * 2 * 2 + 2 * 2 * 1)
+
+
+def test_two_runs_never_write_one_results_root(tmp_path):
+    """Issue 21 case 8: two checkouts writing one absolute results root both trained everything."""
+    shared = tmp_path / "shared"
+    first, second = tmp_path / "first", tmp_path / "second"
+    for workdir in (first, second):
+        workdir.mkdir()
+        copy_workflow(workdir)
+    config = ["--configfile", ".test/config.yaml", "--config", f"results={shared}", "epochs=100000"]
+    target = f"{shared}/runs/spec/d24_N100/deep/vanilla/seed0/final.parquet"
+    env = {**os.environ, "PYTHONPATH": str(first / "src")}
+    holder = subprocess.Popen([*SNAKEMAKE, "--cores", "1", target, *config], cwd=first, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not (shared / ".bvae.lock").exists() or not (shared / ".bvae.lock").read_text():
+            assert time.monotonic() < deadline and holder.poll() is None, "the first run did not start"
+            time.sleep(0.1)
+        run = snakemake(second, "--cores", "1", target, *config)
+        assert holder.poll() is None, "the first run ended before the second one was refused"
+    finally:
+        os.killpg(holder.pid, signal.SIGINT)  # Ctrl-C: Snakemake and its training job stop
+        try:
+            holder.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(holder.pid, signal.SIGKILL)
+            holder.wait()
+    last = run.stderr.splitlines()[-1]
+    assert run.returncode != 0 and last.startswith(f"bvae: error: {shared}: another run is writing this output root")
+    assert f"(pid {holder.pid} on " in last and f" in {first}); wait until it ends" in last
+    started = [
+        line for line in run.stdout.splitlines() + run.stderr.splitlines() if line.startswith(("rule ", "localrule "))
+    ]
+    assert not started  # stopped before its first job
+
+
 def test_user_file_flows_through_the_same_rules(tmp_path):
     workdir = copy_workflow(tmp_path)
     rng = np.random.default_rng(3)
@@ -131,6 +179,12 @@ def test_user_file_flows_through_the_same_rules(tmp_path):
     assert bounds.loc["mine", ["d", "N", "n_test"]].tolist() == [24, 120, 30]
     assert bounds.loc["mine", ["nll_true_train", "nll_true_test"]].isna().all()  # no generating model
     assert bounds.loc[["d24_N100", "d24_N400"], ["nll_true_train", "nll_true_test"]].notna().all().all()
+    # Issue 21 case 9: the content decides, not the time. A file replaced by other data with an older time is new.
+    before = (workdir / "mine.csv").stat().st_mtime - 3600
+    pd.DataFrame((rng.random((120, 24)) < 0.3).astype(int)).to_csv(workdir / "mine.csv", index=False)
+    os.utime(workdir / "mine.csv", (before, before))
+    counts = job_counts(snakemake(workdir, "-n", "results/test/bounds/bounds.parquet", *config).stdout)
+    assert counts == {"import_dataset": 1, "bounds": 1}
 
 
 def test_each_protocol_trains_and_tabulates_apart(tiny):

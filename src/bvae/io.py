@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import os
 import platform
@@ -17,9 +18,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bvae.errors import DataError, OutputError
+from bvae.errors import DataError, OutputError, tell
 
 METADATA_KEY = b"bvae"
+LOCK_FILE = ".bvae.lock"
+_held_locks: list = []  # open lock files: a lock lasts as long as the process that holds it
 
 
 @contextlib.contextmanager
@@ -197,3 +200,40 @@ def log_to(path: str | os.PathLike) -> Iterator[None]:
         except BaseException:
             traceback.print_exc()
             raise
+
+
+def lock_results(root: str | os.PathLike) -> None:
+    """Hold an exclusive lock on the output root `root` for the rest of this process, or fail with one line naming
+    the run that holds it (its pid, host, start and directory, which it writes into `root`/.bvae.lock).
+
+    An advisory lock (flock) of the operating system: it is released when its process ends, however it ends, so a
+    killed run never leaves it behind. A file system without locks gets a warning, and the run goes on.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock
+        return
+    path = Path(root) / LOCK_FILE
+    with naming(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        file = open(path, "a+")  # held open for the life of the process; "a+" keeps the holder's details
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        file.seek(0)
+        holder = file.read().strip() or "its details unknown"
+        file.close()
+        raise OutputError(
+            f"{root}: another run is writing this output root ({holder}); wait until it ends, or give this study "
+            "its own results:"
+        ) from None
+    except OSError as exc:
+        file.close()
+        tell(f"{root}: cannot be locked ({os.strerror(exc.errno)}); make sure no other run writes there", "warning")
+        return
+    started = datetime.datetime.now().isoformat(sep=" ", timespec="seconds")
+    file.seek(0)
+    file.truncate()
+    file.write(f"pid {os.getpid()} on {platform.node()}, started {started} in {os.getcwd()}\n")
+    file.flush()
+    _held_locks.append(file)

@@ -3,12 +3,15 @@
 import functools
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from bvae.config import check_config
 from bvae.data import dataset_shape
 from bvae.errors import BvaeError
-from bvae.fingerprint import script_fingerprint
+from bvae.fingerprint import file_fingerprint, script_fingerprint
+from bvae.io import lock_results
 from bvae.resources import train_mem_mb, train_runtime_minutes
+from bvae.settings import RUN_ONLY
 from bvae.study import dataset_seeds, files_registry, protocol_settings, seed_stacks, simulated
 from bvae.study import run_dir as study_run_dir
 from bvae.tables import TABLES
@@ -52,6 +55,13 @@ def code(script):
     return script_fingerprint(Path(workflow.basedir) / "workflow" / "scripts" / script)
 
 
+onstart:
+    try:  # a second run writing this output root, from this checkout or another, stops before its first job
+        lock_results(ROOT)
+    except BvaeError as error:
+        sys.exit(f"bvae: error: {error}")
+
+
 def dataset_file(dataset):
     return f"{ROOT}/datasets/{dataset}.parquet"
 
@@ -61,8 +71,19 @@ def run_dir(protocol, dataset, arch, variant, seed):
 
 
 def train_params(arch):
-    """The protocol's settings for one job of this architecture (a function of the job's wildcards)."""
-    return lambda wildcards: {**PROTOCOLS[wildcards.protocol][arch], "arch": arch, "threads": config["threads_per_job"]}
+    """The protocol's settings for one job of this architecture (a function of the job's wildcards) that its results
+    depend on: a change reruns the job."""
+    return lambda wildcards: {
+        **{k: v for k, v in PROTOCOLS[wildcards.protocol][arch].items() if k not in RUN_ONLY},
+        "arch": arch,
+        "threads": config["threads_per_job"],
+    }
+
+
+def run_only(arch):
+    """The protocol's settings that do not change results (checkpoint_every). Snakemake's params trigger compares
+    only values of builtin types, so this namespace is passed to the job but changing it reruns nothing."""
+    return lambda wildcards: SimpleNamespace(**{k: PROTOCOLS[wildcards.protocol][arch][k] for k in RUN_ONLY})
 
 
 @functools.cache  # called for every training job's resources: read each dataset file once

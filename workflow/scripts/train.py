@@ -9,7 +9,7 @@ from bvae.train import train_and_write
 
 with log_to(snakemake.log[0]):
     given = {key: frozen(value) for key, value in snakemake.params.settings.items()}
-    settings = TrainSettings(**given, variant=snakemake.wildcards.variant)
+    settings = TrainSettings(**given, **vars(snakemake.params.run_only), variant=snakemake.wildcards.variant)
     outdirs = [Path(final).parent for final in snakemake.output.final]
     # keep_results: if Snakemake loses track of this job (killed meanwhile) and deletes its outputs to rerun it,
     # the rerun writes them from the checkpoint instead of training again. replace: the outputs are Snakemake's, and
