@@ -81,7 +81,7 @@ def test_a_first_row_is_never_dropped_nor_a_name_changed(tmp_path, content, mess
 
 
 # Case 3: checkpoint_every, which results do not depend on, was part of the checkpoint key.
-def test_checkpoint_every_neither_changes_nor_invalidates_a_training(data, tmp_path, monkeypatch):
+def test_checkpoint_every_neither_changes_nor_invalidates_a_training(data, tmp_path, monkeypatch, capsys):
     every1 = TrainSettings(arch="deep", variant="vanilla", **{**TINY, "epochs": 4, "checkpoint_every": 1})
     every3 = dataclasses.replace(every1, checkpoint_every=3)
     assert checkpoint_key(data, every1, [0]) == checkpoint_key(data, every3, [0])
@@ -100,8 +100,10 @@ def test_checkpoint_every_neither_changes_nor_invalidates_a_training(data, tmp_p
     with pytest.raises(KeyboardInterrupt):
         train_seeds(data, every1, [0], checkpoint=ckpt, progress=False)
     epochs.clear()
+    capsys.readouterr()
     resumed = train_seeds(data, every3, [0], checkpoint=ckpt, progress=False)[0]
     assert len(epochs) == 2  # epochs 3 and 4 only: resumed, not started over
+    assert capsys.readouterr().err == f"bvae: note: {ckpt} holds this training after epoch 2 of 4: it resumes there\n"
     pd.testing.assert_frame_equal(resumed.history.drop(columns="seconds"), fresh.history.drop(columns="seconds"))
 
 

@@ -219,6 +219,8 @@ def train_seeds(
     x_test = torch.as_tensor(data.test, dtype=torch.float32)
     started = time.perf_counter()
     history, start_epoch = resume(state, model, opt, run_gens)
+    if start_epoch:
+        tell(f"{ckpt.path} holds this training after epoch {start_epoch} of {settings.epochs}: it resumes there")
     bar = EpochProgress(label, start_epoch, settings.epochs, enabled=progress)
     for epoch in bar:
         tick = time.perf_counter()
