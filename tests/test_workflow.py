@@ -149,7 +149,7 @@ def test_two_runs_never_write_one_results_root(tmp_path):
         run = snakemake(second, "--cores", "1", target, *config)
         assert holder.poll() is None, "the first run ended before the second one was refused"
     finally:
-        os.killpg(holder.pid, signal.SIGINT)  # Ctrl-C: Snakemake and its training job stop
+        os.killpg(holder.pid, signal.SIGTERM)  # Snakemake and its training job (SIGINT may be ignored in background)
         try:
             holder.wait(timeout=60)
         except subprocess.TimeoutExpired:
