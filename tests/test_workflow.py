@@ -120,13 +120,16 @@ def test_a_config_error_is_one_line_and_the_last(workflow_copy, config, message)
     assert not (workflow_copy / "results").exists()
 
 
-def test_a_setting_that_does_not_change_results_reruns_nothing(tiny):
-    """Issue 21 case 3: changing checkpoint_every retrained everything."""
-    config = ["-n", "--configfile", ".test/config.yaml", "--config"]
-    run = snakemake(tiny, *config, "checkpoint_every=1")
+def test_a_setting_that_does_not_change_results_reruns_nothing(tmp_path):
+    """Issue 21 case 3: changing checkpoint_every retrained everything. (Not on `tiny`: other tests edit its code.)"""
+    workdir = copy_workflow(tmp_path)
+    target = "results/test/runs/spec/d24_N100/deep/vanilla/seed0/final.parquet"
+    run = snakemake(workdir, "--cores", "1", target, "--configfile", ".test/config.yaml")
+    assert run.returncode == 0, run.stderr[-2000:]
+    dry = [target, "-n", "--configfile", ".test/config.yaml", "--config"]
+    run = snakemake(workdir, *dry, "checkpoint_every=1")
     assert run.returncode == 0 and "Nothing to be done" in run.stdout + run.stderr, run.stdout[-2000:]
-    counts = job_counts(snakemake(tiny, *config, "epochs=4").stdout)  # a setting that does: every training reruns
-    assert sum(n for rule, n in counts.items() if rule.startswith("train_")) == 2 * (2 * 2 * 2 + 2 * 2 * 1)
+    assert job_counts(snakemake(workdir, *dry, "epochs=4").stdout) == {"train_deep": 1}  # a setting that does
 
 
 def test_two_runs_never_write_one_results_root(tmp_path):
