@@ -7,24 +7,31 @@ import pytest
 from bvae.calibration import collapse_epochs, complete, decoder_family, paper_collapse
 from bvae.cli import main
 from bvae.data import write_dataset
+from bvae.decision import bound_tables
 from bvae.settings import TrainSettings
 from bvae.simulate import SimSettings, simulate
 from bvae.study import run_dir
 from bvae.train import train_and_write
 
 
-def history(seed, active):
+def history(seed, active, kl):
     return pd.DataFrame(
         {"protocol": "p", "dataset": "d", "arch": "deep", "variant": "vanilla", "seed": seed,
-         "epoch": np.arange(1, len(active) + 1), "test_active_units": active}  # fmt: skip
+         "epoch": np.arange(1, len(active) + 1), "test_active_units": active, "test_kl": kl}  # fmt: skip
     )
 
 
-def test_collapse_epoch_is_the_first_epoch_of_the_final_run_without_an_active_unit():
-    runs = [history(0, [2, 1, 0, 1, 0, 0]), history(1, [2, 2, 1]), history(2, [0, 0]), history(3, [1, 0, 1])]
-    epochs = collapse_epochs(pd.concat(runs)).set_index("seed")["collapse_epoch"]
-    assert epochs[0] == 5 and epochs[2] == 1  # units that come back do not count; never active: epoch 1
-    assert np.isnan(epochs[1]) and np.isnan(epochs[3])  # ends with an active unit
+def test_collapse_is_read_for_good_from_the_kl_and_from_the_active_units():
+    runs = [
+        history(0, [2, 1, 0, 1, 0, 0], [3.0, 0.5, 0.05, 0.2, 0.05, 0.01]),
+        history(1, [2, 2, 1], [1.0, 0.09, 0.4]),  # a dip below the threshold that recovers is no collapse
+        history(2, [0, 0], [0.01, 0.0]),
+        history(3, [1, 2, 2], [0.5, 0.05, 0.04]),  # "active" by a hair, with nothing in the code
+    ]
+    epochs = collapse_epochs(pd.concat(runs[::-1])).set_index("seed")[["collapse_epoch", "active_lost_epoch"]]
+    assert epochs.loc[0].tolist() == [5, 5] and epochs.loc[2].tolist() == [1, 1]  # never carried: epoch 1
+    assert epochs.loc[1].isna().all()
+    assert epochs.loc[3, "collapse_epoch"] == 2 and np.isnan(epochs.loc[3, "active_lost_epoch"])
 
 
 def test_the_published_deep_vanilla_ranges_imply_collapse_only_at_the_largest_d_times_n():
@@ -59,6 +66,9 @@ def study(tmp_path_factory):
     root = tmp_path_factory.mktemp("calibration")
     data = simulate(SimSettings(d=200, N=100))
     write_dataset(data, root / "datasets" / "d200_N100.parquet")
+    bounds, _ = bound_tables([data], latent_dim=2)
+    (root / "bounds").mkdir()
+    bounds.to_parquet(root / "bounds" / "bounds.parquet")
     settings = dict(arch="deep", hidden=(8, 8), epochs=4, batch_size=50, mc_samples=2, checkpoint_every=2)
     for variant in ("vanilla", "preinit"):
         outdirs = [run_dir(str(root), "p", data.name, "deep", variant, s) for s in range(3)]
@@ -75,5 +85,14 @@ def test_summary_compares_complete_cells_also_at_earlier_epochs(study, tmp_path,
     assert "| p     " in text and "| p@2   " in text  # the agreement table has the protocol and its epoch-2 reading
     assert figure.stat().st_size > 1000
     capsys.readouterr()
+    claims = tmp_path / "claims.md"
+    comparison = tmp_path / "comparison.png"
+    assert main(["calibration", str(study), "--seeds", "100=3", "--protocols", "p", "--out", str(out), "--claims",
+                 str(claims), "--comparison", str(comparison)]) == 0  # fmt: skip
+    assert comparison.stat().st_size > 1000
+    report = claims.read_text()
+    assert "| published | " in report and "| p | " in report  # the verdicts on the paper's cells and on the runs
     assert main(["calibration", str(study), "--seeds", "100=4"]) == 2  # 3 seeds are not a complete cell of 4
     assert "no cell has all its seeds finished (4 at N = 100)" in capsys.readouterr().err
+    assert main(["calibration", str(study), "--protocols", "q"]) == 2
+    assert "protocol(s) q: no finished run; found p" in capsys.readouterr().err

@@ -5,6 +5,8 @@ part of it was run (config/protocols.yaml is far more than a 2-core machine trai
 ROOT` compares what is there, with the same functions as the comparison (`bvae.comparison`). Only cells whose every
 seed finished are compared: a cell with fewer seeds has a narrower [min; max] range on average.
 
+`--claims` also decides the paper's claims (`bvae.claims`) on the same complete cells.
+
 It also maps the posterior collapse of the deep vanilla VAE: for each run, the epoch at which it lost its last
 active latent unit on the test split (from its history), against the protocol's learning rate, beside the collapse
 that the paper's own cells imply (`paper_collapse`).
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bvae.bound import fit_bound
+from bvae.claims import Thresholds, epochs_to_region, evaluate
 from bvae.comparison import RUN_KEYS, at_epoch, compare, paper_tables, read_histories, summary, with_draws
 from bvae.data import read_dataset
 from bvae.errors import DataError
@@ -27,6 +30,9 @@ from bvae.tables import collect_runs
 
 SEEDS = {100: 10, 5000: 3, 10000: 3}  # seeds of a complete cell, by N (config/protocols.yaml)
 CELL = ["protocol", "arch", "dataset", "variant"]
+# A code that carries less than this about x (nats, summed over the latent units, on the test split) has collapsed:
+# trained codes here carry 0.4 to 1.2 nats, collapsed ones 0.04 and less, at the column-means model's loss.
+COLLAPSED_KL = 0.1
 
 
 def runs_of(root: Path) -> pd.DataFrame:
@@ -41,6 +47,15 @@ def runs_of(root: Path) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def only(runs: pd.DataFrame, protocols: list[str]) -> pd.DataFrame:
+    """The runs of `protocols` (all if empty); a protocol without a finished run is an error."""
+    missing = sorted(set(protocols) - set(runs["protocol"]))
+    if missing:
+        found = ", ".join(runs["protocol"].unique())
+        raise DataError(f"protocol(s) {', '.join(missing)}: no finished run; found {found}")
+    return runs[runs["protocol"].isin(protocols)] if protocols else runs
+
+
 def complete(runs: pd.DataFrame, seeds: dict[int, int]) -> pd.DataFrame:
     """The runs of cells with at least the complete number of seeds for their N (N missing from `seeds`: any)."""
     counts = runs.groupby(CELL)["seed"].transform("size")
@@ -48,13 +63,25 @@ def complete(runs: pd.DataFrame, seeds: dict[int, int]) -> pd.DataFrame:
 
 
 def collapse_epochs(histories: pd.DataFrame) -> pd.DataFrame:
-    """Per run: the epoch at which it lost its last active unit on the test split for good (NaN if it ends with an
-    active unit; 1 if it never had one)."""
-    active = histories["test_active_units"] > 0
-    last_active = histories["epoch"].where(active).groupby([histories[k] for k in RUN_KEYS]).max()
-    final_active = histories.sort_values("epoch").groupby(RUN_KEYS)["test_active_units"].last()
-    lost = (last_active.fillna(0) + 1).where(final_active == 0)
-    return lost.rename("collapse_epoch").reset_index()
+    """Per run, two readings of when its code collapsed on the test split, for good (NaN: it did not by its end):
+
+    - `collapse_epoch`: the first epoch from which the test KL stays below COLLAPSED_KL nats. The loss of such a run
+      sits at the column-means model's (the decoder ignores z), while SPEC's active units can still count a unit
+      whose posterior mean varies by a little more than 0.01 over the test rows and carries nothing;
+    - `active_lost_epoch`: the first epoch from which no unit is active on the test split (SPEC's measure).
+    """
+    histories = histories.sort_values([*RUN_KEYS, "epoch"])
+    keys = [histories[k] for k in RUN_KEYS]
+
+    def lost_for_good(carries: pd.Series) -> pd.Series:
+        last = histories["epoch"].where(carries).groupby(keys).max()  # NaN: never carried anything
+        return (last.fillna(0) + 1).where(~carries.groupby(keys).last())
+
+    lost = {
+        "collapse_epoch": lost_for_good(histories["test_kl"] >= COLLAPSED_KL),
+        "active_lost_epoch": lost_for_good(histories["test_active_units"] > 0),
+    }
+    return pd.DataFrame(lost).reset_index()
 
 
 def decoder_family(run: pd.Series) -> str:
@@ -106,7 +133,7 @@ def paper_collapse(paper: pd.DataFrame | None = None) -> pd.DataFrame:
 
 def collapse_table(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     """Per protocol and cell (first draw): seeds, collapsed seeds (no active unit at the end, on the training split),
-    the median epoch at which they collapsed (test split), mean pct_train and pct_test, and for the deep vanilla
+    the median epoch at which they collapsed (`collapse_epochs`), mean pct_train and pct_test, and for the deep vanilla
     cells at N >= 5000 the collapse that the paper's range implies (`paper_collapse`)."""
     first = with_draws(runs)
     first = first[first["replicate"] == 0].merge(epochs, on=RUN_KEYS, how="left")
@@ -139,11 +166,13 @@ def best_per_architecture(table: pd.DataFrame) -> pd.DataFrame:
     return best.groupby(["arch", "N", "agreeing", "compared"])["protocol"].agg(", ".join).reset_index()
 
 
-def summarise(root: Path, seeds: dict[int, int] | None = None, epochs: list[int] = ()) -> dict[str, pd.DataFrame]:
+def summarise(
+    root: Path, seeds: dict[int, int] | None = None, epochs: list[int] = (), protocols: list[str] = ()
+) -> dict[str, pd.DataFrame]:
     """Every table of the summary, by name: the comparison (with cells read at `epochs` as protocol@E), the
-    agreement counts, collapse per cell and per run, and the reference models."""
+    agreement counts, collapse per cell and per run, and the reference models; of `protocols` only, if given."""
     seeds = seeds or SEEDS
-    runs = complete(runs_of(root), seeds)
+    runs = complete(only(runs_of(root), protocols), seeds)
     if runs.empty:
         wanted = ", ".join(f"{s} at N = {n}" for n, s in seeds.items())
         raise DataError(f"{root}: no cell has all its seeds finished ({wanted}); nothing to compare yet")
@@ -158,6 +187,7 @@ def summarise(root: Path, seeds: dict[int, int] | None = None, epochs: list[int]
     deep = deep.assign(family=[decoder_family(run) for _, run in deep.iterrows()])
     return {
         "runs": runs,
+        "histories": histories,
         "comparison": table,
         "agreement": summary(table),
         "by_kind": agreement_by_cell_kind(table),
@@ -166,6 +196,14 @@ def summarise(root: Path, seeds: dict[int, int] | None = None, epochs: list[int]
         "deep_runs": deep,
         "references": reference_models(root),
     }
+
+
+def claims(root: Path, parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The paper's claims decided on the summary's complete cells (and on its own cells), as the rule claims does
+    for a study, at the default thresholds."""
+    bounds = pd.read_parquet(root / "bounds" / "bounds.parquet")
+    epochs = epochs_to_region(parts["histories"], bounds, Thresholds())
+    return evaluate(parts["runs"], epochs, bounds, Thresholds())
 
 
 def markdown(root: Path, parts: dict[str, pd.DataFrame], command: str) -> str:
@@ -181,7 +219,7 @@ def markdown(root: Path, parts: dict[str, pd.DataFrame], command: str) -> str:
         "numbers Keras reports for that epoch).",
     ]
     deep_cols = ["protocol", "dataset", "variant", "seed", "family", "lr", "pct_train", "pct_test", "active_units",
-                 "collapse_epoch"]  # fmt: skip
+                 "final_kl", "collapse_epoch", "active_lost_epoch"]  # fmt: skip
     cells = ["protocol", "table", "dataset", "variant", "paper_a", "paper_b", "mean", "std", "min", "max", "n"]
     sections = [
         ("Agreement per protocol (complete cells only)", parts["agreement"], ".2f"),
@@ -190,8 +228,9 @@ def markdown(root: Path, parts: dict[str, pd.DataFrame], command: str) -> str:
         ("What the paper's deep vanilla training ranges imply about collapse (N >= 5000)", paper_collapse(), ".2f"),
         ("Seeds, collapsed seeds (no active unit) and mean pct per cell", parts["collapse"], ".3f"),
         (
-            "Deep, N >= 5000, run by run (collapse_epoch: the epoch it lost its last active unit on the test split)",
-            parts["deep_runs"].sort_values(deep_cols[:4])[deep_cols],
+            "Deep, N >= 5000, run by run (collapse_epoch: from when the test KL stays below "
+            f"{COLLAPSED_KL} nats; active_lost_epoch: from when no unit is active on the test split)",
+            parts["deep_runs"].sort_values(deep_cols[:4])[deep_cols].assign(lr=lambda f: f["lr"].map("{:g}".format)),
             ".3f",
         ),
         ("Models whose latent code carries less (pct of the bound)", parts["references"], ".3f"),

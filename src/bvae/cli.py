@@ -164,8 +164,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeds", nargs="+", default=[f"{n}={s}" for n, s in SEEDS.items()], metavar="N=S",
         help="seeds of a complete cell per N (default: %(default)s; other N: any)",
     )  # fmt: skip
-    calibration.add_argument("--out", type=path, metavar="MD", help="write the summary here instead of stdout")
+    calibration.add_argument(
+        "--protocols", nargs="+", default=[], metavar="NAME", help="summarise these protocols only (default: all)"
+    )
+    calibration.add_argument("--out", type=path, metavar="MD", help="write the summary here (.md) instead of stdout")
     calibration.add_argument("--figure", type=path, metavar="PNG", help="also draw the collapse map here")
+    calibration.add_argument(
+        "--comparison", type=path, metavar="PNG", help="also draw the comparison figure of the compared cells here"
+    )
+    calibration.add_argument(
+        "--claims", type=path, metavar="MD",
+        help="also decide the paper's claims on the same cells and write the report here (as the rule claims does)",
+    )  # fmt: skip
     calibration.set_defaults(func=cmd_calibration)
     return parser
 
@@ -310,25 +320,45 @@ def seeds_per_size(pairs: list[str]) -> dict[int, int]:
         raise ConfigError(f"--seeds {' '.join(pairs)}; expected pairs N=S of integers, e.g. 100=10 5000=3") from None
 
 
+# Each output named for what it holds: none can take the name of a run's Parquet file that the summary reads.
+CALIBRATION_OUTPUTS = {
+    "out": (".md", "Markdown"),
+    "figure": (".png", "a PNG image"),
+    "comparison": (".png", "a PNG image"),
+    "claims": (".md", "Markdown"),
+}
+
+
 def cmd_calibration(args: argparse.Namespace) -> int:
-    from bvae.calibration import markdown, paper_collapse, summarise
+    from bvae.calibration import claims, markdown, paper_collapse, summarise
+    from bvae.claims import markdown as claims_markdown
     from bvae.io import check_outputs, check_suffix, write_text
     from bvae.plot_collapse import collapse_map
+    from bvae.plot_comparison import comparison_figure
 
-    check_outputs([], [("--out", args.out), ("--figure", args.figure)])
-    check_suffix(args.figure, ".png", "a PNG image")
-    parts = summarise(args.root, seeds_per_size(args.seeds), args.epoch)
+    check_outputs([], [(f"--{name}", getattr(args, name)) for name in CALIBRATION_OUTPUTS])
+    for name, (suffix, what) in CALIBRATION_OUTPUTS.items():
+        check_suffix(getattr(args, name), suffix, what)
+    parts = summarise(args.root, seeds_per_size(args.seeds), args.epoch, args.protocols)
     epochs = ["--epoch", *map(str, args.epoch)] if args.epoch else []
-    command = " ".join(["bvae calibration", str(args.root), *epochs])
+    protocols = ["--protocols", *args.protocols] if args.protocols else []
+    command = " ".join(["bvae calibration", str(args.root), *epochs, *protocols])
     text = markdown(args.root, parts, command)
     if args.out:
         write_text(text, args.out)
         print(f"wrote {args.out}")
     else:
         print(text, end="")
-    if args.figure:
-        collapse_map(parts["deep_runs"], paper_collapse(), args.figure)
-        print(f"wrote {args.figure}", file=sys.stderr if not args.out else sys.stdout)
+    report = sys.stdout if args.out else sys.stderr  # keep stdout for the summary when it goes there
+    extras = [
+        (args.figure, lambda path: collapse_map(parts["deep_runs"], paper_collapse(), path)),
+        (args.comparison, lambda path: comparison_figure(parts["comparison"], path)),
+        (args.claims, lambda path: write_text(claims_markdown(claims(args.root, parts)), path)),
+    ]
+    for path, write in extras:
+        if path:
+            write(path)
+            print(f"wrote {path}", file=report)
     return 0
 
 

@@ -1,8 +1,9 @@
-"""The collapse map: when each deep run lost its last active latent unit, against its learning rate, per dataset.
+"""The collapse map: when each deep run's latent code collapsed, against its learning rate, per dataset.
 
 One panel per dataset (rows N, columns d). A point is one run: x its learning rate (runs of the same rate spread a
-little apart by decoder family), y the epoch at which it lost its last active unit on the test split (log scale);
-runs that kept a unit to the end sit in the band "none" above the top. Colour is the variant, marker the decoder
+little apart by decoder family), y the epoch from which its test KL stays below `bvae.calibration.COLLAPSED_KL`
+(log scale; see `bvae.calibration.collapse_epochs` for why the KL and not SPEC's active units); runs whose code
+carries information to the end sit in the band "none" above the top. Colour is the variant, marker the decoder
 family (initialisation, batch size, ...). The panel title gives what the paper's training range implies.
 """
 
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from bvae.architectures import VARIANTS
+from bvae.calibration import COLLAPSED_KL
 from bvae.plot_bound import save, save_message
 from bvae.plot_training import VARIANT_COLORS
 
@@ -48,10 +50,13 @@ def collapse_map(runs: pd.DataFrame, paper: pd.DataFrame, path: str | os.PathLik
         for k, family in enumerate(families):
             for variant, color in VARIANT_COLORS.items():
                 part = cell[(cell["family"] == family) & (cell["variant"] == variant)]
-                x = part["lr"] * 1.12 ** (k - (len(families) - 1) / 2)  # side by side at one learning rate
+                x = part["lr"] * 1.04 ** (k - (len(families) - 1) / 2)  # side by side at one learning rate
                 y = part["collapse_epoch"].fillna(1.6 * top)
                 ax.scatter(x, y, marker=MARKERS[k % len(MARKERS)], color=color, alpha=0.7, s=28)
         ax.set_xscale("log")
+        rates = sorted(runs["lr"].unique())
+        ax.set_xticks(rates, [f"{r:.0e}".replace("e-0", "e-") for r in rates], fontsize=7)
+        ax.minorticks_off()
         ax.set_yscale("log")
         ax.axhline(1.25 * top, color="0.7", lw=0.8)
         ax.set_ylim(0.8, 2.2 * top)
@@ -59,13 +64,13 @@ def collapse_map(runs: pd.DataFrame, paper: pd.DataFrame, path: str | os.PathLik
         ax.set_yticks([*ticks, 1.6 * top], [*map(str, ticks), "none"])
         ax.set_title(panel_title(d, n, paper), fontsize=9)
         ax.set_xlabel("learning rate")
-        ax.set_ylabel("epoch of the last active unit's loss")
+        ax.set_ylabel("epoch of collapse")
         if cell.empty:
             ax.text(0.5, 0.5, "not run", transform=ax.transAxes, ha="center", va="center", color="0.5")
     handles = [plt.Line2D([], [], ls="", marker=MARKERS[k % len(MARKERS)], color="0.3", label=f)
                for k, f in enumerate(families)]  # fmt: skip
     handles += [plt.Line2D([], [], ls="", marker="o", color=c, label=VARIANTS[v]) for v, c in VARIANT_COLORS.items()]
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), fontsize=8, frameon=False)
-    fig.suptitle("Deep VAE: epoch at which each run lost its last active latent unit (test split)")
+    fig.suptitle(f"Deep VAE: epoch from which each run's test KL stays below {COLLAPSED_KL} nats (collapse)")
     fig.tight_layout(rect=(0, 0.04 + 0.025 * np.ceil(len(handles) / 4), 1, 0.97))
     save(fig, path)
