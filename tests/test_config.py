@@ -3,6 +3,7 @@ without Snakemake; tests/test_workflow.py checks that the workflow prints that l
 
 import copy
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -124,13 +125,14 @@ def test_a_setting_of_the_wrong_type_is_not_called_unknown(tmp_path, monkeypatch
     ("text", "message"),
     [
         ("epochs: 3\nlr: 0.01\nepochs: 5\n", "epochs: given twice in {path} (lines 1 and 3); expected each key once"),
-        ("protocols:\n  fast: {lr: 0.01}\n  fast: {lr: 0.1}\n", "fast: given twice in {path} (lines 2 and 3)"),
+        ("protocols:\n  fast: {lr: 0.01}\n  fast: {}\n", "protocols.fast: given twice in {path} (lines 2 and 3)"),
+        ("files:\n  - name: a\n    path: a.csv\n    name: b\n", "files[0].name: given twice in {path} (lines 2 and 4)"),
     ],
 )
 def test_a_key_given_twice_in_a_file_is_refused(tmp_path, text, message):
     path = tmp_path / "c.yaml"
     path.write_text(text)
-    with pytest.raises(ConfigError, match="^" + message.format(path=path).replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ConfigError, match="^" + re.escape(message.format(path=path))):
         check_config(yaml.safe_load(text), SCHEMA, [path])
 
 

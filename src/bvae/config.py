@@ -41,20 +41,26 @@ TYPE_WORDS = {
 BOUNDS = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
 
 
-class UniqueKeyLoader(yaml.SafeLoader):
-    """A YAML loader that refuses a key given twice in one mapping instead of keeping the last one."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
+def duplicate_key(node, path: tuple = ()) -> str | None:
+    """The first key given twice in a mapping of a composed YAML node, named with its path (`protocols.fast`) and
+    both lines: YAML itself keeps the last one without a word."""
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
             if key in seen:
-                raise ConfigError(
-                    f"{key}: given twice in {node.start_mark.name} (lines {seen[key] + 1} and "
+                return (
+                    f"{key_name([*path, key])}: given twice in {node.start_mark.name} (lines {seen[key] + 1} and "
                     f"{key_node.start_mark.line + 1}); expected each key once"
                 )
             seen[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep)
+            if found := duplicate_key(value_node, (*path, key)):
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            if found := duplicate_key(item, (*path, i)):
+                return found
+    return None
 
 
 def check_unique_keys(paths: Iterable[str | os.PathLike]) -> None:
@@ -62,9 +68,11 @@ def check_unique_keys(paths: Iterable[str | os.PathLike]) -> None:
     for path in paths:
         with open(path, encoding="utf-8") as file:
             try:
-                yaml.load(file, Loader=UniqueKeyLoader)
+                found = duplicate_key(yaml.compose(file, Loader=yaml.SafeLoader))
             except yaml.YAMLError:
-                pass  # Snakemake read the file; what it takes for YAML or JSON is its own business
+                continue  # Snakemake read the file; what it takes for YAML or JSON is its own business
+        if found:
+            raise ConfigError(found)
 
 
 def _schema_resource(uri: str):
