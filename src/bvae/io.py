@@ -225,7 +225,7 @@ def lock_results(root: str | os.PathLike) -> None:
         file.close()
         raise OutputError(
             f"{root}: another run is writing this output root ({holder}); wait until it ends, or give this study "
-            "its own results:"
+            "its own output root (results: in its config)"
         ) from None
     except OSError as exc:
         file.close()
