@@ -129,7 +129,7 @@ def test_a_user_file_where_train_writes_is_kept(bits, tmp_path, capsys):
     out.mkdir()
     (out / "loss.png").write_bytes(b"my own figure")
     assert main(["train", str(bits), *TRAIN, "--out", str(out)]) == 2
-    assert "holds the results of another training (files loss.png)" in one_line_error(capsys)
+    assert f"{out}: holds loss.png, not of this training; choose another" in one_line_error(capsys)
     assert (out / "loss.png").read_bytes() == b"my own figure"
 
 
@@ -265,6 +265,21 @@ def test_no_command_writes_over_its_input(bits, tmp_path, capsys):
     assert main(["train", str(out / "final.parquet"), *TRAIN, "--out", str(out)]) == 2
     assert "--out would write over the input file" in one_line_error(capsys)
     assert len(read_parquet(out / "final.parquet")) == 60
+
+
+def test_calibration_outputs_are_named_for_what_they_hold(tmp_path, capsys):
+    """`bvae calibration` reads every final.parquet under its root: no output of it can take such a name."""
+    final = tmp_path / "runs" / "p" / "final.parquet"
+    final.parent.mkdir(parents=True)
+    final.write_bytes(b"a run's results")
+    for option, suffix, kind in (("--out", ".md", "Markdown"), ("--claims", ".md", "Markdown"),
+                                 ("--comparison", ".png", "a PNG image")):  # fmt: skip
+        assert main(["calibration", str(tmp_path), option, str(final)]) == 2
+        assert one_line_error(capsys).endswith(f"{final}: expected a path ending in {suffix} (the file is {kind})")
+    summary = str(tmp_path / "s.md")
+    assert main(["calibration", str(tmp_path), "--out", summary, "--claims", summary]) == 2
+    assert "--claims would write over the output of --out" in one_line_error(capsys)
+    assert final.read_bytes() == b"a run's results"
 
 
 def test_an_example_is_rewritten_over_itself_only(tmp_path, capsys):

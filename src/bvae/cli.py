@@ -111,9 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a Bernoulli VAE (vanilla or pre-initialised at the bound's optimum) and plot it against the bound",
         description="Train one VAE on the training split and write DIR/history.parquet (per-epoch losses), "
         "DIR/final.parquet (final losses, bounds, pct deviations, active units) and DIR/loss.png. A checkpoint "
-        "at DIR/checkpoint.pt lets an interrupted run resume when rerun with the same settings. DIR must be new, "
-        "empty, or hold this same training (then it resumes, or trains again); the results or the checkpoint of "
-        "another training are replaced only with --force.",
+        "at DIR/checkpoint.pt lets an interrupted run resume when rerun with the same settings. DIR must hold none "
+        "of these files (others are left alone) or hold this same training (then it resumes, or trains again); the "
+        "results or the checkpoint of another training are replaced only with --force.",
     )
     add_data_options(train)
     train.add_argument("--arch", choices=list(ARCHITECTURES), default="deep", help="architecture (default: deep)")

@@ -336,8 +336,12 @@ def check_owner(outdirs: list, checkpoint, key: str, outputs: tuple[str, ...] = 
         present = [name for name in (*RESULT_FILES, *outputs) if (outdir / name).exists()]
         final = outdir / "final.parquet"
         if present and not (final.exists() and read_metadata(final).get("training") == key):
-            whose = results_label(final) if final.exists() else f"files {', '.join(present)}"
-            raise OutputError(f"{outdir}: holds the results of another training ({whose}){ANOTHER}")
+            if final.exists():
+                raise OutputError(f"{outdir}: holds the results of another training ({results_label(final)}){ANOTHER}")
+            raise OutputError(
+                f"{outdir}: holds {', '.join(present)}, not of this training; choose another output directory, or "
+                "replace them (bvae train --force)"
+            )
     state = Checkpoint(checkpoint, key).read()
     if state is not None and state.get("key") != key:
         label = state.get("label", "unlabelled: an older bvae")
