@@ -187,6 +187,10 @@ def test_user_files_must_exist_outside_the_output_root(tmp_path, monkeypatch):
         "files[0].split_column: bits.csv: has no split column 'fold' (it has columns a, b, c); expected a train/test "
         "column"
     )  # issue 21 case 5, through files:
+    (tmp_path / "index.csv").write_text(",a,b\n0,0,1\n1,1,0\n")
+    assert refused(tmp_path, monkeypatch, files=[{"name": "x", "path": "index.csv"}]).startswith(
+        "files[0].path: index.csv: column 1 has no name in the header"
+    )  # before the first job, not when the import job reads it
     assert refused(tmp_path, monkeypatch, files=[{"name": "x", "path": "bits.csv"}], latent_dim=4) == (
         "latent_dim = 4 (protocol spec, deep) exceeds d = 3 of dataset x; expected at most the smallest d"
     )

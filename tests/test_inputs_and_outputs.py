@@ -72,6 +72,10 @@ def test_a_header_with_a_byte_order_mark_keeps_its_first_name(tmp_path):
             r"value 2 at row 1 \(counting data rows from 1\), column 'x1'",
         ),  # not a header
         ("a,a,b\n0,1,1\n1,0,1\n0,0,1\n1,1,0\n", r"column name 'a' appears twice in the header; expected distinct"),
+        # pandas' to_csv writes its row index by default, under an empty name that read_csv calls "Unnamed: 0"
+        (",a,b\n0,0,1\n1,1,0\n2,0,1\n3,1,0\n", r"column 1 has no name in the header \(a row index"),
+        (",0,1\n0,0,1\n1,1,0\n2,0,1\n3,1,0\n", r"column 1 has no name in the header \(a row index"),
+        ("0;1;1\n1;0;1\n0;0;1\n1;1;0\n", r"its first line '0;1;1' has no comma but ';'; expected comma-separated"),
     ],
 )
 def test_a_first_row_is_never_dropped_nor_a_name_changed(tmp_path, content, message):

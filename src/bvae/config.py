@@ -24,7 +24,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from bvae.data import check_split_column, columns_of
-from bvae.errors import ConfigError, DataError, closest, unknown
+from bvae.errors import ConfigError, DataError, closest, shown, unknown
 from bvae.settings import STRICT_VALIDATOR
 from bvae.simulate import SimSettings
 from bvae.study import files_registry, protocol_settings, reject_non_finite, simulated
@@ -105,11 +105,6 @@ def key_name(path: Iterable) -> str:
     for part in path:
         name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else str(part)
     return name
-
-
-def shown(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else f"{text[:40]}…{text[-10:]} ({len(value)} characters)"
 
 
 def _known_keys(resolver, schema: dict) -> list[str]:

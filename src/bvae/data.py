@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bvae.errors import ConfigError, DataError, tell
+from bvae.errors import ConfigError, DataError, shown, tell
 from bvae.io import read_columns, read_metadata, read_parquet, write_parquet
 
 SPLIT = "split"
@@ -95,24 +95,43 @@ def _is_header(fields: list[str]) -> bool:
     """Whether a CSV's first row is a header rather than data.
 
     It is a header if one of its fields is a name (neither empty, nor a number, nor true/false), or if it is 0, 1,
-    2, ... (pandas' default names, from 3 columns on); otherwise it is data, and any value in it that is not 0 or 1
-    is then reported as such instead of the row silently becoming column names.
+    2, ... (pandas' default names, from 3 columns on, after an empty field where pandas wrote its row index too);
+    otherwise it is data, and any value in it that is not 0 or 1 is then reported as such instead of the row
+    silently becoming column names.
     """
-    if len(fields) >= 3 and fields == [str(j) for j in range(len(fields))]:
+    names = fields[1:] if fields[:1] == [""] else fields
+    if len(fields) >= 3 and names == [str(j) for j in range(len(names))]:
         return True
     return not all(_is_value(field) for field in fields)
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    """A CSV with or without a header row; without one, the columns are named x0, x1, ... like .npy columns."""
+def csv_header(path: Path) -> list[str] | None:
+    """A CSV's column names if its first row is a header (`_is_header`), else None; a DataError for a header that
+    pandas would read otherwise than it is written (a name given twice or none) or a file not separated by commas."""
     header = _first_csv_row(path)
     if not _is_header(header):
-        frame = pd.read_csv(path, header=None, encoding="utf-8-sig")
-        return frame.set_axis([f"x{j}" for j in range(frame.shape[1])], axis=1)
+        return None
+    if len(header) == 1 and (sep := next((c for c in ";\t|" if c in header[0]), None)):
+        raise DataError(
+            f"{path}: its first line {shown(header[0])} has no comma but {sep!r}; expected comma-separated values"
+        )
     twice = next((name for j, name in enumerate(header) if name in header[:j]), None)
     if twice is not None:  # pandas would rename the second one silently ("a.1")
         raise DataError(f"{path}: column name {twice!r} appears twice in the header; expected distinct names")
-    return pd.read_csv(path, encoding="utf-8-sig")
+    if "" in header:  # pandas would name it "Unnamed: j"
+        raise DataError(
+            f"{path}: column {header.index('') + 1} has no name in the header (a row index, as pandas' to_csv writes "
+            "by default? write the file with index=False); expected a name for every column"
+        )
+    return header
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A CSV with or without a header row; without one, the columns are named x0, x1, ... like .npy columns."""
+    if csv_header(path) is not None:
+        return pd.read_csv(path, encoding="utf-8-sig")
+    frame = pd.read_csv(path, header=None, encoding="utf-8-sig")
+    return frame.set_axis([f"x{j}" for j in range(frame.shape[1])], axis=1)
 
 
 def columns_of(path: str | os.PathLike) -> list[str] | None:
@@ -125,10 +144,10 @@ def columns_of(path: str | os.PathLike) -> list[str] | None:
         return read_columns(path)
     if suffix == ".csv":
         try:
-            fields = _first_csv_row(path)
+            header = csv_header(path)
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             raise DataError(f"{path}: cannot be read ({exc})") from None
-        return fields if _is_header(fields) else [f"x{j}" for j in range(len(fields))]
+        return header or [f"x{j}" for j in range(len(_first_csv_row(path)))]
     if suffix in (".npy", ".npz"):
         return None
     raise DataError(f"{path}: unsupported file type {suffix!r}; expected .parquet, .csv, .npy or .npz")

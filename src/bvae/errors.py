@@ -39,3 +39,9 @@ def unknown(word, choices) -> str:
     """The end of a message about an unknown name: the name meant, if one is close, else every choice."""
     close = closest(word, choices)
     return f"did you mean {close!r}?" if close else f"expected one of {', '.join(map(str, choices))}"
+
+
+def shown(value) -> str:
+    """A value for a message: its repr, shortened in the middle if long (a 300-character name)."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}…{text[-10:]} ({len(value)} characters)"
