@@ -6,6 +6,8 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -45,7 +47,7 @@ def test_the_shipped_configs_pass_and_get_their_defaults(tmp_path, monkeypatch):
 
 
 def write_bits(directory: Path) -> Path:
-    (directory / "bits.csv").write_text("a,b,c\n0,1,1\n1,0,1\n0,0,1\n1,1,0\n")
+    (directory / "bits.csv").write_text("a,b,c\n" + "0,1,1\n1,0,1\n0,0,1\n1,1,0\n" * 2)  # 8 rows: 3 test, 5 training
     return directory / "bits.csv"
 
 
@@ -191,6 +193,13 @@ def test_user_files_must_exist_outside_the_output_root(tmp_path, monkeypatch):
     assert refused(tmp_path, monkeypatch, files=[{"name": "x", "path": "index.csv"}]).startswith(
         "files[0].path: index.csv: column 1 has no name in the header"
     )  # before the first job, not when the import job reads it
+    bits = pd.read_csv(tmp_path / "bits.csv")
+    bits.to_parquet(tmp_path / "bits.parquet")
+    np.save(tmp_path / "bits.npy", bits.to_numpy())
+    for name in ("bits.csv", "bits.parquet", "bits.npy"):  # 8 rows: 0.9 leaves 1 training row
+        assert refused(tmp_path, monkeypatch, files=[{"name": "x", "path": name, "test_fraction": 0.9}]) == (
+            "files[0].test_fraction = 0.9 gives 7 test and 1 training rows of 8; expected at least 2 of each"
+        )
     assert refused(tmp_path, monkeypatch, files=[{"name": "x", "path": "bits.csv"}], latent_dim=4) == (
         "latent_dim = 4 (protocol spec, deep) exceeds d = 3 of dataset x; expected at most the smallest d"
     )
@@ -225,9 +234,19 @@ def test_a_dataset_in_two_grids_is_refused(tmp_path, monkeypatch):
         ({"simulation": {"block": 20}}, "datasets: d24_N100: d = 24 is too small: the two loading blocks need d >= 40"),
         (
             {"simulation": {"test_fraction": 0.01}},
-            "datasets: d24_N100: simulation.test_fraction = 0.01 gives 1 test and 99 training rows; expected at least",
+            "datasets: d24_N100: simulation.test_fraction = 0.01 gives 1 test and 99 training rows of 100; expected",
         ),
     ],
 )
 def test_settings_that_do_not_fit_a_dataset_are_refused(tmp_path, monkeypatch, changes, message):
     assert refused(tmp_path, monkeypatch, **changes).startswith(message)
+
+
+def test_compare_epochs_beyond_every_protocol_is_refused(tmp_path, monkeypatch):
+    """An epoch no protocol trains to compared nothing, without a word (the tiny protocols train 3 epochs)."""
+    assert checked(tmp_path, monkeypatch, compare_epochs=[3])["compare_epochs"] == [3]
+    assert refused(tmp_path, monkeypatch, compare_epochs=[2, 4]) == (
+        "compare_epochs[1] = 4 exceeds the epochs of every protocol (at most 3); expected an epoch that a protocol "
+        "trains to"
+    )
+    assert checked(tmp_path, monkeypatch, compare_epochs=[4], protocols={"spec": {}, "long": {"epochs": 4}})

@@ -23,7 +23,7 @@ import yaml
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from bvae.data import check_split_column, columns_of
+from bvae.data import check_split_column, check_split_sizes, columns_of, rows_of
 from bvae.errors import ConfigError, DataError, closest, shown, unknown
 from bvae.settings import STRICT_VALIDATOR
 from bvae.simulate import SimSettings
@@ -236,12 +236,7 @@ def check_simulated(config: dict) -> dict[str, int]:
             settings.check()
         except ConfigError as exc:
             raise ConfigError(f"datasets: {name}: {exc}") from None
-        n_test = round(settings.test_fraction * settings.N)
-        if min(n_test, settings.N - n_test) < 2:
-            raise ConfigError(
-                f"datasets: {name}: simulation.test_fraction = {settings.test_fraction} gives {n_test} test and "
-                f"{settings.N - n_test} training rows; expected at least 2 of each"
-            )
+        check_split_sizes(settings.N, settings.test_fraction, f"datasets: {name}: simulation.test_fraction")
         widths[name] = settings.d
     return widths
 
@@ -255,6 +250,17 @@ def check_latent_dims(widths: dict[str, int], protocols: dict[str, dict]) -> Non
                     f"latent_dim = {settings['latent_dim']} (protocol {protocol}) exceeds d = {d} of dataset {name}; "
                     "expected at most the smallest d"
                 )
+
+
+def check_compare_epochs(epochs: list[int], protocols: dict[str, dict]) -> None:
+    """Each epoch of compare_epochs is reached by some protocol: one beyond all of them would compare nothing."""
+    longest = max(settings["epochs"] for settings in protocols.values())
+    for i, epoch in enumerate(epochs):
+        if epoch > longest:
+            raise ConfigError(
+                f"compare_epochs[{i}] = {epoch} exceeds the epochs of every protocol (at most {longest}); expected an "
+                "epoch that a protocol trains to"
+            )
 
 
 def expand_path(value: str, key: str) -> Path:
@@ -297,6 +303,10 @@ def check_files(config: dict, root: Path) -> dict[str, int]:
         except DataError as exc:
             raise ConfigError(f"files[{i}].split_column: {exc}") from None
         entry["path"] = str(path)
+        if columns is None or entry["split_column"] not in columns:  # split at random: the sizes follow from N
+            n = rows_of(path)
+            if n is not None:
+                check_split_sizes(n, entry["test_fraction"], f"files[{i}].test_fraction")
         if columns is not None:
             widths[entry["name"]] = len(columns) - (entry["split_column"] in columns)
     return widths
@@ -318,3 +328,4 @@ def check_config(config: dict, schema_path: str | os.PathLike, config_files: Ite
     check_grids(config)
     widths = {**check_simulated(config), **check_files(config, check_results_root(config))}
     check_latent_dims(widths, protocols)
+    check_compare_epochs(config["compare_epochs"], protocols)

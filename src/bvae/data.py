@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bvae.errors import ConfigError, DataError, shown, tell
-from bvae.io import read_columns, read_metadata, read_parquet, write_parquet
+from bvae.io import read_columns, read_metadata, read_num_rows, read_parquet, write_parquet
 
 SPLIT = "split"
 SEED_MAX = 2**63 - 1  # seeds are stored in int64 Parquet columns; SeedSequence itself takes any integer >= 0
@@ -151,6 +151,36 @@ def columns_of(path: str | os.PathLike) -> list[str] | None:
     if suffix in (".npy", ".npz"):
         return None
     raise DataError(f"{path}: unsupported file type {suffix!r}; expected .parquet, .csv, .npy or .npz")
+
+
+def rows_of(path: str | os.PathLike) -> int | None:
+    """The number of data rows of a Parquet, CSV or .npy file, without reading its values (a CSV's lines are
+    counted); None for .npz, whose arrays are compressed. Call after `columns_of`, which checks the file."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return read_num_rows(path)
+    if suffix == ".csv":
+        with open(path, "rb") as file:
+            lines = sum(1 for line in file if line.strip())  # pandas skips blank lines
+        return lines - (csv_header(path) is not None)
+    if suffix == ".npy":
+        try:
+            return np.load(path, mmap_mode="r").shape[0]
+        except (OSError, ValueError, IndexError) as exc:  # not an array file; a 0-d array
+            raise DataError(f"{path}: cannot be read ({exc})") from None
+    return None
+
+
+def check_split_sizes(n: int, test_fraction: float, key: str) -> None:
+    """ConfigError unless a random split of n rows by `test_fraction` leaves at least 2 rows on each side (the bound
+    needs each split's covariance)."""
+    n_test = round(test_fraction * n)
+    if min(n_test, n - n_test) < 2:
+        raise ConfigError(
+            f"{key} = {test_fraction} gives {n_test} test and {n - n_test} training rows of {n}; expected at least 2 "
+            "of each"
+        )
 
 
 def check_split_column(columns: list[str] | None, split_column: str | None, source: str) -> None:

@@ -178,6 +178,12 @@ def read_columns(path: str | os.PathLike) -> list[str]:
         return pq.read_schema(path).names
 
 
+def read_num_rows(path: str | os.PathLike) -> int:
+    """The number of rows of a Parquet file, from its footer alone."""
+    with reading(path):
+        return pq.ParquetFile(path).metadata.num_rows
+
+
 def read_metadata(path: str | os.PathLike) -> dict:
     """The metadata dictionary that `write_parquet` stored in `path` (empty if none)."""
     with reading(path):
