@@ -98,3 +98,15 @@ def test_summary_compares_complete_cells_also_at_earlier_epochs(study, tmp_path,
     assert "no cell has all its seeds finished (4 at N = 100)" in capsys.readouterr().err
     assert main(["calibration", str(study), "--protocols", "q"]) == 2
     assert "protocol(s) q: no finished run; found p" in capsys.readouterr().err
+
+
+def test_a_study_without_the_papers_sizes_is_one_line(tmp_path, capsys):
+    """Runs whose d and N are no cell of the paper left the comparison empty: a KeyError traceback before."""
+    data = simulate(SimSettings(d=20, N=100, block=5))
+    settings = TrainSettings(arch="deep", hidden=(8, 8), epochs=2, batch_size=50, mc_samples=2)
+    train_and_write(data, settings, [0], [run_dir(str(tmp_path), "p", data.name, "deep", "vanilla", 0)], progress=False)
+    assert main(["calibration", str(tmp_path), "--seeds", "100=1"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"bvae: error: {tmp_path}: no complete cell is a cell of the paper (d in [200, 400, 1000], N in [100, 5000, "
+        "10000]); nothing to compare"
+    ]

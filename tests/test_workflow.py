@@ -2,7 +2,11 @@
 
 import base64
 import json
+import os
 import re
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +15,7 @@ import pytest
 import torch
 
 from bvae.tables import TABLES
-from tests.conftest import copy_workflow, job_counts, markdown_tables, snakemake
+from tests.conftest import SNAKEMAKE, copy_workflow, job_counts, markdown_tables, snakemake
 from tests.test_document import html_rows
 
 
@@ -124,9 +128,82 @@ def test_full_study_dry_run_lists_3600_trainings(tmp_path):
 def test_bad_config_value_stops_before_any_job(tmp_path):
     workdir = copy_workflow(tmp_path)
     run = snakemake(workdir, "-n", "--config", "seeds=0")
-    message = run.stdout + run.stderr
-    assert run.returncode != 0 and "instance['seeds']" in message and "minimum" in message
+    assert (
+        run.returncode != 0 and run.stderr.splitlines()[-1] == "bvae: config error: seeds = 0; expected an integer >= 1"
+    )
     assert not (workdir / "results").exists()
+
+
+@pytest.fixture(scope="module")
+def workflow_copy(tmp_path_factory):
+    return copy_workflow(tmp_path_factory.mktemp("configs"))
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("epoch: 5\n", "epoch: unknown key; did you mean 'epochs'?"),  # issue 19 point 5: was line 5 of 198
+        ("epochs: 2.0\n", "epochs = 2.0; expected an integer (write 2, not 2.0)"),  # issue 21 case 2
+        ("datasets: {d: [24], N: [100], replicates: 0}\n", "datasets.replicates = 0; expected an integer >= 1"),
+        ("epochs: 3\nepochs: 4\n", "epochs: given twice in {dir}/bad.yaml (lines 1 and 2); expected each key"),
+        ("protocols: {comparison.md: {}}\n", "protocols: name 'comparison.md' is not allowed; expected a letter"),
+    ],
+)
+def test_a_config_error_is_one_line_and_the_last(workflow_copy, config, message):
+    """Issue 21: every config error stops the run before the first job, in one line naming the key, printed last."""
+    (workflow_copy / "bad.yaml").write_text(config)
+    run = snakemake(workflow_copy, "-n", "--configfile", ".test/config.yaml", "bad.yaml")
+    message = message.format(dir=workflow_copy)
+    assert run.returncode != 0 and run.stderr.splitlines()[-1].startswith(f"bvae: config error: {message}")
+    assert len(run.stdout.splitlines() + run.stderr.splitlines()) <= 3, run.stdout + run.stderr
+    assert not (workflow_copy / "results").exists()
+
+
+def test_a_setting_that_does_not_change_results_reruns_nothing(tmp_path):
+    """Issue 21 case 3: changing checkpoint_every retrained everything. (Not on `tiny`: other tests edit its code.)"""
+    workdir = copy_workflow(tmp_path)
+    target = "results/test/runs/spec/d24_N100/deep/vanilla/seed0/final.parquet"
+    run = snakemake(workdir, "--cores", "1", target, "--configfile", ".test/config.yaml")
+    assert run.returncode == 0, run.stderr[-2000:]
+    dry = [target, "-n", "--configfile", ".test/config.yaml", "--config"]
+    run = snakemake(workdir, *dry, "checkpoint_every=1")
+    assert run.returncode == 0 and "Nothing to be done" in run.stdout + run.stderr, run.stdout[-2000:]
+    assert job_counts(snakemake(workdir, *dry, "epochs=4").stdout) == {"train_deep": 1}  # a setting that does
+
+
+def test_two_runs_never_write_one_results_root(tmp_path):
+    """Issue 21 case 8: two checkouts writing one absolute results root both trained everything."""
+    shared = tmp_path / "shared"
+    first, second = tmp_path / "first", tmp_path / "second"
+    for workdir in (first, second):
+        workdir.mkdir()
+        copy_workflow(workdir)
+    config = ["--configfile", ".test/config.yaml", "--config", f"results={shared}", "epochs=100000"]
+    target = f"{shared}/runs/spec/d24_N100/deep/vanilla/seed0/final.parquet"
+    env = {**os.environ, "PYTHONPATH": str(first / "src")}
+    holder = subprocess.Popen([*SNAKEMAKE, "--cores", "1", target, *config], cwd=first, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not (shared / ".bvae.lock").exists() or not (shared / ".bvae.lock").read_text():
+            assert time.monotonic() < deadline and holder.poll() is None, "the first run did not start"
+            time.sleep(0.1)
+        run = snakemake(second, "--cores", "1", target, *config)
+        assert holder.poll() is None, "the first run ended before the second one was refused"
+    finally:
+        os.killpg(holder.pid, signal.SIGTERM)  # Snakemake and its training job (SIGINT may be ignored in background)
+        try:
+            holder.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(holder.pid, signal.SIGKILL)
+            holder.wait()
+    last = run.stderr.splitlines()[-1]
+    assert run.returncode != 0 and last.startswith(f"bvae: error: {shared}: another run is writing this output root")
+    assert f"(pid {holder.pid} on " in last and f" in {first}); wait until it ends" in last
+    started = [
+        line for line in run.stdout.splitlines() + run.stderr.splitlines() if line.startswith(("rule ", "localrule "))
+    ]
+    assert not started  # stopped before its first job
 
 
 def test_user_file_flows_through_the_same_rules(tmp_path):
@@ -144,6 +221,12 @@ def test_user_file_flows_through_the_same_rules(tmp_path):
     assert bounds.loc["mine", ["d", "N", "n_test"]].tolist() == [24, 120, 30]
     assert bounds.loc["mine", ["nll_true_train", "nll_true_test"]].isna().all()  # no generating model
     assert bounds.loc[["d24_N100", "d24_N400"], ["nll_true_train", "nll_true_test"]].notna().all().all()
+    # Issue 21 case 9: the content decides, not the time. A file replaced by other data with an older time is new.
+    before = (workdir / "mine.csv").stat().st_mtime - 3600
+    pd.DataFrame((rng.random((120, 24)) < 0.3).astype(int)).to_csv(workdir / "mine.csv", index=False)
+    os.utime(workdir / "mine.csv", (before, before))
+    counts = job_counts(snakemake(workdir, "-n", "results/test/bounds/bounds.parquet", *config).stdout)
+    assert counts == {"import_dataset": 1, "bounds": 1}
 
 
 def test_each_protocol_trains_and_tabulates_apart(tiny):

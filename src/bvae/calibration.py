@@ -181,6 +181,10 @@ def summarise(
     bounds_path = root / "bounds" / "bounds.parquet"
     bounds = pd.read_parquet(bounds_path) if bounds_path.exists() else None
     table = compare(pd.concat([runs, *at], ignore_index=True), bounds=bounds)
+    if table.empty:  # a study of other sizes than the paper's
+        paper = paper_tables()
+        sizes = f"d in {sorted(set(paper['d']))}, N in {sorted(set(paper['N']))}"
+        raise DataError(f"{root}: no complete cell is a cell of the paper ({sizes}); nothing to compare")
     per_run = collapse_epochs(histories)
     deep = runs.merge(per_run, on=RUN_KEYS)
     deep = deep[(deep["arch"] == "deep") & (deep["N"] >= 5000)]
