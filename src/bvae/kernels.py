@@ -38,18 +38,25 @@ def _numpy(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def _bf16(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """torch's bf16 product (oneDNN where the CPU has bf16 instructions): fp32 accumulation, result rounded."""
-    return torch.mm(a.bfloat16(), b.bfloat16()).float()
+    """torch's product of bf16 operands (oneDNN where the CPU has bf16 instructions): fp32 accumulation, the result
+    rounded to bf16 and returned as fp32."""
+    return torch.mm(a, b).float()
 
 
 def _bf16_emulated(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """The same numbers at fp32 speed on CPUs without bf16 instructions, where torch's bf16 product is far slower:
-    a product of two bf16 values is exact in fp32, so the fp32 product of the rounded operands, rounded, is a bf16
-    product with fp32 accumulation."""
-    return torch.mm(a.bfloat16().float(), b.bfloat16().float()).bfloat16().float()
+    """The same numbers at fp32 speed on CPUs without bf16 instructions, where torch's bf16 product is many times
+    slower: the operands hold bf16 values in fp32, a product of two bf16 values is exact in fp32, so torch's fp32
+    product, rounded, is a bf16 product with fp32 accumulation."""
+    return torch.mm(a, b).bfloat16().float()
 
 
 MM = {"torch": torch.mm, "onednn": _onednn, "numpy": _numpy, "bf16": _bf16, "bf16-emulated": _bf16_emulated}
+ROUND = {"bf16": lambda t: t.bfloat16(), "bf16-emulated": lambda t: t.bfloat16().float()}
+
+
+def operand(kernel: str, t: torch.Tensor) -> torch.Tensor:
+    """`t` as `kernel` multiplies it: rounded to bf16 for the bf16 kernels (once per step, not once per product)."""
+    return ROUND[kernel](t) if kernel in ROUND else t
 
 
 def available() -> list[str]:
@@ -73,10 +80,12 @@ def product(kernel: str, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 class _Linear(torch.autograd.Function):
-    """x W + b with the forward product and both backward ones (dY Wᵀ, Xᵀ dY) through one kernel."""
+    """x W + b with the forward product and both backward ones (dY Wᵀ, Xᵀ dY) through one kernel; the bias, its
+    gradient and everything around the layer stay fp32."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, kernel):
+        x, weight = operand(kernel, x), operand(kernel, weight)
         ctx.save_for_backward(x, weight)
         ctx.kernel = kernel
         return product(kernel, x, weight) + bias
@@ -84,8 +93,9 @@ class _Linear(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
-        grad_x = product(ctx.kernel, grad, weight.transpose(1, 2)) if ctx.needs_input_grad[0] else None
-        grad_w = product(ctx.kernel, x.transpose(1, 2), grad) if ctx.needs_input_grad[1] else None
+        dy = operand(ctx.kernel, grad)
+        grad_x = product(ctx.kernel, dy, weight.transpose(1, 2)) if ctx.needs_input_grad[0] else None
+        grad_w = product(ctx.kernel, x.transpose(1, 2), dy) if ctx.needs_input_grad[1] else None
         grad_b = grad.sum(1, keepdim=True) if ctx.needs_input_grad[2] else None
         return grad_x, grad_w, grad_b, None
 
