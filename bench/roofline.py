@@ -31,10 +31,10 @@ batch 100, hidden 1024 1024, latent 2) and each thread count:
 * **the kernel choice**: `bvae.kernels.choose` at each configuration's products, as a training makes it (and how
   long it took), next to the harness's own longer measurement of every fp32 kernel at every product.
 * **step / epoch time**, with torch's kernel and with the chosen one (every fp32 kernel for the single-seed models
-  at d = 200 and 1000), the kernels' models taking turns repeat by repeat: `bvae.train.run_epoch` over K·batch rows (K steps, best
-  repeat), scaled to the 67 steps of an epoch, plus the per-epoch test pass `bvae.train.full_pass` over 3,300 rows
-  timed separately; samples per second (seed-samples: S seeds × rows, training steps only) and achieved GFLOP/s,
-  counting 6 FLOPs per weight multiply-add per example (forward 2, backward 4) over every matmul weight.
+  at d = 200 and 1000), the kernels' models taking turns repeat by repeat: `bvae.train.run_epoch` over K·batch rows
+  (K steps, best repeat), scaled to the 67 steps of an epoch, plus the per-epoch test pass `bvae.train.full_pass`
+  over 3,300 rows timed separately; samples per second (seed-samples: S seeds × rows, training steps only) and
+  achieved GFLOP/s, counting 6 FLOPs per weight multiply-add per example (forward 2, backward 4) over every weight.
 * **limits**: the fp32 matmul peak at the step's own products with the *best* fp32 kernel for each product (and,
   for comparison, torch's alone: the floor before issue 20), and the memory bandwidth of a stream triad
   ``a = b + s*c`` (torch.add(b, c, alpha=s, out=a)) over arrays far larger than the caches (STREAM convention:
