@@ -50,10 +50,13 @@ def collapse_map(runs: pd.DataFrame, paper: pd.DataFrame, path: str | os.PathLik
         for k, family in enumerate(families):
             for variant, color in VARIANT_COLORS.items():
                 part = cell[(cell["family"] == family) & (cell["variant"] == variant)]
-                x = part["lr"] * 1.12 ** (k - (len(families) - 1) / 2)  # side by side at one learning rate
+                x = part["lr"] * 1.04 ** (k - (len(families) - 1) / 2)  # side by side at one learning rate
                 y = part["collapse_epoch"].fillna(1.6 * top)
                 ax.scatter(x, y, marker=MARKERS[k % len(MARKERS)], color=color, alpha=0.7, s=28)
         ax.set_xscale("log")
+        rates = sorted(runs["lr"].unique())
+        ax.set_xticks(rates, [f"{r:.0e}".replace("e-0", "e-") for r in rates], fontsize=7)
+        ax.minorticks_off()
         ax.set_yscale("log")
         ax.axhline(1.25 * top, color="0.7", lw=0.8)
         ax.set_ylim(0.8, 2.2 * top)
