@@ -808,7 +808,9 @@ def main(argv=None) -> int:
             if r["other_cpu_busy_during"] <= args.idle[0]:
                 break
             _MM_CACHE.clear()
-            print(f"  (others used {100 * r['other_cpu_busy_during']:.0f} % of the CPUs: measuring {label(r)} again)")
+            if attempt + 1 < args.attempts:
+                busy = 100 * r["other_cpu_busy_during"]
+                print(f"  (others used {busy:.0f} % of the CPUs: measuring {label(r)} again)")
         r = best_r
         results.append(r)
         print(
