@@ -307,8 +307,8 @@ AGAINST = {"bf16": {"precision": "bf16"}, "onednn": {"kernel": "onednn"}, "numpy
 
 
 def cmd_precision(args):
-    """SPEC's settings on the calibration's cheap cells (N = 100, every d of `--d`, the architectures of `--arch`,
-    both variants, seeds 0..`--seeds`-1 stacked as in config/protocols.yaml), fp32 on torch's kernel against
+    """The method's settings on the calibration's cheap cells (N = 100, every d of `--d`, the architectures of
+    `--arch`, both variants, seeds 0..`--seeds`-1 stacked as in config/protocols.yaml), fp32 on torch's kernel against
     `--against` (bf16, or another fp32 kernel: how far rounding alone moves a 300-epoch training), the same seeds:
     pct per cell, and whether each cell still agrees with the paper (bvae.comparison). Writes
     bench/results/n100-fp32-vs-<against>.json."""

@@ -48,8 +48,8 @@ batch 100, hidden 1024 1024, latent 2) and each thread count:
   is the floor.
 * **stacking**: canonical samples/s with S seeds per stacked model for every S in ``--stack`` (ratio to S=1), at
   d = 200 for every thread count and at every d of the study grid at 1 thread (for the projection).
-* **projection** of the full study in ``config.yaml`` (else SPEC's defaults), with torch's kernel (before issue 20)
-  and with the chosen one: every (arch, d) of the grid is measured at 1 thread with the configured
+* **projection** of the full study in ``config.yaml`` (else the method's defaults), with torch's kernel (before
+  issue 20) and with the chosen one: every (arch, d) of the grid is measured at 1 thread with the configured
   ``seeds_per_job`` (and, for canonical, every S in ``--stack``); a training's time = epochs × (step time ×
   ceil(n_train / batch) + test pass × n_test / 3300) + the final ``mc_samples``-sample passes over train and test
   + the checkpoint saves + the kernel choice; core-hours = Σ jobs × job time; 28-core wall = core-hours / 28.
@@ -110,7 +110,7 @@ STEPS_PER_EPOCH = math.ceil(N_TRAIN / BATCH)  # 67
 TABLE_D = (200, 1000)
 KERNEL_TABLE_SHAPES = ((1024, 1024), (1000, 1024))  # (fan_in, fan_out) of issue 20's table: hidden, first layer
 ADAM_BYTES_PER_PARAM = 7 * 4
-SPEC_GRID = dict(
+METHOD_GRID = dict(
     d=[200, 400, 1000],
     N=[100, 5000, 10000],
     seeds=100,
@@ -484,9 +484,9 @@ def measure(
 
 def study_grid() -> tuple[dict, str]:
     path = ROOT / "config.yaml"
-    grid = {**SPEC_GRID, "seeds_per_job": dict(SPEC_GRID["seeds_per_job"])}
+    grid = {**METHOD_GRID, "seeds_per_job": dict(METHOD_GRID["seeds_per_job"])}
     if not path.exists():
-        return grid, "SPEC defaults (no config.yaml)"
+        return grid, "the defaults of docs/method.md (no config.yaml)"
     import yaml
 
     cfg = yaml.safe_load(path.read_text()) or {}

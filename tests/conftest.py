@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bvae.document import Table, from_markdown
+
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
@@ -38,3 +40,9 @@ def tiny(tmp_path_factory):
     run = snakemake(workdir, "--cores", "2", "--configfile", ".test/config.yaml")
     assert run.returncode == 0, run.stderr[-3000:]
     return workdir
+
+
+def markdown_tables(text: str) -> list[tuple[list[str], list[list[str]]]]:
+    """Every pipe table of a Markdown text as (header, rows); reading it fails if the delimiter line or a row has
+    another number of cells than the header (a renderer would shift the values of such a row)."""
+    return [(list(b.header), [list(row) for row in b.rows]) for b in from_markdown(text) if isinstance(b, Table)]

@@ -1,4 +1,4 @@
-"""The bound of SPEC §2: the softplus inequality, closed form against generic form, optimality, Proposition 1."""
+"""The bound of method §2: the softplus inequality, closed form against generic form, optimality, Proposition 1."""
 
 import numpy as np
 import pytest

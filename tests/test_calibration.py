@@ -7,10 +7,12 @@ import pytest
 from bvae.calibration import collapse_epochs, complete, decoder_family, paper_collapse
 from bvae.cli import main
 from bvae.data import write_dataset
+from bvae.decision import bound_tables
 from bvae.settings import TrainSettings
 from bvae.simulate import SimSettings, simulate
 from bvae.study import run_dir
 from bvae.train import train_and_write
+from tests.conftest import markdown_tables
 
 
 def history(seed, active, kl):
@@ -65,6 +67,9 @@ def study(tmp_path_factory):
     root = tmp_path_factory.mktemp("calibration")
     data = simulate(SimSettings(d=200, N=100))
     write_dataset(data, root / "datasets" / "d200_N100.parquet")
+    bounds, _ = bound_tables([data], latent_dim=2)
+    (root / "bounds").mkdir()
+    bounds.to_parquet(root / "bounds" / "bounds.parquet")
     settings = dict(arch="deep", hidden=(8, 8), epochs=4, batch_size=50, mc_samples=2, checkpoint_every=2)
     for variant in ("vanilla", "preinit"):
         outdirs = [run_dir(str(root), "p", data.name, "deep", variant, s) for s in range(3)]
@@ -77,9 +82,31 @@ def test_summary_compares_complete_cells_also_at_earlier_epochs(study, tmp_path,
     assert main(["calibration", str(study), "--epoch", "2", "--seeds", "100=3", "--out", str(out), "--figure",
                  str(figure)]) == 0  # fmt: skip
     text = out.read_text()
+    assert len(markdown_tables(text)) > 3  # each with a cell per column in every row
     assert "6 finished trainings in complete cells of 1 protocols" in text
     assert "| p     " in text and "| p@2   " in text  # the agreement table has the protocol and its epoch-2 reading
     assert figure.stat().st_size > 1000
     capsys.readouterr()
+    claims = tmp_path / "claims.md"
+    comparison = tmp_path / "comparison.png"
+    assert main(["calibration", str(study), "--seeds", "100=3", "--protocols", "p", "--out", str(out), "--claims",
+                 str(claims), "--comparison", str(comparison)]) == 0  # fmt: skip
+    assert comparison.stat().st_size > 1000
+    report = claims.read_text()
+    assert "| published | " in report and "| p | " in report  # the verdicts on the paper's cells and on the runs
     assert main(["calibration", str(study), "--seeds", "100=4"]) == 2  # 3 seeds are not a complete cell of 4
     assert "no cell has all its seeds finished (4 at N = 100)" in capsys.readouterr().err
+    assert main(["calibration", str(study), "--protocols", "q"]) == 2
+    assert "protocol(s) q: no finished run; found p" in capsys.readouterr().err
+
+
+def test_a_study_without_the_papers_sizes_is_one_line(tmp_path, capsys):
+    """Runs whose d and N are no cell of the paper left the comparison empty: a KeyError traceback before."""
+    data = simulate(SimSettings(d=20, N=100, block=5))
+    settings = TrainSettings(arch="deep", hidden=(8, 8), epochs=2, batch_size=50, mc_samples=2)
+    train_and_write(data, settings, [0], [run_dir(str(tmp_path), "p", data.name, "deep", "vanilla", 0)], progress=False)
+    assert main(["calibration", str(tmp_path), "--seeds", "100=1"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"bvae: error: {tmp_path}: no complete cell is a cell of the paper (d in [200, 400, 1000], N in [100, 5000, "
+        "10000]); nothing to compare"
+    ]

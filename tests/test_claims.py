@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from matplotlib.lines import Line2D
 from scipy import stats
 
 from bvae.claims import (
@@ -354,7 +355,7 @@ def test_thresholds_are_checked_and_match_the_config_schema():
     assert Thresholds.from_config(yaml.safe_load((ROOT / "config.yaml").read_text())["claims"]) == Thresholds()
 
 
-def test_histories_read_from_the_runs_layout_and_figure(tmp_path):
+def test_histories_read_from_the_runs_layout_and_figure(tmp_path, monkeypatch):
     history = histories({"preinit": [1, 1, 2], "vanilla": [6, 7, None]})
     for (variant, seed), part in history.groupby(["variant", "seed"]):
         write_parquet(part[HISTORY], f"{run_dir(tmp_path, 'p', 'd200_N100', 'deep', variant, seed)}/history.parquet")
@@ -364,3 +365,11 @@ def test_histories_read_from_the_runs_layout_and_figure(tmp_path):
     claims_figure(epochs, Thresholds(), tmp_path / "claims.png")
     claims_figure(epochs.iloc[:0], Thresholds(), tmp_path / "empty.png")
     assert (tmp_path / "claims.png").stat().st_size > 10_000 and (tmp_path / "empty.png").exists()
+    drawn = []
+    monkeypatch.setattr("bvae.plot_claims.save", lambda fig, path: drawn.append(fig))
+    claims_figure(epochs, Thresholds(), tmp_path / "again.png")
+    (legend,) = drawn[0].legends
+    labels = dict(zip([text.get_text() for text in legend.get_texts()], legend.legend_handles, strict=True))
+    assert {"preinit", "vanilla", "never (plotted at epochs + 1)"} <= set(labels)  # the variants as CLI and config
+    never = {line.get_color() for line in legend.findobj(Line2D) if line.get_marker() == "^"}
+    assert never == {labels[v].get_color() for v in ("preinit", "vanilla")}  # the open triangles in their colours

@@ -20,7 +20,15 @@ from bvae.simulate import SimSettings, simulate
 from bvae.train import TrainSettings, train
 
 D = 12
-TINY = ["--hidden", "16", "16", "--epochs", "3", "--batch-size", "50", "--mc-samples", "2"]
+TINY_OPTIONS = {"--hidden": ["16", "16"], "--epochs": ["3"], "--batch-size": ["50"], "--mc-samples": ["2"]}
+
+
+def tiny(without: str = "") -> list[str]:
+    """The tiny training options, but `without` (an option given twice is an error)."""
+    return [arg for option, values in TINY_OPTIONS.items() if option != without for arg in (option, *values)]
+
+
+TINY = tiny()
 WALL_CLOCK = ["wall_seconds"]
 
 
@@ -214,8 +222,8 @@ def test_bound_bad_input(csv, tmp_path, capsys, case):
 def test_train_bad_input(csv, tmp_path, capsys, case):
     path, extra, fragment = bad_input(tmp_path, csv, case)
     out = tmp_path / "run"
-    base = ["train", str(path), "--latent-dim", "2", *TINY, "--out", str(out), "--no-progress"]
-    assert main([*base, *extra]) == 2  # a later --latent-dim overrides the first
+    latent = [] if "--latent-dim" in extra else ["--latent-dim", "2"]
+    assert main(["train", str(path), *latent, *TINY, "--out", str(out), "--no-progress", *extra]) == 2
     assert_one_line_error(capsys, fragment)
     assert not out.exists()
 
@@ -232,7 +240,9 @@ def test_train_bad_input(csv, tmp_path, capsys, case):
 )
 def test_train_bad_settings(csv, tmp_path, capsys, extra, fragment):
     out = tmp_path / "run"
-    assert main(["train", str(csv), "--latent-dim", "2", *TINY, *extra, "--out", str(out), "--no-progress"]) == 2
+    assert (
+        main(["train", str(csv), "--latent-dim", "2", *tiny(extra[0]), *extra, "--out", str(out), "--no-progress"]) == 2
+    )
     assert_one_line_error(capsys, fragment)
     assert not out.exists()
 
@@ -268,6 +278,7 @@ def test_every_option_has_help():
     for name, command in sub.choices.items():
         for action in command._actions:
             assert action.help, f"bvae {name} {action.option_strings or action.dest} has no help text"
+            assert "null" not in action.help, f"bvae {name} {action.option_strings}: config wording in --help"
 
 
 def test_train_on_a_simulated_dataset_draws_its_exact_nll(tmp_path, monkeypatch):

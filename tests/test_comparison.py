@@ -6,9 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bvae.comparison import PAPER_CSV, at_epoch, compare, markdown, paper_tables, summary
+from bvae.comparison import PAPER_CSV, at_epoch, compare, document, paper_tables, summary
+from bvae.document import to_html, to_markdown
 from bvae.plot_comparison import comparison_figure
-from tests.conftest import ROOT
+from tests.conftest import ROOT, markdown_tables
+from tests.test_document import html_rows
+
+
+def markdown(table, datasets):
+    return to_markdown(document(table, datasets))
+
 
 PAPER = pd.DataFrame(
     [
@@ -94,6 +101,24 @@ def test_shipped_paper_tables_are_the_shared_copy_unchanged():
     shared = ROOT.parent / "shared" / "paper" / "paper_tables.csv"
     if shared.exists():  # CI lays ../shared beside the clone
         assert hashlib.sha256(shared.read_bytes()).digest() == hashlib.sha256(PAPER_CSV.read_bytes()).digest()
+
+
+def test_the_comparison_has_a_cell_per_column_in_markdown_and_html():
+    """Two protocols, three draws, exact NLL: every column of the rows has its header (the exact NLL once had none)."""
+    draws = [runs([3.0, 3.1], [5.5, 7.0], dataset=name) for name in ("d200_N100", "d200_N100_r1", "d200_N100_r2")]
+    both = pd.concat([*draws, runs([1.5, 1.6], [9.0, 9.5], protocol="spec")])
+    bounds = pd.DataFrame({"dataset": ["d200_N100"], "nll_true_train": [136.0], "nll_true_test": [139.0]})
+    table = compare(both, PAPER, bounds)
+    doc = document(table, ["d200_N100", "mine"])
+    tables = markdown_tables(to_markdown(doc))
+    assert [header[4] for header, _ in tables] == ["`p`", "`spec`"]  # ours: named after the protocol
+    for header, rows in tables:
+        assert header[3] == "published" and len(rows) == 4
+        cells = pd.DataFrame(rows, columns=header)
+        assert set(cells["agree"]) <= {"yes", "no", "within data draws"}
+        assert cells["exact NLL"].astype(float).to_numpy() == pytest.approx(100 * (139.0 - 139.5) / 139.5, abs=0.005)
+    page_rows = html_rows(to_html(doc, "comparison"))
+    assert page_rows == [[cell.replace("`", "") for cell in row] for header, rows in tables for row in [header, *rows]]
 
 
 def test_exact_nll_is_given_in_pct_of_our_bound():

@@ -1,4 +1,4 @@
-"""Datasets on disk: the SPEC §4 Parquet layout round-trips, and every kind of bad user file gets its one-line error."""
+"""Datasets on disk: the method §4 Parquet layout round-trips, and every bad user file gets its one-line error."""
 
 import numpy as np
 import pandas as pd
@@ -73,7 +73,11 @@ def write(path, text):
             "a,b\n0,1\n1,\n",
             r"missing value at row 2 \(counting data rows from 1\), column 'b'; expected 0 or 1",
         ),
-        ("text.csv", "a,b\n0,1\nx,0\n", r"non-numeric values; expected only 0 and 1"),
+        (
+            "text.csv",
+            "a,b\n0,1\nx,0\n",
+            r"value 'x' at row 2 \(counting data rows from 1\), column 'a' is not a number",
+        ),
         ("empty.csv", "", r"the file is empty"),
         ("header.csv", "a,b\n", r"is empty \(shape \(0, 2\)\)"),
         ("ragged.csv", "a,b\n0,1\n1,0,1\n", r"cannot be read"),

@@ -132,7 +132,10 @@ def test_a_curve_above_the_range_is_marked_at_the_top_edge():
     assert above.size  # epoch 1 lies far above the view
     markers = [line for line in ax.lines if line.get_marker() == "^" and len(line.get_xdata())]
     assert any(np.array_equal(line.get_xdata(), above) and np.all(line.get_ydata() == top) for line in markers)
-    assert any("above the range" in t.get_text() for t in ax.get_legend().get_texts())
+    legend = dict(zip([t.get_text() for t in ax.get_legend().get_texts()], ax.get_legend().legend_handles, strict=True))
+    (note,) = [text for text in legend if "above the range" in text]
+    assert note.startswith("vanilla loss above")  # one seed: its loss, no median
+    assert legend[note].get_color() == legend["vanilla train"].get_color()  # the marker's colour as drawn
 
 
 def test_no_cut_off_note_when_everything_fits():

@@ -5,7 +5,7 @@ import re
 
 from bvae.progress import EpochProgress
 from bvae.simulate import SimSettings, simulate
-from bvae.train import TrainSettings, train_seeds
+from bvae.train import TrainSettings, seed_label, train_seeds
 
 
 class Terminal(io.StringIO):
@@ -73,5 +73,9 @@ def test_training_logs_a_line_per_epoch_to_a_log_file(monkeypatch, capsys):
     lines = capsys.readouterr().err.splitlines()  # pytest's captured stderr is no terminal, as a Snakemake log
     assert [line.split(": ")[1].split(" (")[0] for line in lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
     for line in lines:
-        assert line.startswith(f"{data.name} canonical vanilla seeds 0..1: epoch ")
+        assert line.startswith(f"{data.name} canonical vanilla seeds 0-1: epoch ")
         assert re.search(r"\d+\.\d\d s/epoch, elapsed \d\d:\d\d, ETA \d\d:\d\d, loss=\d+\.\d\d, bound=\d+\.\d\d$", line)
+
+
+def test_seeds_are_named_as_the_log_files_name_them():
+    assert [seed_label(s) for s in ([0], [0, 1, 2], [2, 5, 9])] == ["seed 0", "seeds 0-2", "seeds 2, 5, 9"]

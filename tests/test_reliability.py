@@ -270,8 +270,11 @@ def test_finished_training_is_rewritten_from_its_checkpoint(data, tmp_path, monk
         assert a.final == b.final
         pd.testing.assert_frame_equal(a.history, b.history)
         pd.testing.assert_frame_equal(read_parquet(d / "final.parquet"), w)
-    with pytest.raises(AssertionError, match="trained although"):  # other settings: the record does not apply
-        train_and_write(data, TrainSettings(**{**settings.__dict__, "lr": 0.002}), [0, 1], outdirs, ckpt)
+    other = TrainSettings(**{**settings.__dict__, "lr": 0.002})
+    with pytest.raises(OutputError, match="holds the results of another training"):  # not overwritten unasked
+        train_and_write(data, other, [0, 1], outdirs, ckpt)
+    with pytest.raises(AssertionError, match="trained although"):  # replaced on purpose: the record does not apply
+        train_and_write(data, other, [0, 1], outdirs, ckpt, replace=True)
 
 
 def kill_during_training(workdir, target, config, log):
@@ -370,15 +373,14 @@ def test_flipped_bit_in_a_result_is_an_error_naming_the_file(data, tmp_path):
 # 10. Smaller.
 
 
-def test_full_disk_during_checkpoint_save_is_one_line(bits, tmp_path, capsys, monkeypatch):
-    def full_disk(*args, **kwargs):  # what torch.save raises when the disk fills up
-        raise RuntimeError("[enforce fail at inline_container.cc:672] . PytorchStreamWriter failed writing file")
-
-    monkeypatch.setattr(torch, "save", full_disk)
+def test_full_disk_during_checkpoint_save_is_one_line(bits, tmp_path, capsys):
+    """Issue 21 case 12: a full disk while saving a checkpoint said "[enforce fail at inline_container.cc:672]"."""
     out = tmp_path / "run"
+    out.mkdir()
+    full = device(out / "checkpoint.pt", 7)  # like /dev/full: every write fails with ENOSPC
     assert main(["train", str(bits), *CLI_TINY, "--checkpoint-every", "1", "--out", str(out), "--no-progress"]) == 2
-    assert f"bvae: error: {out / 'checkpoint.pt'}: cannot be written (" in one_line_error(capsys)
-    assert not list(out.iterdir())
+    assert one_line_error(capsys) == f"bvae: error: {full}: cannot be written (No space left on device)"
+    assert [p.name for p in out.iterdir()] == ["checkpoint.pt"]  # the device, nothing else
 
 
 def test_write_errors_name_the_users_path(tmp_path, monkeypatch):
@@ -391,15 +393,19 @@ def test_write_errors_name_the_users_path(tmp_path, monkeypatch):
     assert not list(tmp_path.iterdir())
 
 
-@pytest.fixture
-def null_device(tmp_path):
-    """A character device like /dev/null, made in tmp_path (needs root), so no test touches the real one."""
-    path = tmp_path / "null"
+def device(path, minor: int):
+    """A character device of Linux's memory devices (3 like /dev/null, 7 like /dev/full) at `path` (needs root), so
+    that no test touches the real ones."""
     try:
-        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
     except PermissionError:
         pytest.skip("creating a device node needs root")
     return path
+
+
+@pytest.fixture
+def null_device(tmp_path):
+    return device(tmp_path / "null", 3)
 
 
 def test_a_device_is_written_in_place_not_replaced(bits, null_device, capsys):

@@ -4,8 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bvae.document import to_html, to_markdown
 from bvae.errors import DataError
-from bvae.tables import TABLES, deviation_table, markdown, with_exact_nll
+from bvae.tables import TABLES, deviation_table, document, with_exact_nll
+from tests.conftest import markdown_tables
+from tests.test_document import html_rows
+
+
+def markdown(table, spec, protocol=None):
+    return to_markdown(document(table, spec, protocol))
 
 
 @pytest.fixture
@@ -55,7 +62,7 @@ def test_markdown_layout(runs):
     )
     text = markdown(deviation_table(runs, "deep", "test"), spec)
     lines = text.splitlines()
-    assert lines[2] == "| | bound | VAE preinit | VAE |"
+    assert lines[2] == "| | bound | preinit | vanilla |"
     assert lines[4].startswith("| d=200; N=100 | 140.00 | [")
     mean_std = markdown(deviation_table(runs, "canonical", "train"), TABLES[5])
     assert "% ± " in mean_std and "table" not in mean_std.splitlines()[4]
@@ -69,12 +76,28 @@ def test_exact_nll_column_where_a_generating_model_exists(runs):
     assert list(table.columns[:-1]) == list(deviation_table(runs, "deep", "test").columns)  # Parquet columns kept
     lines = markdown(table, TABLES[0]).splitlines()
     assert "Exact NLL" in lines[0]
-    assert lines[2] == "| | bound | exact NLL | VAE preinit | VAE |"
+    assert lines[2] == "| | bound | exact NLL | preinit | vanilla |"
     assert lines[3] == "|---|---:|---:|---:|---:|"
     assert lines[4].startswith("| d=200; N=100 | 140.00 | 141.40 (+1.00%) | [")
     assert lines[5].startswith("| d=200; N=5000 | 140.00 | – | [")
     no_model = with_exact_nll(deviation_table(runs, "deep", "test"), bounds.assign(nll_true_test=np.nan), "test")
     assert markdown(no_model, TABLES[0]) == markdown(deviation_table(runs, "deep", "test"), TABLES[0])
+
+
+def test_every_table_has_a_cell_per_column_in_markdown_and_html(runs):
+    """Each of the eight tables, with and without the exact-NLL column, with a dataset of the user's among them."""
+    runs = pd.concat([runs, runs[runs["dataset"] == "d200_N100"].assign(dataset="mine", d=24)], ignore_index=True)
+    bounds = pd.DataFrame({"dataset": ["d200_N100", "d200_N5000", "d400_N100", "mine"]})
+    for spec in TABLES:
+        plain = deviation_table(runs, spec.arch, spec.split)
+        exact = with_exact_nll(plain, bounds.assign(**{f"nll_true_{spec.split}": [141.4, 140.0, 277.2, np.nan]}),
+                               spec.split)  # fmt: skip
+        for table, columns in ((plain, 4), (exact, 5)):
+            doc = document(table, spec, "spec")
+            ((header, rows),) = markdown_tables(to_markdown(doc))
+            assert len(header) == columns and len(rows) == 4 and rows[0][0] == "mine (d=24; N=100)"  # sorted by d
+            assert html_rows(to_html(doc, spec.name)) == [header, *rows]  # the report's page holds the same cells
+            assert f"Table {spec.number} (protocol `spec`)" in doc[0].caption and '"VAE preinit"' in doc[0].caption
 
 
 def test_all_eight_tables_are_distinct():

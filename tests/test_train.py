@@ -1,7 +1,8 @@
-"""Networks and training (SPEC §5–6): preinit placement, reproducibility, stack independence, resume, divergence."""
+"""Networks and training (method §5–6): preinit placement, reproducibility, stack independence, resume, divergence."""
 
 import dataclasses
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ from bvae.bound import fit_bound
 from bvae.errors import ConfigError, DivergenceError
 from bvae.networks import StackedVAE, build
 from bvae.simulate import SimSettings, simulate
-from bvae.train import TrainSettings, seed_generators, train_seeds, write_result
+from bvae.train import TrainSettings, full_pass, seed_generators, train_seeds, write_result
 
 TINY = dict(hidden=(16, 16), epochs=3, batch_size=50, mc_samples=2, checkpoint_every=1)
 KERNELS = kernels.available()
@@ -47,6 +48,29 @@ def test_preinit_layers_sit_where_spec_says(data, arch):
     _, logvar = model.encode(x)
     np.testing.assert_allclose(logvar.detach().numpy(), np.broadcast_to(np.log(bound.sigma_z), (2, 7, 2)), rtol=1e-6)
     assert model.logvar is None and "fixed_logvar" not in dict(model.named_parameters())
+
+
+def test_preinit_fed_x_starts_below_the_bound_on_data_unlike_the_model():
+    """What the README says of preinit on a user's data: its start above the bound comes from the random hidden
+    layers before the μ head. With those layers the identity (ReLU passes 0/1 data unchanged), the head computes the
+    optimal encoder M(x̃ − b*), and the canonical network's negative ELBO is at most the bound even on data from a
+    probit model with strong factors (the Taylor inequality holds for every γ), while the random layers start above."""
+    rng = np.random.default_rng(7)
+    loadings = np.repeat([[0.9, 0.0], [0.0, -0.7]], [8, 8], axis=0)  # two factors on 8 dimensions each, d = 16
+    theta = (rng.normal(size=(900, 2)) * [2.0, 1.2]) @ loadings.T - 0.5  # offset: fewer ones than zeros
+    probit = 0.5 * (1 + np.vectorize(math.erf)(theta / math.sqrt(2)))  # a link other than the model's logistic
+    x = (rng.random(theta.shape) < probit).astype(np.uint8)
+    bound = fit_bound(x[:600], x[600:], 2)
+    assert bound.eigenvalues[1] > 8  # strong factors: W* amplifies any error of μ
+    model = build(TrainSettings(arch="canonical", variant="preinit"), 16, [seed_generators(0)[0]], bound)
+    x_train = torch.as_tensor(x[:600], dtype=torch.float32)
+    random_start = full_pass(model, x_train, [seed_generators(0)[1]], samples=20)["loss"][0]
+    with torch.no_grad():
+        for layer in model.encoder[::2]:
+            layer.weight[:] = torch.eye(16)
+            layer.bias.zero_()
+    fed_x = full_pass(model, x_train, [seed_generators(0)[1]], samples=20)["loss"][0]
+    assert fed_x < bound.bound_train < random_start
 
 
 def test_logvar_constant_survives_training(data):
@@ -220,7 +244,7 @@ def test_bad_settings(data, change, message):
 
 
 def test_both_variants_reach_the_bound_and_preinit_is_faster():
-    """SPEC §8 claims 1–2 in miniature: d = 20, N = 3000, 40 epochs, 1 thread."""
+    """method §8 claims 1–2 in miniature: d = 20, N = 3000, 40 epochs, 1 thread."""
     data = simulate(SimSettings(d=20, N=3000, block=5))
     final = {
         v: train_seeds(data, TrainSettings(arch="deep", variant=v, hidden=(64, 64), epochs=40), [0], progress=False)[

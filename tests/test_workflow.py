@@ -1,5 +1,12 @@
 """End to end: the tiny config through snakemake, tables against runs.parquet, and reruns after code edits."""
 
+import base64
+import json
+import os
+import re
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +15,8 @@ import pytest
 import torch
 
 from bvae.tables import TABLES
-from tests.conftest import copy_workflow, job_counts, snakemake
+from tests.conftest import SNAKEMAKE, copy_workflow, job_counts, markdown_tables, snakemake
+from tests.test_document import html_rows
 
 
 def test_every_output_exists_and_tables_recompute_from_runs(tiny):
@@ -44,6 +52,41 @@ def test_every_output_exists_and_tables_recompute_from_runs(tiny):
                 assert row[f"{variant}_mean"] == pytest.approx(pct.mean(), rel=1e-12)
                 assert row[f"{variant}_std"] == pytest.approx(np.std(pct, ddof=1), rel=1e-12)
                 assert (row[f"{variant}_min"], row[f"{variant}_max"]) == (pct.min(), pct.max())
+    tables = results / "tables"  # reading a Markdown table checks that every row has a cell per column
+    written = {path.relative_to(tables).as_posix(): markdown_tables(path.read_text()) for path in tables.rglob("*.md")}
+    assert sum(len(found) for name, found in written.items() if "/table" in name) == 2 * 8  # one per file
+    assert not written["comparison.md"] and len(written["claims.md"]) > 8  # d = 24 is not in the paper
+
+
+def test_the_report_shows_every_table_with_its_caption(tiny):
+    """Snakemake's report frames an HTML result but shows a Markdown one only as a link: the tables are in it as
+    HTML pages holding the cells of the Markdown beside them, each with its caption, and no .md is in it."""
+    run = snakemake(tiny, "--report", "report.html", "--configfile", ".test/config.yaml")
+    assert run.returncode == 0, run.stderr[-2000:]
+    embedded = re.search(r"var results = (\{.*?\});\n", (tiny / "report.html").read_text(encoding="utf-8"), re.S)[1]
+    results = json.loads(embedded)
+    assert not [path for path in results if path.endswith(".md")]
+    tables = {path: entry for path, entry in results.items() if "/tables/" in path}
+    assert len(tables) == 2 * 8 + 2  # two protocols' eight tables, the comparison and the claims
+    captions = {"table": "method §7", "comparison": "published cells", "claims": "criterion"}
+    for path, entry in tables.items():
+        name = Path(path).stem
+        assert entry["mime_type"] == "text/html"
+        assert next(text for key, text in captions.items() if name.startswith(key)) in entry["caption"]
+        markdown = (tiny / path).with_suffix(".md").read_text()
+        # the page shows `code` and **strong** as HTML
+        cells = [[re.sub(r"`|\*\*", "", cell) for cell in row] for header, rows in markdown_tables(markdown)
+                 for row in [header, *rows]]  # fmt: skip
+        assert html_rows(embedded_page(entry)) == cells
+        if name.startswith("table"):
+            assert len(cells) == 3  # the header and the two datasets
+    comparison = embedded_page(tables["results/test/tables/comparison.html"])
+    assert "Not in the paper, so not compared: d24_N100, d24_N400." in comparison and not html_rows(comparison)
+
+
+def embedded_page(entry: dict) -> str:
+    """The HTML page that a report entry embeds as a base64 data URI."""
+    return base64.b64decode(entry["data_uri"].split("base64,", 1)[1]).decode("utf-8")
 
 
 def test_nothing_to_do_after_a_complete_run(tiny):
@@ -85,9 +128,82 @@ def test_full_study_dry_run_lists_3600_trainings(tmp_path):
 def test_bad_config_value_stops_before_any_job(tmp_path):
     workdir = copy_workflow(tmp_path)
     run = snakemake(workdir, "-n", "--config", "seeds=0")
-    message = run.stdout + run.stderr
-    assert run.returncode != 0 and "instance['seeds']" in message and "minimum" in message
+    assert (
+        run.returncode != 0 and run.stderr.splitlines()[-1] == "bvae: config error: seeds = 0; expected an integer >= 1"
+    )
     assert not (workdir / "results").exists()
+
+
+@pytest.fixture(scope="module")
+def workflow_copy(tmp_path_factory):
+    return copy_workflow(tmp_path_factory.mktemp("configs"))
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("epoch: 5\n", "epoch: unknown key; did you mean 'epochs'?"),  # issue 19 point 5: was line 5 of 198
+        ("epochs: 2.0\n", "epochs = 2.0; expected an integer (write 2, not 2.0)"),  # issue 21 case 2
+        ("datasets: {d: [24], N: [100], replicates: 0}\n", "datasets.replicates = 0; expected an integer >= 1"),
+        ("epochs: 3\nepochs: 4\n", "epochs: given twice in {dir}/bad.yaml (lines 1 and 2); expected each key"),
+        ("protocols: {comparison.md: {}}\n", "protocols: name 'comparison.md' is not allowed; expected a letter"),
+    ],
+)
+def test_a_config_error_is_one_line_and_the_last(workflow_copy, config, message):
+    """Issue 21: every config error stops the run before the first job, in one line naming the key, printed last."""
+    (workflow_copy / "bad.yaml").write_text(config)
+    run = snakemake(workflow_copy, "-n", "--configfile", ".test/config.yaml", "bad.yaml")
+    message = message.format(dir=workflow_copy)
+    assert run.returncode != 0 and run.stderr.splitlines()[-1].startswith(f"bvae: config error: {message}")
+    assert len(run.stdout.splitlines() + run.stderr.splitlines()) <= 3, run.stdout + run.stderr
+    assert not (workflow_copy / "results").exists()
+
+
+def test_a_setting_that_does_not_change_results_reruns_nothing(tmp_path):
+    """Issue 21 case 3: changing checkpoint_every retrained everything. (Not on `tiny`: other tests edit its code.)"""
+    workdir = copy_workflow(tmp_path)
+    target = "results/test/runs/spec/d24_N100/deep/vanilla/seed0/final.parquet"
+    run = snakemake(workdir, "--cores", "1", target, "--configfile", ".test/config.yaml")
+    assert run.returncode == 0, run.stderr[-2000:]
+    dry = [target, "-n", "--configfile", ".test/config.yaml", "--config"]
+    run = snakemake(workdir, *dry, "checkpoint_every=1")
+    assert run.returncode == 0 and "Nothing to be done" in run.stdout + run.stderr, run.stdout[-2000:]
+    assert job_counts(snakemake(workdir, *dry, "epochs=4").stdout) == {"train_deep": 1}  # a setting that does
+
+
+def test_two_runs_never_write_one_results_root(tmp_path):
+    """Issue 21 case 8: two checkouts writing one absolute results root both trained everything."""
+    shared = tmp_path / "shared"
+    first, second = tmp_path / "first", tmp_path / "second"
+    for workdir in (first, second):
+        workdir.mkdir()
+        copy_workflow(workdir)
+    config = ["--configfile", ".test/config.yaml", "--config", f"results={shared}", "epochs=100000"]
+    target = f"{shared}/runs/spec/d24_N100/deep/vanilla/seed0/final.parquet"
+    env = {**os.environ, "PYTHONPATH": str(first / "src")}
+    holder = subprocess.Popen([*SNAKEMAKE, "--cores", "1", target, *config], cwd=first, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not (shared / ".bvae.lock").exists() or not (shared / ".bvae.lock").read_text():
+            assert time.monotonic() < deadline and holder.poll() is None, "the first run did not start"
+            time.sleep(0.1)
+        run = snakemake(second, "--cores", "1", target, *config)
+        assert holder.poll() is None, "the first run ended before the second one was refused"
+    finally:
+        os.killpg(holder.pid, signal.SIGTERM)  # Snakemake and its training job (SIGINT may be ignored in background)
+        try:
+            holder.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(holder.pid, signal.SIGKILL)
+            holder.wait()
+    last = run.stderr.splitlines()[-1]
+    assert run.returncode != 0 and last.startswith(f"bvae: error: {shared}: another run is writing this output root")
+    assert f"(pid {holder.pid} on " in last and f" in {first}); wait until it ends" in last
+    started = [
+        line for line in run.stdout.splitlines() + run.stderr.splitlines() if line.startswith(("rule ", "localrule "))
+    ]
+    assert not started  # stopped before its first job
 
 
 def test_user_file_flows_through_the_same_rules(tmp_path):
@@ -105,6 +221,12 @@ def test_user_file_flows_through_the_same_rules(tmp_path):
     assert bounds.loc["mine", ["d", "N", "n_test"]].tolist() == [24, 120, 30]
     assert bounds.loc["mine", ["nll_true_train", "nll_true_test"]].isna().all()  # no generating model
     assert bounds.loc[["d24_N100", "d24_N400"], ["nll_true_train", "nll_true_test"]].notna().all().all()
+    # Issue 21 case 9: the content decides, not the time. A file replaced by other data with an older time is new.
+    before = (workdir / "mine.csv").stat().st_mtime - 3600
+    pd.DataFrame((rng.random((120, 24)) < 0.3).astype(int)).to_csv(workdir / "mine.csv", index=False)
+    os.utime(workdir / "mine.csv", (before, before))
+    counts = job_counts(snakemake(workdir, "-n", "results/test/bounds/bounds.parquet", *config).stdout)
+    assert counts == {"import_dataset": 1, "bounds": 1}
 
 
 def test_each_protocol_trains_and_tabulates_apart(tiny):

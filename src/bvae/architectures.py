@@ -1,4 +1,4 @@
-"""The shapes of the two architectures of SPEC §5 and the names of the variants, free of torch.
+"""The shapes of the two architectures of method §5 and the names of the variants, free of torch.
 
 One definition of each architecture's layer widths serves the networks (`bvae.networks`) and the resource
 estimates of the workflow (`bvae.resources`), which must not import torch while Snakemake parses the workflow.
@@ -11,7 +11,10 @@ from dataclasses import dataclass
 
 from bvae.errors import ConfigError
 
-VARIANTS = {"vanilla": "VAE", "preinit": "VAE preinit"}  # name -> label in the paper's tables and figures
+VARIANTS = {"vanilla": "VAE", "preinit": "VAE preinit"}  # name (config, CLI, tables, figures) -> the paper's name
+# Said once in every caption; tables and figures then use the names a user types.
+PAPER_NAMES = " and ".join(f'"{name}"' for name in VARIANTS.values())
+VARIANT_NOTE = f"{' and '.join(VARIANTS)} are the paper's {PAPER_NAMES}."
 LAYER_GROUPS = ("encoder", "mu", "logvar", "decoder", "output")  # groups that each get an initialisation scheme
 
 

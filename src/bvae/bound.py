@@ -1,4 +1,4 @@
-"""The lower bound of the Bernoulli VAE's ELBO (SPEC §2): its generic form B(W, b) and its closed-form optimum.
+"""The lower bound of the Bernoulli VAE's ELBO (method §2): its generic form B(W, b) and its closed-form optimum.
 
 Everything lives on the rescaled data x̃ = 4x − 2, where the softplus Taylor bound turns the negative ELBO of an
 affine decoder into a probabilistic-PCA objective with noise variance 4 (Tipping & Bishop 1999).
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bvae.errors import ConfigError, DataError
+from bvae.resources import bound_bytes, check_memory
 
 NOISE_VAR = 4.0  # the variance of the PPCA objective that the Taylor bound produces
 
@@ -92,6 +93,11 @@ def check_latent_dim(latent_dim: int, d: int) -> None:
         raise ConfigError(f"latent_dim = {latent_dim!r} is invalid: expected an integer from 1 to d = {d}")
 
 
+def check_bound_memory(d: int, n: int) -> None:
+    """ConfigError, before allocating, if the d × d matrices of the bound's optimum cannot fit in memory."""
+    check_memory(bound_bytes(d, n), f"the bound of d = {d} columns (d × d matrices)")
+
+
 def optimal_decoder(lam: np.ndarray, U: np.ndarray, latent_dim: int) -> np.ndarray:
     """W* with R = I; columns whose eigenvalue is at most 4 are zero."""
     return U[:, :latent_dim] * np.sqrt(np.clip(lam[:latent_dim] - NOISE_VAR, 0.0, None))
@@ -99,6 +105,7 @@ def optimal_decoder(lam: np.ndarray, U: np.ndarray, latent_dim: int) -> np.ndarr
 
 def fit_bound(train: np.ndarray, test: np.ndarray, latent_dim: int) -> Bound:
     """The bound's optimum on `train` (0/1 rows) and the bound values on `train` and `test`."""
+    check_bound_memory(np.shape(train)[-1], len(train) + len(test))
     xt_train, xt_test = rescale(train), rescale(test)
     if xt_train.ndim != 2 or xt_test.ndim != 2 or xt_train.shape[1] != xt_test.shape[1]:
         raise DataError(f"train {xt_train.shape} and test {xt_test.shape} must be 2-D with the same width")

@@ -5,6 +5,8 @@ part of it was run (config/protocols.yaml is far more than a 2-core machine trai
 ROOT` compares what is there, with the same functions as the comparison (`bvae.comparison`). Only cells whose every
 seed finished are compared: a cell with fewer seeds has a narrower [min; max] range on average.
 
+`--claims` also decides the paper's claims (`bvae.claims`) on the same complete cells.
+
 It also maps the posterior collapse of the deep vanilla VAE: for each run, the epoch at which it lost its last
 active latent unit on the test split (from its history), against the protocol's learning rate, beside the collapse
 that the paper's own cells imply (`paper_collapse`).
@@ -19,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bvae.bound import fit_bound
+from bvae.claims import Thresholds, epochs_to_region, evaluate
 from bvae.comparison import RUN_KEYS, at_epoch, compare, paper_tables, read_histories, summary, with_draws
 from bvae.data import read_dataset
 from bvae.errors import DataError
@@ -44,6 +47,15 @@ def runs_of(root: Path) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def only(runs: pd.DataFrame, protocols: list[str]) -> pd.DataFrame:
+    """The runs of `protocols` (all if empty); a protocol without a finished run is an error."""
+    missing = sorted(set(protocols) - set(runs["protocol"]))
+    if missing:
+        found = ", ".join(runs["protocol"].unique())
+        raise DataError(f"protocol(s) {', '.join(missing)}: no finished run; found {found}")
+    return runs[runs["protocol"].isin(protocols)] if protocols else runs
+
+
 def complete(runs: pd.DataFrame, seeds: dict[int, int]) -> pd.DataFrame:
     """The runs of cells with at least the complete number of seeds for their N (N missing from `seeds`: any)."""
     counts = runs.groupby(CELL)["seed"].transform("size")
@@ -54,9 +66,9 @@ def collapse_epochs(histories: pd.DataFrame) -> pd.DataFrame:
     """Per run, two readings of when its code collapsed on the test split, for good (NaN: it did not by its end):
 
     - `collapse_epoch`: the first epoch from which the test KL stays below COLLAPSED_KL nats. The loss of such a run
-      sits at the column-means model's (the decoder ignores z), while SPEC's active units can still count a unit
-      whose posterior mean varies by a little more than 0.01 over the test rows and carries nothing;
-    - `active_lost_epoch`: the first epoch from which no unit is active on the test split (SPEC's measure).
+      sits at the column-means model's (the decoder ignores z), while the active units of method §6 can still count
+      a unit whose posterior mean varies by a little more than 0.01 over the test rows and carries nothing;
+    - `active_lost_epoch`: the first epoch from which no unit is active on the test split (method §6's measure).
     """
     histories = histories.sort_values([*RUN_KEYS, "epoch"])
     keys = [histories[k] for k in RUN_KEYS]
@@ -154,11 +166,13 @@ def best_per_architecture(table: pd.DataFrame) -> pd.DataFrame:
     return best.groupby(["arch", "N", "agreeing", "compared"])["protocol"].agg(", ".join).reset_index()
 
 
-def summarise(root: Path, seeds: dict[int, int] | None = None, epochs: list[int] = ()) -> dict[str, pd.DataFrame]:
+def summarise(
+    root: Path, seeds: dict[int, int] | None = None, epochs: list[int] = (), protocols: list[str] = ()
+) -> dict[str, pd.DataFrame]:
     """Every table of the summary, by name: the comparison (with cells read at `epochs` as protocol@E), the
-    agreement counts, collapse per cell and per run, and the reference models."""
+    agreement counts, collapse per cell and per run, and the reference models; of `protocols` only, if given."""
     seeds = seeds or SEEDS
-    runs = complete(runs_of(root), seeds)
+    runs = complete(only(runs_of(root), protocols), seeds)
     if runs.empty:
         wanted = ", ".join(f"{s} at N = {n}" for n, s in seeds.items())
         raise DataError(f"{root}: no cell has all its seeds finished ({wanted}); nothing to compare yet")
@@ -167,12 +181,17 @@ def summarise(root: Path, seeds: dict[int, int] | None = None, epochs: list[int]
     bounds_path = root / "bounds" / "bounds.parquet"
     bounds = pd.read_parquet(bounds_path) if bounds_path.exists() else None
     table = compare(pd.concat([runs, *at], ignore_index=True), bounds=bounds)
+    if table.empty:  # a study of other sizes than the paper's
+        paper = paper_tables()
+        sizes = f"d in {sorted(set(paper['d']))}, N in {sorted(set(paper['N']))}"
+        raise DataError(f"{root}: no complete cell is a cell of the paper ({sizes}); nothing to compare")
     per_run = collapse_epochs(histories)
     deep = runs.merge(per_run, on=RUN_KEYS)
     deep = deep[(deep["arch"] == "deep") & (deep["N"] >= 5000)]
     deep = deep.assign(family=[decoder_family(run) for _, run in deep.iterrows()])
     return {
         "runs": runs,
+        "histories": histories,
         "comparison": table,
         "agreement": summary(table),
         "by_kind": agreement_by_cell_kind(table),
@@ -181,6 +200,14 @@ def summarise(root: Path, seeds: dict[int, int] | None = None, epochs: list[int]
         "deep_runs": deep,
         "references": reference_models(root),
     }
+
+
+def claims(root: Path, parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The paper's claims decided on the summary's complete cells (and on its own cells), as the rule claims does
+    for a study, at the default thresholds."""
+    bounds = pd.read_parquet(root / "bounds" / "bounds.parquet")
+    epochs = epochs_to_region(parts["histories"], bounds, Thresholds())
+    return evaluate(parts["runs"], epochs, bounds, Thresholds())
 
 
 def markdown(root: Path, parts: dict[str, pd.DataFrame], command: str) -> str:
@@ -207,7 +234,7 @@ def markdown(root: Path, parts: dict[str, pd.DataFrame], command: str) -> str:
         (
             "Deep, N >= 5000, run by run (collapse_epoch: from when the test KL stays below "
             f"{COLLAPSED_KL} nats; active_lost_epoch: from when no unit is active on the test split)",
-            parts["deep_runs"].sort_values(deep_cols[:4])[deep_cols],
+            parts["deep_runs"].sort_values(deep_cols[:4])[deep_cols].assign(lr=lambda f: f["lr"].map("{:g}".format)),
             ".3f",
         ),
         ("Models whose latent code carries less (pct of the bound)", parts["references"], ".3f"),

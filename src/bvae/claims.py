@@ -1,4 +1,4 @@
-"""Does the paper hold? Its eight claims (seed paper §3-5, SPEC §8) as checks, decided on our runs and on its cells.
+"""Does the paper hold? Its eight claims (the paper's §3-5, method §8) as checks, decided on our runs and on its cells.
 
 One row per (claim, protocol, architecture, dataset or split where the claim is per dataset), with the criterion and
 its thresholds in one line, the numbers behind the verdict, the seeds, and the verdict: `holds`, `fails` or
@@ -77,21 +77,21 @@ from bvae.simulate import loadings, parse_name
 
 CLAIMS = {  # number -> (title, the paper's claim, paraphrased, with its sections)
     1: ("Faster convergence", "VAE preinit reaches the bound region in fewer epochs than VAE, on training and test "
-        "data (§4 message 1, §4.3.2, §5)."),
+        "data (paper §4 message 1, §4.3.2, §5)."),
     2: ("Vanilla gets there too", "Without the initialisation the VAE approaches the bound after a longer training; "
-        "after enough epochs both reach comparable final losses (§4 message 2, §4.3.2)."),
+        "after enough epochs both reach comparable final losses (paper §4 message 2, §4.3.2)."),
     3: ("Less over-fitting", "VAE preinit is less prone to over-fitting than VAE, most visibly at N = 100 where both "
-        "over-fit (§4 message 3, table conclusion 2)."),
+        "over-fit (paper §4 message 3, table conclusion 2)."),
     4: ("Preinit wins on test data in all but one setup", "On test data VAE preinit is better than VAE in all but one "
-        "of the simulations (table conclusion 1, §5; the paper's exception: deep, d = 1000, N = 10000)."),
+        "of the simulations (paper: table conclusion 1, §5; its exception: deep, d = 1000, N = 10000)."),
     5: ("Training losses reach the bound, test losses lie above it", "The final training losses reach the bound, the "
         "test losses lie above it (table conclusion 3)."),
     6: ("Tighter with more data; the bound is robust", "The [min; max] intervals narrow as N grows; the bound for a "
         "given d changes little with N (table conclusion 4)."),
     7: ("Canonical favours preinit even more", "With the canonical architecture the advantage of VAE preinit is "
-        "larger still (§4.2, supplementary canonical results)."),
-    8: ("Decision support", "On the simulated data the eigenvalue criterion (eigenvalues of S above 4, SPEC §3) picks "
-        "the true latent size, 2 (§3.3, §4.1)."),
+        "larger still (paper §4.2, supplementary canonical results)."),
+    8: ("Decision support", "On the simulated data the eigenvalue criterion (eigenvalues of S above 4, method §3) "
+        "picks the true latent size, 2 (paper §3.3, §4.1)."),
 }  # fmt: skip
 PUBLISHED, DATA = "published", "data"  # protocols of the paper's own cells and of the datasets' claims
 HOLDS, FAILS, UNDECIDED = "holds", "fails", "undecided"
@@ -99,7 +99,7 @@ LEVELS = ("all", "arch", "dataset")  # rows over both architectures, per archite
 PAPER_SEEDS = 100  # every cell of the paper summarises 100 seeds (bvae/paper/README.md)
 PRINTED = 0.005  # half the last printed digit of the paper's two-decimal cells
 EXCEPTIONS = 1  # claim 4's "all but one"
-TRUE_LATENT = loadings(2, 1).shape[1]  # the generating model's latent size: the columns of its loadings (SPEC §4)
+TRUE_LATENT = loadings(2, 1).shape[1]  # the generating model's latent size: the columns of its loadings (method §4)
 SPLITS = ("train", "test")
 QUANTITIES = (*SPLITS, "gap")  # pct_train, pct_test and the over-fitting gap pct_test - pct_train
 

@@ -18,21 +18,50 @@ import pandas as pd
 from bvae import __version__
 from bvae.architectures import ARCHITECTURES, VARIANTS
 from bvae.calibration import SEEDS
-from bvae.errors import BvaeError
+from bvae.errors import BvaeError, OutputError
 from bvae.settings import add_options, from_args
 
 DESCRIPTION = """\
 The ELBO lower bound of the Bernoulli VAE for your own 0/1 data (Parquet, CSV, .npy or .npz).
 
 Workflow: `bvae bound FILE` gives the training/test bound and the eigenvalue counts that suggest a latent size K;
-`bvae train FILE --variant preinit --latent-dim K --epochs E --out DIR` trains a VAE started at the bound's optimum
-and plots its loss against the bound; `bvae example digits digits.parquet` writes a ready-made example file."""
+`bvae train FILE --variant preinit --latent-dim K --epochs E --out DIR` trains a VAE whose decoder output layer and
+encoder heads start at the bound's optimum, and plots its loss against the bound; `bvae example digits
+digits.parquet` writes a ready-made example file. "method §N" is a section of docs/method.md in the repository."""
 
 N_LEADING = 10  # eigenvalues printed by `bvae bound`
 
 
+class StoreOnce(argparse.Action):
+    """argparse's store, but an option given twice, or under two of its names, is an error: argparse would keep the
+    last value without a word."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = namespace.__dict__.setdefault("_given", {})  # dest -> the option string that set it
+        if self.dest in given:
+            earlier = "given twice" if given[self.dest] == option_string else f"conflicts with {given[self.dest]}"
+            parser.error(f"argument {option_string}: {earlier}; give it once")
+        given[self.dest] = option_string
+        setattr(namespace, self.dest, values)
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser (and its subcommands' parsers) whose options store their value once (`StoreOnce`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register("action", None, StoreOnce)
+
+
+def path(text: str) -> Path:
+    """An argparse type: a path, but not an empty one, which Path would read as the current directory."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; expected a file or directory name")
+    return Path(text)
+
+
 def add_data_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, help="0/1 matrix, rows are observations: .parquet, .csv, .npy or .npz")
+    parser.add_argument("file", type=path, help="0/1 matrix, rows are observations: .parquet, .csv, .npy or .npz")
     parser.add_argument(
         "--test-fraction",
         type=float,
@@ -52,14 +81,13 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         default="split",
         metavar="NAME",
         help="Parquet/CSV column with values train/test that gives the split; it is not a data column "
-        "(default: split; an .npz with arrays 'train' and 'test' is split as given)",
+        "(default: split, used if the file has it; another name must be a column; an .npz with arrays 'train' "
+        "and 'test' is split as given)",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="bvae", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = Parser(prog="bvae", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}", help="print the version")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -75,8 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     # `--seed` is the training seed in `bvae train`; here it stays an undocumented alias of --split-seed (old usage)
     bound.add_argument("--seed", dest="split_seed", type=int, help=argparse.SUPPRESS)
     bound.add_argument("--latent-dim", type=int, default=2, metavar="K", help="latent size κ of the bound (default: 2)")
-    bound.add_argument("--scree", type=Path, metavar="PNG", help="also write a scree plot of the eigenvalues here")
-    bound.add_argument("--json", type=Path, metavar="OUT.json", help="also write the printed numbers as JSON here")
+    bound.add_argument("--scree", type=path, metavar="PNG", help="also write a scree plot of the eigenvalues here")
+    bound.add_argument("--json", type=path, metavar="OUT.json", help="also write the printed numbers as JSON here")
     bound.set_defaults(func=cmd_bound)
 
     train = sub.add_parser(
@@ -84,7 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a Bernoulli VAE (vanilla or pre-initialised at the bound's optimum) and plot it against the bound",
         description="Train one VAE on the training split and write DIR/history.parquet (per-epoch losses), "
         "DIR/final.parquet (final losses, bounds, pct deviations, active units) and DIR/loss.png. A checkpoint "
-        "at DIR/checkpoint.pt lets an interrupted run resume when rerun with the same settings.",
+        "at DIR/checkpoint.pt lets an interrupted run resume when rerun with the same settings. DIR must hold none "
+        "of these files (others are left alone) or hold this same training (then it resumes, or trains again); the "
+        "results or the checkpoint of another training are replaced only with --force.",
     )
     add_data_options(train)
     train.add_argument("--arch", choices=list(ARCHITECTURES), default="deep", help="architecture (default: deep)")
@@ -92,15 +122,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--variant",
         choices=list(VARIANTS),
         default="preinit",
-        help="vanilla: random initialisation; preinit: decoder output and encoder heads set to the bound's "
-        "optimum (default: preinit)",
+        help="vanilla: random initialisation; preinit: decoder output layer and encoder heads set to the bound's "
+        "optimum, hidden layers random (method §5; default: preinit)",
     )
     add_options(train)  # one option per training setting (bvae/settings.schema.yaml)
     train.add_argument(
         "--seed", type=int, default=0, help="training seed: initialisation, shuffling and noise (default: 0)"
     )
     train.add_argument("--threads", type=int, default=1, metavar="T", help="PyTorch CPU threads (default: 1)")
-    train.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
+    train.add_argument("--out", type=path, required=True, metavar="DIR", help="output directory")
+    train.add_argument(
+        "--force", action="store_true", help="replace the results or the checkpoint of another training in DIR"
+    )
     train.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
     train.set_defaults(func=cmd_train)
 
@@ -108,10 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
         "example",
         help="write a ready-made example dataset",
         description="Write an example dataset in the dataset Parquet layout (bits plus a train/test `split` "
-        "column). digits: scikit-learn's 1,797 handwritten 8×8 digits, pixel ≥ 8 of 16 → 1 (1,797 × 64).",
+        "column). digits: scikit-learn's 1,797 handwritten 8×8 digits, pixel ≥ 8 of 16 → 1 (1,797 × 64). OUT "
+        "must end in .parquet; an existing OUT is replaced only if it is this example.",
     )
     example.add_argument("name", choices=["digits"], help="which example")
-    example.add_argument("out", type=Path, metavar="OUT", help="output Parquet file")
+    example.add_argument("out", type=path, metavar="OUT", help="output Parquet file")
     example.set_defaults(func=cmd_example)
 
     calibration = sub.add_parser(
@@ -131,8 +165,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeds", nargs="+", default=[f"{n}={s}" for n, s in SEEDS.items()], metavar="N=S",
         help="seeds of a complete cell per N (default: %(default)s; other N: any)",
     )  # fmt: skip
-    calibration.add_argument("--out", type=Path, metavar="MD", help="write the summary here instead of stdout")
-    calibration.add_argument("--figure", type=Path, metavar="PNG", help="also draw the collapse map here")
+    calibration.add_argument(
+        "--protocols", nargs="+", default=[], metavar="NAME", help="summarise these protocols only (default: all)"
+    )
+    calibration.add_argument("--out", type=path, metavar="MD", help="write the summary here (.md) instead of stdout")
+    calibration.add_argument("--figure", type=path, metavar="PNG", help="also draw the collapse map here")
+    calibration.add_argument(
+        "--comparison", type=path, metavar="PNG", help="also draw the comparison figure of the compared cells here"
+    )
+    calibration.add_argument(
+        "--claims", type=path, metavar="MD",
+        help="also decide the paper's claims on the same cells and write the report here (as the rule claims does)",
+    )  # fmt: skip
     calibration.set_defaults(func=cmd_calibration)
     return parser
 
@@ -176,9 +220,11 @@ def exact_nll_lines(report: dict) -> str:
 
 
 def cmd_bound(args: argparse.Namespace) -> int:
-    from bvae.io import write_text
+    from bvae.io import check_outputs, check_suffix, write_text
     from bvae.plot_bound import scree
 
+    check_outputs([args.file], [("--scree", args.scree), ("--json", args.json)])
+    check_suffix(args.scree, ".png", "a PNG image")
     data = load(args)
     report, support = bound_report(data, args.latent_dim)
     lead = ", ".join(f"{v:.3f}" for v in report["leading_eigenvalues"])
@@ -203,20 +249,25 @@ def cmd_bound(args: argparse.Namespace) -> int:
     return 0
 
 
+TRAIN_OUTPUTS = ("history.parquet", "final.parquet", "loss.png", "checkpoint.pt")  # what `bvae train` writes
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    from bvae.io import check_output_dir
+    from bvae.io import check_output_dir, check_outputs
     from bvae.likelihood import exact_nll
     from bvae.plot_training import labelled_history, loss_development
     from bvae.train import check_training, train_and_write
 
+    check_outputs([args.file], [("--out", args.out / name) for name in TRAIN_OUTPUTS])
     data = load(args)
     settings = from_args(args, arch=args.arch, variant=args.variant, threads=args.threads)
     check_training(data, settings, [args.seed])  # before anything is written
     check_output_dir(args.out, ["loss.png", "checkpoint.pt"])  # train_and_write checks the result files
     started = time.perf_counter()
     (result,) = train_and_write(
-        data, settings, [args.seed], [args.out], args.out / "checkpoint.pt", progress=not args.no_progress
-    )
+        data, settings, [args.seed], [args.out], args.out / "checkpoint.pt", progress=not args.no_progress,
+        replace=args.force, outputs=("loss.png",),
+    )  # fmt: skip
     final = result.final
     history = labelled_history(result.history, result.final)
     title = f"{data.name}: {settings.arch}, {settings.variant}, κ = {settings.latent_dim}"
@@ -245,7 +296,11 @@ def fmt_epoch(value) -> str:
 
 def cmd_example(args: argparse.Namespace) -> int:
     from bvae.examples import EXAMPLES
+    from bvae.io import check_suffix, read_metadata
 
+    check_suffix(args.out, ".parquet", "Parquet")
+    if args.out.exists() and not (args.out.is_file() and read_metadata(args.out).get("name") == args.name):
+        raise OutputError(f"{args.out}: exists and is not the {args.name} example; remove it or choose another path")
     data = EXAMPLES[args.name](args.out)
     ones = float(np.mean(np.vstack([data.train, data.test])))
     print(
@@ -266,23 +321,45 @@ def seeds_per_size(pairs: list[str]) -> dict[int, int]:
         raise ConfigError(f"--seeds {' '.join(pairs)}; expected pairs N=S of integers, e.g. 100=10 5000=3") from None
 
 
-def cmd_calibration(args: argparse.Namespace) -> int:
-    from bvae.calibration import markdown, paper_collapse, summarise
-    from bvae.io import write_text
-    from bvae.plot_collapse import collapse_map
+# Each output named for what it holds: none can take the name of a run's Parquet file that the summary reads.
+CALIBRATION_OUTPUTS = {
+    "out": (".md", "Markdown"),
+    "figure": (".png", "a PNG image"),
+    "comparison": (".png", "a PNG image"),
+    "claims": (".md", "Markdown"),
+}
 
-    parts = summarise(args.root, seeds_per_size(args.seeds), args.epoch)
+
+def cmd_calibration(args: argparse.Namespace) -> int:
+    from bvae.calibration import claims, markdown, paper_collapse, summarise
+    from bvae.claims import markdown as claims_markdown
+    from bvae.io import check_outputs, check_suffix, write_text
+    from bvae.plot_collapse import collapse_map
+    from bvae.plot_comparison import comparison_figure
+
+    check_outputs([], [(f"--{name}", getattr(args, name)) for name in CALIBRATION_OUTPUTS])
+    for name, (suffix, what) in CALIBRATION_OUTPUTS.items():
+        check_suffix(getattr(args, name), suffix, what)
+    parts = summarise(args.root, seeds_per_size(args.seeds), args.epoch, args.protocols)
     epochs = ["--epoch", *map(str, args.epoch)] if args.epoch else []
-    command = " ".join(["bvae calibration", str(args.root), *epochs])
+    protocols = ["--protocols", *args.protocols] if args.protocols else []
+    command = " ".join(["bvae calibration", str(args.root), *epochs, *protocols])
     text = markdown(args.root, parts, command)
     if args.out:
         write_text(text, args.out)
         print(f"wrote {args.out}")
     else:
         print(text, end="")
-    if args.figure:
-        collapse_map(parts["deep_runs"], paper_collapse(), args.figure)
-        print(f"wrote {args.figure}", file=sys.stderr if not args.out else sys.stdout)
+    report = sys.stdout if args.out else sys.stderr  # keep stdout for the summary when it goes there
+    extras = [
+        (args.figure, lambda path: collapse_map(parts["deep_runs"], paper_collapse(), path)),
+        (args.comparison, lambda path: comparison_figure(parts["comparison"], path)),
+        (args.claims, lambda path: write_text(claims_markdown(claims(args.root, parts)), path)),
+    ]
+    for path, write in extras:
+        if path:
+            write(path)
+            print(f"wrote {path}", file=report)
     return 0
 
 

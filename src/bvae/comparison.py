@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bvae.architectures import VARIANTS
+from bvae.architectures import VARIANT_NOTE
+from bvae.document import Block, Bullets, Heading, Paragraph, Table
 from bvae.io import read_parquet
 from bvae.simulate import parse_name
 from bvae.study import run_dir
@@ -146,41 +147,50 @@ def our_cell(row: pd.Series) -> str:
     return f"{row['mean']:.2f} ± {row['std']:.2f}" if pd.notna(row["std"]) else f"{row['mean']:.2f}"
 
 
-def markdown(table: pd.DataFrame, datasets: list[str]) -> str:
-    """Summary lines per protocol, then one Markdown table per protocol; datasets the paper lacks are named."""
-    lines = [
-        "# Our tables against the paper's",
-        "",
-        "All numbers are pct = 100 (loss - bound) / bound; *exact NLL* is the",
-        "generating model's average negative log-likelihood in the same units (no model beats it on test data in",
-        "expectation; a training loss below it is overfitting).",
-        "",
+def document(table: pd.DataFrame, datasets: list[str]) -> list[Block]:
+    """Summary lines per protocol, then one table per protocol; datasets the paper lacks are named."""
+    blocks: list[Block] = [
+        Heading("Our tables against the paper's published cells"),
+        Paragraph(
+            "All numbers are pct = 100 (loss - bound) / bound. *published*: the paper's cell (100 seeds); the column"
+            " named after a protocol: ours under that protocol, over n seeds; *diff*: ours minus published (centres"
+            " of the ranges, or means); *exact NLL*: the generating model's average negative log-likelihood in the"
+            " same units (no model beats it on test data in expectation; a training loss below it is overfitting)."
+            f" {VARIANT_NOTE}"
+        ),
     ]
     missing = [name for name in datasets if not is_paper_dataset(name)]
     if missing:
-        lines += [f"Not in the paper, so not compared: {', '.join(missing)}.", ""]
+        blocks.append(Paragraph(f"Not in the paper, so not compared: {', '.join(missing)}."))
     if table.empty:
-        return "\n".join([*lines, "No dataset of this study is in the paper's tables."]) + "\n"
+        return [*blocks, Paragraph("No dataset of this study is in the paper's tables.")]
     averaged = set(table.loc[table["kl_reduction"] == "mean", "protocol"])
-    for _, row in summary(table).iterrows():
-        note = " (its losses weigh the KL term by 1/κ: not the negative ELBO)" if row["protocol"] in averaged else ""
-        lines.append(f"- protocol `{row['protocol']}`: {row['agreeing']} of {row['compared']} cells agree{note}")
+    note = " (its losses weigh the KL term by 1/κ: not the negative ELBO)"
+    counts = [
+        f"protocol `{r.protocol}`: {r.agreeing} of {r.compared} cells agree{note if r.protocol in averaged else ''}"
+        for r in summary(table).itertuples()
+    ]
+    blocks.append(Bullets(tuple(counts)))
+    right = (False, False, False, True, True, True, True, True, False)
     for protocol, part in table.groupby("protocol"):
-        lines += [
-            "",
-            f"## Protocol `{protocol}`",
-            "",
-            "| table | dataset | variant | paper | ours | n | diff | agree |",
-        ]
-        lines.append("|---|---|---|---:|---:|---:|---:|---|")
-        for _, row in part.iterrows():
-            explained = pd.notna(row["within_draw_spread"]) and bool(row["within_draw_spread"])
-            mark = "yes" if row["agree"] else ("within data draws" if explained else "no")
-            lines.append(
-                f"| {row['table']} | {row['dataset']} | {VARIANTS[row['variant']]} | {paper_cell(row)} | "
-                f"{our_cell(row)} | {row['n']} | {row['diff']:+.2f} | {row['nll_pct']:+.2f} | {mark} |"
-            )
-    return "\n".join(lines) + "\n"
+        header = ("table", "dataset", "variant", "published", f"`{protocol}`", "n", "diff", "exact NLL", "agree")
+        rows = tuple(
+            (row["table"], row["dataset"], row["variant"], paper_cell(row), our_cell(row), str(row["n"]),
+             f"{row['diff']:+.2f}", signed(row["nll_pct"]), agreement(row))
+            for _, row in part.iterrows()
+        )  # fmt: skip
+        blocks += [Heading(f"Protocol `{protocol}`", 2), Table(header, rows, right)]
+    return blocks
+
+
+def signed(value: float) -> str:
+    return "–" if pd.isna(value) else f"{value:+.2f}"
+
+
+def agreement(row: pd.Series) -> str:
+    """yes, no, or "within data draws" for a difference that the data-draw spread explains."""
+    explained = pd.notna(row["within_draw_spread"]) and bool(row["within_draw_spread"])
+    return "yes" if row["agree"] else ("within data draws" if explained else "no")
 
 
 def is_paper_dataset(name: str) -> bool:

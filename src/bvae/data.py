@@ -1,4 +1,4 @@
-"""Binary datasets: the in-memory form, the Parquet layout of SPEC §4, and loading a user's own 0/1 matrix.
+"""Binary datasets: the in-memory form, the Parquet layout of method §4, and loading a user's own 0/1 matrix.
 
 Every validation failure is a one-line `DataError` that names the file and the offending value.
 """
@@ -6,15 +6,17 @@ Every validation failure is a one-line `DataError` that names the file and the o
 from __future__ import annotations
 
 import csv
+import numbers
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bvae.errors import ConfigError, DataError, tell
-from bvae.io import read_columns, read_metadata, read_parquet, write_parquet
+from bvae.errors import ConfigError, DataError, shown, tell
+from bvae.io import read_columns, read_metadata, read_num_rows, read_parquet, write_parquet
 
 SPLIT = "split"
 SEED_MAX = 2**63 - 1  # seeds are stored in int64 Parquet columns; SeedSequence itself takes any integer >= 0
@@ -70,35 +72,154 @@ def check_seed(seed, name: str = "seed") -> None:
         raise ConfigError(f"{name} = {seed!r}; expected an integer from 0 to 2**63 - 1")
 
 
-def _first_row_is_data(path: Path) -> bool:
-    """Whether a CSV starts with data rather than a header: its first row holds only 0s and 1s (empty fields aside).
+BOOLEANS = {"True", "TRUE", "true", "False", "FALSE", "false"}  # what pandas reads as booleans, i.e. 1 and 0
 
-    A header therefore needs one name that is not 0 or 1; pandas' default names 0, 1, 2, ... qualify from 3 columns.
-    """
-    with open(path, newline="") as file:
-        first = next(csv.reader(file), [])
-    fields = [field.strip() for field in first if field.strip()]
+
+def _is_value(field: str) -> bool:
+    """A CSV field that reads as a value, not a name: empty (missing), a number, or a boolean."""
+    if not field or field in BOOLEANS:
+        return True
     try:
-        return bool(fields) and all(float(field) in (0.0, 1.0) for field in fields)
+        float(field)
     except ValueError:
         return False
+    return True
+
+
+def _first_csv_row(path: Path) -> list[str]:
+    with open(path, newline="", encoding="utf-8-sig") as file:  # -sig: a byte-order mark is not part of a name
+        return [field.strip() for field in next(csv.reader(file), [])]
+
+
+def _is_header(fields: list[str]) -> bool:
+    """Whether a CSV's first row is a header rather than data.
+
+    It is a header if one of its fields is a name (neither empty, nor a number, nor true/false), or if it is 0, 1,
+    2, ... (pandas' default names, from 3 columns on, after an empty field where pandas wrote its row index too);
+    otherwise it is data, and any value in it that is not 0 or 1 is then reported as such instead of the row
+    silently becoming column names.
+    """
+    names = fields[1:] if fields[:1] == [""] else fields
+    if len(fields) >= 3 and names == [str(j) for j in range(len(names))]:
+        return True
+    return not all(_is_value(field) for field in fields)
+
+
+def csv_header(path: Path) -> list[str] | None:
+    """A CSV's column names if its first row is a header (`_is_header`), else None; a DataError for a header that
+    pandas would read otherwise than it is written (a name given twice or none) or a file not separated by commas."""
+    header = _first_csv_row(path)
+    if not _is_header(header):
+        return None
+    if len(header) == 1 and (sep := next((c for c in ";\t|" if c in header[0]), None)):
+        raise DataError(
+            f"{path}: its first line {shown(header[0])} has no comma but {sep!r}; expected comma-separated values"
+        )
+    twice = next((name for j, name in enumerate(header) if name in header[:j]), None)
+    if twice is not None:  # pandas would rename the second one silently ("a.1")
+        raise DataError(f"{path}: column name {twice!r} appears twice in the header; expected distinct names")
+    if "" in header:  # pandas would name it "Unnamed: j"
+        raise DataError(
+            f"{path}: column {header.index('') + 1} has no name in the header (a row index, as pandas' to_csv writes "
+            "by default? write the file with index=False); expected a name for every column"
+        )
+    return header
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
     """A CSV with or without a header row; without one, the columns are named x0, x1, ... like .npy columns."""
-    if not _first_row_is_data(path):
-        return pd.read_csv(path)
-    frame = pd.read_csv(path, header=None)
+    if csv_header(path) is not None:
+        return pd.read_csv(path, encoding="utf-8-sig")
+    frame = pd.read_csv(path, header=None, encoding="utf-8-sig")
     return frame.set_axis([f"x{j}" for j in range(frame.shape[1])], axis=1)
+
+
+def columns_of(path: str | os.PathLike) -> list[str] | None:
+    """The column names of a Parquet or CSV file (x0, x1, ... for a CSV without a header), read from its first bytes
+    only; None for .npy and .npz, whose arrays have no names. A one-line DataError if the file cannot be read."""
+    path = Path(path)
+    check_input_file(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return read_columns(path)
+    if suffix == ".csv":
+        try:
+            header = csv_header(path)
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise DataError(f"{path}: cannot be read ({exc})") from None
+        return header or [f"x{j}" for j in range(len(_first_csv_row(path)))]
+    if suffix in (".npy", ".npz"):
+        return None
+    raise DataError(f"{path}: unsupported file type {suffix!r}; expected .parquet, .csv, .npy or .npz")
+
+
+def rows_of(path: str | os.PathLike) -> int | None:
+    """The number of data rows of a Parquet, CSV or .npy file, without reading its values (a CSV's lines are
+    counted); None for .npz, whose arrays are compressed. Call after `columns_of`, which checks the file."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return read_num_rows(path)
+    if suffix == ".csv":
+        with open(path, "rb") as file:
+            lines = sum(1 for line in file if line.strip())  # pandas skips blank lines
+        return lines - (csv_header(path) is not None)
+    if suffix == ".npy":
+        try:
+            return np.load(path, mmap_mode="r").shape[0]
+        except (OSError, ValueError, IndexError) as exc:  # not an array file; a 0-d array
+            raise DataError(f"{path}: cannot be read ({exc})") from None
+    return None
+
+
+def check_split_sizes(n: int, test_fraction: float, key: str) -> None:
+    """ConfigError unless a random split of n rows by `test_fraction` leaves at least 2 rows on each side (the bound
+    needs each split's covariance)."""
+    n_test = round(test_fraction * n)
+    if min(n_test, n - n_test) < 2:
+        raise ConfigError(
+            f"{key} = {test_fraction} gives {n_test} test and {n - n_test} training rows of {n}; expected at least 2 "
+            "of each"
+        )
+
+
+def check_split_column(columns: list[str] | None, split_column: str | None, source: str) -> None:
+    """The default split column may be absent; a column named otherwise was asked for, so its absence is an error."""
+    if split_column and split_column != SPLIT and (columns is None or split_column not in columns):
+        names = list(map(str, columns or []))
+        found = f"columns {', '.join(names[:8])}{', …' if len(names) > 8 else ''}" if names else "arrays, no columns"
+        raise DataError(
+            f"{source}: has no split column {split_column!r} (it has {found}); expected a train/test column"
+        )
+
+
+FILE_KINDS = {
+    stat.S_ISFIFO: "a named pipe (FIFO)",
+    stat.S_ISCHR: "a character device",
+    stat.S_ISBLK: "a block device",
+    stat.S_ISSOCK: "a socket",
+}
+
+
+def check_input_file(path: Path) -> None:
+    """A one-line DataError unless `path` is a regular file (or a link to one), saying what it is instead."""
+    if path.is_file():
+        return
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory; expected a data file (.parquet, .csv, .npy or .npz)")
+    if not path.exists():
+        link = f" (a symbolic link to {os.readlink(path)!r}, which does not exist)" if path.is_symlink() else ""
+        raise DataError(f"{path}: no such file{link}")
+    mode = path.stat().st_mode
+    kind = next((name for test, name in FILE_KINDS.items() if test(mode)), "not a regular file")
+    via = f" (through the symbolic link to {os.readlink(path)!r})" if path.is_symlink() else ""
+    raise DataError(f"{path}: is {kind}{via}; expected a regular data file")
 
 
 def _read_table(path: Path) -> pd.DataFrame | dict[str, np.ndarray]:
     """The raw contents of a Parquet, CSV, .npy or .npz file, or a one-line error if it cannot be read."""
     suffix = path.suffix.lower()
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory; expected a data file (.parquet, .csv, .npy or .npz)")
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
+    check_input_file(path)
     if suffix == ".parquet":
         return read_parquet(path)
     try:
@@ -111,6 +232,8 @@ def _read_table(path: Path) -> pd.DataFrame | dict[str, np.ndarray]:
                 return {key: archive[key] for key in archive.files}
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty; expected a 0/1 matrix") from None
+    except DataError:
+        raise
     except Exception as exc:  # any reader failure becomes one line naming the file
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{path}: cannot be read ({first})") from None
@@ -122,12 +245,31 @@ def data_row(index: int) -> str:
     return f"row {index + 1} (counting data rows from 1)"
 
 
+def numbers_of(frame: pd.DataFrame, source: str) -> np.ndarray:
+    """A frame's values as float64, missing values as NaN. Only numbers and booleans are values: text is a DataError
+    naming its row and column, the first that reads as no number at all, else the first number stored as text."""
+    for column in frame.columns:
+        cells = frame[column]
+        if pd.api.types.is_numeric_dtype(cells) or pd.api.types.is_bool_dtype(cells):
+            continue
+        text = cells.map(lambda cell: not (pd.isna(cell) or isinstance(cell, numbers.Number | np.bool_)))
+        wrong = text & ~cells.map(lambda cell: isinstance(cell, str) and _is_value(cell.strip()))
+        for bad in (wrong, text):
+            if bad.any():
+                row = int(np.argmax(bad.to_numpy()))
+                raise DataError(
+                    f"{source}: value {cells.iloc[row]!r} at {data_row(row)}, column {str(column)!r} is not a "
+                    "number; expected only 0 and 1"
+                )
+    return frame.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 def check_binary(values: np.ndarray, columns: list[str], source: str) -> np.ndarray:
     """`values` as uint8 if it is a 2-D matrix of 0/1 without missing entries, else a one-line DataError."""
-    try:
-        values = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise DataError(f"{source}: holds non-numeric values; expected only 0 and 1") from None
+    values = np.asarray(values)
+    if values.dtype.kind not in "biuf":  # text, dates, objects: never read as numbers behind the user's back
+        raise DataError(f"{source}: holds values of type {values.dtype}; expected the numbers 0 and 1")
+    values = values.astype(np.float64)
     if values.ndim != 2:
         raise DataError(f"{source}: has {values.ndim} dimension(s); expected a 2-D matrix (rows × columns)")
     if values.size == 0:
@@ -166,13 +308,14 @@ def _split_mask(labels: pd.Series, source: str) -> np.ndarray:
 
 def _matrix_and_split(raw, source: str, split_column: str | None) -> tuple[np.ndarray, list[str], object]:
     """The 0/1 matrix, its column names and the given split (a test mask, a (train, test) pair, or None)."""
+    check_split_column(list(raw.columns) if isinstance(raw, pd.DataFrame) else None, split_column, source)
     if isinstance(raw, pd.DataFrame):
         given = None
         if split_column and split_column in raw.columns:
             given = _split_mask(raw[split_column], source)
             raw = raw.drop(columns=split_column)
         columns = [str(c) for c in raw.columns]
-        return check_binary(raw.to_numpy(), columns, source), columns, given
+        return check_binary(numbers_of(raw, source), columns, source), columns, given
     if set(raw) >= {"train", "test"}:
         train, test = raw["train"], raw["test"]
         if train.ndim != 2 or test.ndim != 2 or train.shape[1] != test.shape[1]:
@@ -201,7 +344,8 @@ def load_binary(
     """Load a 0/1 matrix from Parquet, CSV, .npy or .npz and split it into training and test rows.
 
     A Parquet/CSV column named `split_column` (values train/test) or an .npz with `train` and `test` arrays gives
-    the split; otherwise a seeded random permutation puts round(test_fraction · n) rows in the test split.
+    the split; otherwise a seeded random permutation puts round(test_fraction · n) rows in the test split. The
+    default column `split` may be absent; a column named otherwise was asked for, and its absence is an error.
     """
     path = Path(path)
     values, columns, given = _matrix_and_split(_read_table(path), str(path), split_column)

@@ -1,4 +1,4 @@
-"""Decision support for the latent size (SPEC §3): which eigenvalues of S can carry a column of W*."""
+"""Decision support for the latent size (method §3): which eigenvalues of S can carry a column of W*."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ NLL_COLUMNS = ("nll_true_train", "nll_true_test")  # None for data without a gen
 
 
 def bound_summary(data, latent_dim: int) -> tuple[dict, np.ndarray]:
-    """The bounds.parquet row of a dataset (SPEC §2–3) and its descending training eigenvalues.
+    """The bounds.parquet row of a dataset (method §2–3) and its descending training eigenvalues.
 
     For a simulated dataset the row also carries the exact NLL of its generating model per split (None otherwise).
     """

@@ -1,4 +1,4 @@
-"""Content fingerprints of package code, given to Snakemake rules as params and to training checkpoints.
+"""Content fingerprints of package code and of user files, given to Snakemake rules as params and to checkpoints.
 
 Snakemake notices edits to a rule's own script but not to the library it calls; a params value that hashes the
 package modules a script imports, directly or through other bvae modules, makes `--rerun-triggers params` rerun
@@ -65,3 +65,9 @@ def code_fingerprint(module: str) -> str:
 def script_fingerprint(path: str | Path) -> str:
     """Fingerprint of the bvae modules a (workflow) script imports, directly or indirectly."""
     return fingerprint(*closure(Path(path).read_text()))
+
+
+def file_fingerprint(path: str | Path) -> str:
+    """SHA-256 of a file's bytes: a user's data file is then judged by its content, not its modification time."""
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import os
 import platform
@@ -17,9 +18,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bvae.errors import DataError, OutputError
+from bvae.errors import DataError, OutputError, tell
 
 METADATA_KEY = b"bvae"
+LOCK_FILE = ".bvae.lock"
+_held_locks: list = []  # open lock files: a lock lasts as long as the process that holds it
 
 
 @contextlib.contextmanager
@@ -88,6 +91,36 @@ def check_output_dir(outdir: str | os.PathLike, names: Iterable[str]) -> None:
             tmp.unlink()
 
 
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name one file (through links too); a path that does not exist yet by its resolved name."""
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def check_outputs(inputs: Iterable[str | os.PathLike], outputs: Iterable[tuple[str, str | os.PathLike | None]]) -> None:
+    """OutputError if an output (option, path) would write over an input file or over another output."""
+    written: list[tuple[str, str | os.PathLike]] = []
+    for option, path in outputs:
+        if path is None:
+            continue
+        clash = next((f"the input file {i}" for i in inputs if same_file(path, i)), None) or next(
+            (f"the output of {other}" for other, earlier in written if same_file(path, earlier)), None
+        )
+        if clash:
+            raise OutputError(f"{path}: {option} would write over {clash}; expected a path of its own")
+        written.append((option, path))
+
+
+def check_suffix(path: str | os.PathLike | None, suffix: str, what: str) -> None:
+    """OutputError unless a file that will hold `what` is named so (a device or pipe, e.g. /dev/stdout, is fine)."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.suffix.lower() != suffix and not (path.exists() and not path.is_file()):
+        raise OutputError(f"{path}: expected a path ending in {suffix} (the file is {what})")
+
+
 def provenance() -> dict[str, str]:
     """Versions and host of the running process, recorded next to every result.
 
@@ -145,6 +178,12 @@ def read_columns(path: str | os.PathLike) -> list[str]:
         return pq.read_schema(path).names
 
 
+def read_num_rows(path: str | os.PathLike) -> int:
+    """The number of rows of a Parquet file, from its footer alone."""
+    with reading(path):
+        return pq.ParquetFile(path).metadata.num_rows
+
+
 def read_metadata(path: str | os.PathLike) -> dict:
     """The metadata dictionary that `write_parquet` stored in `path` (empty if none)."""
     with reading(path):
@@ -167,3 +206,40 @@ def log_to(path: str | os.PathLike) -> Iterator[None]:
         except BaseException:
             traceback.print_exc()
             raise
+
+
+def lock_results(root: str | os.PathLike) -> None:
+    """Hold an exclusive lock on the output root `root` for the rest of this process, or fail with one line naming
+    the run that holds it (its pid, host, start and directory, which it writes into `root`/.bvae.lock).
+
+    An advisory lock (flock) of the operating system: it is released when its process ends, however it ends, so a
+    killed run never leaves it behind. A file system without locks gets a warning, and the run goes on.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock
+        return
+    path = Path(root) / LOCK_FILE
+    with naming(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        file = open(path, "a+")  # held open for the life of the process; "a+" keeps the holder's details
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        file.seek(0)
+        holder = file.read().strip() or "its details unknown"
+        file.close()
+        raise OutputError(
+            f"{root}: another run is writing this output root ({holder}); wait until it ends, or give this study "
+            "its own output root (results: in its config)"
+        ) from None
+    except OSError as exc:
+        file.close()
+        tell(f"{root}: cannot be locked ({os.strerror(exc.errno)}); make sure no other run writes there", "warning")
+        return
+    started = datetime.datetime.now().isoformat(sep=" ", timespec="seconds")
+    file.seek(0)
+    file.truncate()
+    file.write(f"pid {os.getpid()} on {platform.node()}, started {started} in {os.getcwd()}\n")
+    file.flush()
+    _held_locks.append(file)

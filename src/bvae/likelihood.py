@@ -1,4 +1,4 @@
-"""The exact likelihood of the generating model of the simulated data (SPEC §4), as a reference for the bound.
+"""The exact likelihood of the generating model of the simulated data (method §4), as a reference for the bound.
 
 p(x) = ∫ Π_j Bern(x_j | σ(θ_j(u))) N(u; 0, diag(score_sd²)) du with θ = B u. The average negative log-likelihood
 −(1/n) Σ_i log p(x_i) of a split is what no model can beat on fresh data in expectation (cross-entropy ≥ entropy),

@@ -1,4 +1,4 @@
-"""The deep and canonical Bernoulli VAEs of SPEC §5, vanilla and preinit, as *stacks* of independent models.
+"""The deep and canonical Bernoulli VAEs of method §5, vanilla and preinit, as *stacks* of independent models.
 
 A stack holds S models of identical shape (one per seed) in weights with a leading dimension S and runs them with
 batched matmuls, so that many small trainings share one process and one optimizer step. Nothing couples the
@@ -91,7 +91,7 @@ class StackedVAE(nn.Module):
         return self.out.weight.shape[0]
 
     def preinit(self, bound: Bound) -> None:
-        """SPEC §5: decoder output from W*, b*; μ head from 4M and −M(b* + 2); log σ² fixed at log diag Σ_z."""
+        """method §5: decoder output from W*, b*; μ head from 4M and −M(b* + 2); log σ² fixed at log diag Σ_z."""
         kappa, d = bound.latent_dim, bound.d
         as_tensor = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
         with torch.no_grad():

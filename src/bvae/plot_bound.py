@@ -68,14 +68,16 @@ def figure4(path: str | os.PathLike) -> None:
         title="Figure 4: third derivative of h, point-symmetric:\n"
         r"negative for $\gamma < 0$, positive for $\gamma > 0$",
     )
-    # what the sign pattern is for: h''' has the sign of γ, so the Lagrange remainder is never negative
+    # what the sign pattern is for: h''' has the sign of γ, so the Lagrange remainder is never negative; lower
+    # right, where the curve is positive, the note stays clear of it
     ax.text(
-        0.03,
-        0.95,
-        "$h'''$ has the sign of $\\gamma$, so the Taylor remainder\n"
+        0.97,
+        0.04,
+        "$h'''$ has the sign of $\\gamma$,\nso the Taylor remainder\n"
         r"$h'''(\xi)\,\gamma^3/6 \geq 0$ on both sides",
         transform=ax.transAxes,
-        va="top",
+        ha="right",
+        va="bottom",
         fontsize="small",
     )
     ax.grid(alpha=0.3)

@@ -15,9 +15,9 @@ matplotlib.use("Agg")  # files only: no display on clusters and CI
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.legend_handler import HandlerTuple
 from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
-from bvae.architectures import VARIANTS
 from bvae.claims import SPLITS, Thresholds, restricted
 from bvae.plot_bound import save, save_message
 from bvae.plot_training import VARIANT_COLORS
@@ -69,13 +69,12 @@ def claims_figure(epochs: pd.DataFrame, thresholds: Thresholds, path: str | os.P
             ax.set_title(f"{protocol}: {arch}, {split} (region {thresholds.region(split):g} %)", fontsize=8)
             if col == 0:
                 ax.set_ylabel("epochs to the bound region", fontsize=8)
-    handles = [plt.Line2D([], [], color=VARIANT_COLORS[v], marker="o", ls="", label=VARIANTS[v]) for v in OFFSETS]
-    handles += [
-        plt.Line2D([], [], color="grey", marker="^", mfc="none", ls="", label="never (plotted at epochs + 1)"),
-        plt.Line2D([], [], color="k", lw=1.5, label="median"),
-        plt.Line2D([], [], color="grey", ls=":", lw=1, label="last epoch"),
-    ]
+    handles = [plt.Line2D([], [], color=VARIANT_COLORS[v], marker="o", ls="", label=v) for v in OFFSETS]
+    never = tuple(plt.Line2D([], [], color=VARIANT_COLORS[v], marker="^", mfc="none", ls="") for v in OFFSETS)
+    handles += [never, plt.Line2D([], [], color="k", lw=1.5), plt.Line2D([], [], color="grey", ls=":", lw=1)]
+    labels = [*OFFSETS, "never (plotted at epochs + 1)", "median", "last epoch"]
     fig.suptitle("Claim 1: first epoch whose loss is at or below bound · (1 + region / 100), per seed")
     fig.tight_layout()
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, bbox_to_anchor=(0.5, -0.03))
+    fig.legend(handles, labels, handler_map={tuple: HandlerTuple(ndivide=None)}, loc="lower center",
+               ncol=len(handles), fontsize=8, bbox_to_anchor=(0.5, -0.03))  # fmt: skip
     save(fig, path)

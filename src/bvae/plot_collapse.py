@@ -2,7 +2,7 @@
 
 One panel per dataset (rows N, columns d). A point is one run: x its learning rate (runs of the same rate spread a
 little apart by decoder family), y the epoch from which its test KL stays below `bvae.calibration.COLLAPSED_KL`
-(log scale; see `bvae.calibration.collapse_epochs` for why the KL and not SPEC's active units); runs whose code
+(log scale; see `bvae.calibration.collapse_epochs` for why the KL and not method §6's active units); runs whose code
 carries information to the end sit in the band "none" above the top. Colour is the variant, marker the decoder
 family (initialisation, batch size, ...). The panel title gives what the paper's training range implies.
 """
@@ -18,7 +18,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from bvae.architectures import VARIANTS
 from bvae.calibration import COLLAPSED_KL
 from bvae.plot_bound import save, save_message
 from bvae.plot_training import VARIANT_COLORS
@@ -69,7 +68,7 @@ def collapse_map(runs: pd.DataFrame, paper: pd.DataFrame, path: str | os.PathLik
             ax.text(0.5, 0.5, "not run", transform=ax.transAxes, ha="center", va="center", color="0.5")
     handles = [plt.Line2D([], [], ls="", marker=MARKERS[k % len(MARKERS)], color="0.3", label=f)
                for k, f in enumerate(families)]  # fmt: skip
-    handles += [plt.Line2D([], [], ls="", marker="o", color=c, label=VARIANTS[v]) for v, c in VARIANT_COLORS.items()]
+    handles += [plt.Line2D([], [], ls="", marker="o", color=c, label=v) for v, c in VARIANT_COLORS.items()]
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), fontsize=8, frameon=False)
     fig.suptitle(f"Deep VAE: epoch from which each run's test KL stays below {COLLAPSED_KL} nats (collapse)")
     fig.tight_layout(rect=(0, 0.04 + 0.025 * np.ceil(len(handles) / 4), 1, 0.97))

@@ -15,7 +15,6 @@ matplotlib.use("Agg")  # files only: no display on clusters and CI
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from bvae.architectures import VARIANTS
 from bvae.plot_bound import save, save_message
 
 PANELS = [("deep", "train"), ("deep", "test"), ("canonical", "train"), ("canonical", "test")]
@@ -45,7 +44,7 @@ def comparison_figure(table: pd.DataFrame, path: str | os.PathLike) -> None:
     labelled = {
         label: handle for ax in axes.flat for handle, label in zip(*ax.get_legend_handles_labels(), strict=True)
     }
-    fig.suptitle("pct = 100 (loss − bound) / bound: the paper (grey, tick = mean) and ours (colour, dot = mean)")
+    fig.suptitle("pct = 100 (loss − bound) / bound: published (grey, tick = mean), protocols (colour, dot = mean)")
     fig.tight_layout()
     fig.legend(labelled.values(), labelled.keys(), loc="lower center", ncol=len(labelled), fontsize=8,
                bbox_to_anchor=(0.5, -0.02))  # fmt: skip
@@ -67,6 +66,6 @@ def panel(ax, data: pd.DataFrame, protocols: list[str], width: float) -> None:
             o, pos, color = ours.iloc[0], x + (i + 1) * width, f"C{i}"
             ax.vlines(pos, o["min"], o["max"], color=color, lw=3, label=protocol if x == 0 else None)
             ax.plot(pos, o["mean"], "o", color=color, ms=4)
-    ax.set_xticks(range(len(slots)), [f"d={d}\n{VARIANTS[v]}" for d, v in slots], fontsize=7)
+    ax.set_xticks(range(len(slots)), [f"d={d}\n{v}" for d, v in slots], fontsize=7)
     ax.axhline(0, color="k", lw=0.5)
     ax.tick_params(axis="y", labelsize=7)

@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from bvae.architectures import VARIANTS
 from bvae.errors import DataError
 from bvae.io import read_parquet
 from bvae.plot_bound import save
@@ -143,25 +142,26 @@ def loss_figure(
     ax.set_ylim(*y_limits(summary, [ref[0] for ref in refs]))
     order = list(VARIANT_COLORS)
     variants = sorted(summary["variant"].unique(), key=lambda v: (order.index(v) if v in order else len(order), str(v)))
-    clipped = False
-    for i, variant in enumerate(variants):
+    n_seeds = int(history["seed"].nunique())
+    colors = {v: VARIANT_COLORS.get(v, f"C{i + 2}") for i, v in enumerate(variants)}
+    highest = {}  # variant -> the highest median of its curves that leave the view at the top
+    for variant, color in colors.items():
         part = summary[summary["variant"] == variant]
-        color = VARIANT_COLORS.get(variant, f"C{i + 2}")
-        label = VARIANTS.get(variant, str(variant))
         epochs = part["epoch"].to_numpy()
         for split, style in SPLIT_STYLES.items():
-            ax.plot(epochs, part[f"{split}_loss_median"], style, color=color, lw=1.5, label=f"{label} {split}")
-            clipped |= mark_cut_off(ax, epochs, part[f"{split}_loss_median"].to_numpy(), color)
+            median = part[f"{split}_loss_median"].to_numpy()
+            ax.plot(epochs, median, style, color=color, lw=1.5, label=f"{variant} {split}")
+            if mark_cut_off(ax, epochs, median, color):
+                highest[variant] = max(highest.get(variant, -np.inf), float(np.nanmax(median)))
             if part["n_seeds"].max() > 1:
                 ax.fill_between(
                     epochs, part[f"{split}_loss_min"], part[f"{split}_loss_max"], color=color, alpha=0.15, lw=0
                 )
-    if clipped:
-        highest = summary[[f"{split}_loss_median" for split in SPLIT_STYLES]].to_numpy().max()
-        ax.plot([], [], "^", color="grey", ms=5, label=f"median above the range (up to {highest:.4g})")
+    curve = "median" if n_seeds > 1 else "loss"
+    for variant, top in highest.items():  # legend markers in their curve's colour, as drawn
+        ax.plot([], [], "^", color=colors[variant], ms=5, label=f"{variant} {curve} above the range (up to {top:.4g})")
     reference_lines(ax, refs)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers: no 2.5, 7.5
-    n_seeds = int(history["seed"].nunique())
     seeds = f"{n_seeds} seeds: median, min–max band" if n_seeds > 1 else "1 seed"
     ax.set(xlabel="epoch", ylabel="negative ELBO per observation [nats]", title=f"{title} ({seeds})")
     # below the axes: inside, "best" may cover the bound lines, which sit low in the view

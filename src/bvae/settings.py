@@ -17,12 +17,14 @@ import yaml
 
 from bvae.architectures import ARCHITECTURES, LAYER_GROUPS, VARIANTS, layers
 from bvae.bound import check_latent_dim
-from bvae.errors import ConfigError
+from bvae.errors import ConfigError, unknown
 
 SCHEMA_PATH = Path(__file__).with_name("settings.schema.yaml")
 SCHEMA = yaml.safe_load(SCHEMA_PATH.read_text())
 PROPERTIES: dict[str, dict] = SCHEMA["properties"]
 JOB_KEYS = ("arch", "variant", "threads")  # set per training job by the workflow, not by a protocol
+# How a training runs, not what it computes: left out of its checkpoint key and of the workflow's rerun trigger.
+RUN_ONLY = tuple(name for name, prop in PROPERTIES.items() if prop.get("changes_results") is False)
 
 
 def frozen(value):
@@ -94,14 +96,23 @@ def check_values(values: dict, where: str = "") -> None:
     """Validate setting values against the schema (NaN and infinities too, which JSON schema lets through)."""
     for key, value in values.items():
         if key not in PROPERTIES:
-            raise ConfigError(f"{where}{key}: unknown setting; expected one of {', '.join(PROPERTIES)}")
+            raise ConfigError(f"{where}{key}: unknown setting; {unknown(key, PROPERTIES)}")
         error = jsonschema.exceptions.best_match(VALIDATOR.iter_errors({key: value}))
         finite = not isinstance(value, float) or math.isfinite(value)
         if error is not None or not finite:
             raise ConfigError(f"{where}{key} = {value!r}; expected {expected(PROPERTIES[key])}")
 
 
-VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+def _is_integer(checker, instance) -> bool:
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+# JSON Schema counts 2.0 as an integer; a setting written so would reach range() and torch as a float and fail there.
+STRICT_VALIDATOR = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
+VALIDATOR = STRICT_VALIDATOR(SCHEMA)
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:

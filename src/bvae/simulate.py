@@ -1,4 +1,4 @@
-"""The simulated datasets of SPEC §4: a sparse two-factor logistic model, generated once from a recorded seed."""
+"""The simulated datasets of method §4: a sparse two-factor logistic model, generated once from a recorded seed."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ def grids(config: dict) -> list[dict]:
 def simulated(config: dict) -> dict[str, dict]:
     """Every simulated dataset's name -> {d, N, replicate, seeds, seeds_per_job}; replicate k > 0 is d{d}_N{N}_r{k}.
 
-    A dataset in several grids takes the last grid's seeds and seeds_per_job.
+    A dataset in several grids would take the last grid's seeds and seeds_per_job: bvae.config refuses it.
     """
     found: dict[str, dict] = {}
     for grid in grids(config):

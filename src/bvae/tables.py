@@ -1,4 +1,4 @@
-"""The eight tables of SPEC §7: deviation of the final loss from the bound, per dataset, for both variants."""
+"""The eight tables of method §7: deviation of the final loss from the bound, per dataset, for both variants."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from bvae.architectures import VARIANTS
+from bvae.architectures import VARIANT_NOTE
+from bvae.document import Table
 from bvae.errors import DataError
 from bvae.io import read_parquet
 
-COLUMN_ORDER = ("preinit", "vanilla")  # the paper's columns: VAE preinit, then VAE
+COLUMN_ORDER = ("preinit", "vanilla")  # the paper's column order: VAE preinit, then VAE
 STATS = ("mean", "std", "min", "max", "n")
 EXACT_NOTE = (
     " Exact NLL: the average negative log-likelihood of the model that generated the simulated data, with its"
@@ -31,11 +32,14 @@ class TableSpec:
         return f"table{self.number}_{self.arch}_{self.split}_{self.stat}"
 
     @property
-    def caption(self) -> str:
-        what = "[min %; max %]" if self.stat == "range" else "mean % ± std %"
+    def statistic(self) -> str:
+        return "[min %; max %]" if self.stat == "range" else "mean % ± std %"
+
+    def caption(self, protocol: str | None = None) -> str:
+        ours = f" (protocol `{protocol}`)" if protocol else ""
         return (
-            f"Table {self.number}: {self.arch} network, {self.split} split: deviation of the final loss from "
-            f"the {self.split} bound over seeds, {what}; negative means the network beats the bound."
+            f"Table {self.number}{ours}: {self.arch} network, {self.split} split: deviation of the final loss from "
+            f"the {self.split} bound over seeds, {self.statistic}; negative means the network beats the bound."
         )
 
 
@@ -97,18 +101,17 @@ def row_label(row: pd.Series) -> str:
     return f"d={row['d']}; N={row['N']}" if simulated else f"{row['dataset']} (d={row['d']}; N={row['N']})"
 
 
-def markdown(table: pd.DataFrame, spec: TableSpec) -> str:
-    """The paper's layout: rows per dataset, columns bound, VAE preinit, VAE; with an exact-NLL column after the
+def document(table: pd.DataFrame, spec: TableSpec, protocol: str | None = None) -> list[Table]:
+    """The paper's layout: rows per dataset, columns bound, preinit, vanilla; with an exact-NLL column after the
     bound when `table` has one (`with_exact_nll`) and at least one dataset has a generating model."""
     exact = "nll_true" in table.columns and table["nll_true"].notna().any()
-    caption = spec.caption + (EXACT_NOTE if exact else "")
-    header = ["bound", *(["exact NLL"] if exact else []), *(VARIANTS[v] for v in COLUMN_ORDER)]
-    lines = [caption, "", f"| | {' | '.join(header)} |", "|---|" + "---:|" * len(header)]
+    caption = f"{spec.caption(protocol)} Columns: {VARIANT_NOTE}{EXACT_NOTE if exact else ''}"
+    header = ("", "bound", *(["exact NLL"] if exact else []), *COLUMN_ORDER)
+    rows = []
     for _, row in table.iterrows():
         cells = [f"{row['bound']:.2f}", *([exact_cell(row)] if exact else [])]
-        cells += [cell(row, v, spec.stat) for v in COLUMN_ORDER]
-        lines.append(f"| {row_label(row)} | {' | '.join(cells)} |")
-    return "\n".join(lines) + "\n"
+        rows.append((row_label(row), *cells, *(cell(row, v, spec.stat) for v in COLUMN_ORDER)))
+    return [Table(header, tuple(rows), (False,) + (True,) * (len(header) - 1), caption)]
 
 
 def collect_runs(final_paths: list[str], protocol: str) -> pd.DataFrame:

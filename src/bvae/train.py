@@ -1,4 +1,4 @@
-"""Training (SPEC §6): Adam over minibatches reshuffled each epoch, per-epoch history, a Monte Carlo final pass.
+"""Training (method §6): Adam over minibatches reshuffled each epoch, per-epoch history, a Monte Carlo final pass.
 
 Several seeds of one dataset/architecture/variant train together as one stacked model (`networks.StackedVAE`).
 Each seed owns two generators, one for initialisation and one for shuffling and noise, and draws from them in a
@@ -21,19 +21,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from bvae.bound import Bound, fit_bound
+from bvae.bound import Bound, check_bound_memory, fit_bound
 from bvae.data import BinaryData, check_seed
 from bvae.errors import ConfigError, DivergenceError, OutputError, tell
 from bvae.fingerprint import code_fingerprint
-from bvae.io import atomic_path, check_output_dir, provenance, write_parquets
+from bvae.io import atomic_path, check_output_dir, provenance, read_metadata, read_parquet, write_parquets
 from bvae.kernels import Choice, available, blas_threads, choose, step_products
 from bvae.networks import StackedVAE, build, linear_layers, use_kernel
 from bvae.progress import EpochProgress
-from bvae.resources import EVAL_ROWS
-from bvae.settings import TrainSettings
+from bvae.resources import EVAL_ROWS, check_memory, train_bytes
+from bvae.settings import RUN_ONLY, TrainSettings
 
 HISTORY = ("train_loss", "test_loss", "test_kl", "test_active_units", "seconds")  # per epoch, per seed but seconds
-ACTIVE_VAR = 0.01  # a latent unit is active when its posterior mean varies more than this over the data (SPEC §6)
+ACTIVE_VAR = 0.01  # a latent unit is active when its posterior mean varies more than this over the data (method §6)
 # A training loss above DIVERGENCE_FACTOR · d·log 2 is a divergence. d·log 2 is the loss of the constant model
 # p = 1/2, and the bound's optimum lies below it; freshly initialised networks start at 1.0–3.4 × d·log 2 (measured
 # for both architectures, both variants and all three inits at d = 20, 200, 1000, hidden 8 to 1024), and training
@@ -48,6 +48,7 @@ RESULT_FILES = ("history.parquet", "final.parquet")  # final last: it marks a co
 class TrainResult:
     history: pd.DataFrame  # epoch, train_loss, test_loss, seconds
     final: dict
+    key: str = ""  # the training's identity (checkpoint_key), recorded with the written results
 
 
 def seed_generators(seed: int) -> tuple[torch.Generator, torch.Generator]:
@@ -112,12 +113,17 @@ class Checkpoint:
     without training.
     """
 
-    def __init__(self, path: str | os.PathLike | None, key: str):
-        self.path, self.key = (Path(path) if path else None), key
+    def __init__(self, path: str | os.PathLike | None, key: str, label: str = ""):
+        self.path, self.key, self.label = (Path(path) if path else None), key, label
 
     def load(self) -> dict | None:
-        """The saved state if it belongs to this training; a file that cannot be read is set aside, once."""
-        if self.path is None or not self.path.exists():
+        """The saved state if it belongs to this training."""
+        state = self.read()
+        return state if state and state.get("key") == self.key else None
+
+    def read(self) -> dict | None:
+        """The saved state of whichever training; a file that cannot be read is set aside, once."""
+        if self.path is None or not self.path.is_file():  # none yet, or a device written in place (/dev/null)
             return None
         try:
             state = torch.load(self.path, weights_only=True)
@@ -129,15 +135,14 @@ class Checkpoint:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             tell(f"checkpoint {self.path} cannot be read ({reason}); moved to {aside}, training starts over", "warning")
             return None
-        return state if state.get("key") == self.key else None
+        return state
 
     def save(self, state: dict) -> None:
         if self.path is not None:
-            with atomic_path(self.path) as tmp:
-                try:
-                    torch.save({**state, "key": self.key}, tmp)
-                except RuntimeError as exc:  # torch's zip writer reports a full disk as a RuntimeError
-                    raise OutputError(f"{self.path}: cannot be written ({str(exc).strip()})") from exc
+            # Through a Python file: a full disk is then an OSError (ENOSPC), which atomic_path names, where torch's
+            # own writer would report "[enforce fail at inline_container.cc:672] . unexpected pos".
+            with atomic_path(self.path) as tmp, open(tmp, "wb") as file:
+                torch.save({**state, "key": self.key, "label": self.label}, file)
 
     def save_results(self, history: dict, finals: list[dict]) -> None:
         """Replace the training state by the finished training's results (JSON keeps them exact and loadable)."""
@@ -145,10 +150,11 @@ class Checkpoint:
 
 
 def checkpoint_key(data: BinaryData, settings: TrainSettings, seeds: list[int]) -> str:
-    """Identifies a training: the data, the settings, the seeds and the code its numbers depend on."""
+    """Identifies a training: the data, the settings its numbers depend on (not `RUN_ONLY`), the seeds and the code."""
     digest = hashlib.sha256(data.train.tobytes() + data.test.tobytes())
     code = code_fingerprint("bvae.train")  # this module and every bvae module it imports
-    digest.update(json.dumps([dataclasses.asdict(settings), seeds, data.d, code]).encode())
+    identity = {k: v for k, v in dataclasses.asdict(settings).items() if k not in RUN_ONLY}
+    digest.update(json.dumps([identity, seeds, data.d, code]).encode())
     return digest.hexdigest()
 
 
@@ -171,11 +177,18 @@ def check_seeds(seeds: list[int]) -> None:
 
 
 def check_training(data: BinaryData, settings: TrainSettings, seeds: list[int]) -> None:
-    """Every setting and seed, before anything is trained or written."""
+    """Every setting and seed, and the memory it needs, before anything is trained or written."""
     settings.check(data.d)
     if settings.kernel != "auto" and settings.kernel not in available():
         raise ConfigError(f"kernel = {settings.kernel!r} is not in this torch build; expected one of {available()}")
     check_seeds(seeds)
+    need = train_bytes(
+        settings.arch, data.d, data.n_train, data.n_test, settings.latent_dim, settings.hidden, len(seeds)
+    )
+    hidden = f", hidden = {list(settings.hidden)}" if settings.arch == "deep" else ""
+    stack = f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}"
+    check_memory(need, f"training {settings.arch} at d = {data.d}{hidden} with {stack}")
+    check_bound_memory(data.d, data.n)
 
 
 def pick_kernel(state: dict | None, model: StackedVAE, settings: TrainSettings) -> Choice:
@@ -194,13 +207,17 @@ def train_seeds(
     progress: bool = True,
 ) -> list[TrainResult]:
     """Train one model per seed as one stack; resume from `checkpoint` if it holds this training (unfinished, or
-    finished: then its results are returned without training). The checkpoint then holds the results."""
+    finished: then its results are returned without training), else replace it (`train_and_write` refuses to, unless
+    asked). The checkpoint then holds the results."""
     check_training(data, settings, seeds)
-    ckpt = Checkpoint(checkpoint, checkpoint_key(data, settings, list(seeds)))
+    key = checkpoint_key(data, settings, list(seeds))
+    label = f"{data.name} {settings.arch} {settings.variant} seeds {seeds[0]}..{seeds[-1]}"
+    ckpt = Checkpoint(checkpoint, key, f"{label}, {settings.epochs} epochs")
     state = ckpt.load()
     if state and "finals" in state:
         tell(f"{ckpt.path} holds this finished training: its results are taken from there, without training")
-        return [TrainResult(seed_history(state["history"], i), json.loads(f)) for i, f in enumerate(state["finals"])]
+        finals = [json.loads(final) for final in state["finals"]]
+        return [TrainResult(seed_history(state["history"], i), final, key) for i, final in enumerate(finals)]
     torch.set_num_threads(settings.threads)  # never more threads than the job was given
     # Adam's moments of dead units decay into denormal floats after a few dozen epochs, which makes every
     # element-wise op several times slower (0.66 -> 1.49 s per epoch by epoch 45 at d = 200); flush them to zero.
@@ -213,7 +230,9 @@ def train_seeds(
     x_test = torch.as_tensor(data.test, dtype=torch.float32)
     started = time.perf_counter()
     history, start_epoch = resume(state, model, opt, run_gens)
-    label = f"{data.name} {settings.arch} {settings.variant} seeds {seeds[0]}..{seeds[-1]}"
+    label = f"{data.name} {settings.arch} {settings.variant} {seed_label(seeds)}"
+    if start_epoch:
+        tell(f"{ckpt.path} holds this training after epoch {start_epoch} of {settings.epochs}: it resumes there")
     bar = EpochProgress(label, start_epoch, settings.epochs, enabled=progress)
     with blas_threads(settings.threads):  # numpy's BLAS, a kernel, gets the job's threads like torch
         kernel = pick_kernel(state, model, settings)
@@ -243,9 +262,17 @@ def train_seeds(
     for i, seed in enumerate(seeds):
         hist = seed_history(history, i)
         final = final_record(data, settings, bound, seed, hist, final_train, final_test, i, wall, len(seeds), kernel)
-        results.append(TrainResult(history=hist, final=final))
+        results.append(TrainResult(history=hist, final=final, key=key))
     ckpt.save_results(history, [result.final for result in results])
     return results
+
+
+def seed_label(seeds: list[int]) -> str:
+    """How progress lines name a training's seeds: seed 3, seeds 0-9 (a run of seeds), seeds 2, 5, 9."""
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    consecutive = list(seeds) == list(range(seeds[0], seeds[0] + len(seeds)))
+    return f"seeds {seeds[0]}-{seeds[-1]}" if consecutive else f"seeds {', '.join(map(str, seeds))}"
 
 
 def check_losses(train_loss, test_loss, data: BinaryData, settings: TrainSettings, seeds, epoch: int) -> None:
@@ -318,9 +345,42 @@ def write_result(result: TrainResult, outdir: str | os.PathLike) -> None:
     text = {key: "string" for key, value in result.final.items() if value is None or isinstance(value, str)}
     final = pd.DataFrame([result.final]).astype({**text, "epochs_to_1pct": "Int64", "epochs_to_bound": "Int64"})
     history_path, final_path = (outdir / name for name in RESULT_FILES)
+    training = {"training": result.key}  # whose results these are: `check_owner` compares it
     write_parquets(
-        [(result.history, history_path, {"final": result.final}), (final, final_path, {"provenance": provenance()})]
+        [
+            (result.history, history_path, {"final": result.final, **training}),
+            (final, final_path, {"provenance": provenance(), **training}),
+        ]
     )
+
+
+def check_owner(outdirs: list, checkpoint, key: str, outputs: tuple[str, ...] = ()) -> None:
+    """OutputError unless the output directories and the checkpoint hold nothing but this training's files: the
+    results of another training (or of this one under other code) or another training's checkpoint, finished or
+    not, are never overwritten unless asked for."""
+    for outdir in map(Path, outdirs):
+        present = [name for name in (*RESULT_FILES, *outputs) if (outdir / name).exists()]
+        final = outdir / "final.parquet"
+        if present and not (final.exists() and read_metadata(final).get("training") == key):
+            if final.exists():
+                raise OutputError(f"{outdir}: holds the results of another training ({results_label(final)}){ANOTHER}")
+            raise OutputError(
+                f"{outdir}: holds {', '.join(present)}, not of this training; choose another output directory, or "
+                "replace them (bvae train --force)"
+            )
+    state = Checkpoint(checkpoint, key).read()
+    if state is not None and state.get("key") != key:
+        label = state.get("label", "unlabelled: an older bvae")
+        what = "finished" if "finals" in state else f"unfinished: epoch {state.get('epoch')}"
+        raise OutputError(f"{checkpoint}: holds the checkpoint of another training ({label}, {what}){ANOTHER}")
+
+
+ANOTHER = "; other data, settings, seeds or code: choose another output directory, or replace it (bvae train --force)"
+
+
+def results_label(final: Path) -> str:
+    row = read_parquet(final).iloc[0]
+    return f"{row['dataset']} {row['arch']} {row['variant']} seed {row['seed']}, {row['epochs']} epochs"
 
 
 def train_and_write(
@@ -331,19 +391,24 @@ def train_and_write(
     checkpoint: str | os.PathLike | None = None,
     progress: bool = True,
     keep_results: bool = False,
+    replace: bool = False,
+    outputs: tuple[str, ...] = (),
 ) -> list[TrainResult]:
     """`train_seeds`, then each seed's results into its directory, so that no late failure loses the training.
 
-    The output directories are checked before training. The checkpoint, by then holding the finished training's
-    results, is removed only after every result file is written; with `keep_results` it stays, so that a rerun
-    whose outputs were deleted in between (Snakemake deletes the outputs of a job it found incomplete) writes them
-    again without training.
+    The output directories are checked before training: they must be writable and, unless `replace`, hold no
+    results or checkpoint of another training (`check_owner`; `outputs`: the caller's own files in them, such as
+    loss.png). The checkpoint, by then holding the finished training's results, is removed only after every result
+    file is written; with `keep_results` it stays, so that a rerun whose outputs were deleted in between (Snakemake
+    deletes the outputs of a job it found incomplete) writes them again without training.
     """
     check_training(data, settings, seeds)
     if len(outdirs) != len(seeds):
         raise ConfigError(f"{len(outdirs)} output directories for {len(seeds)} seeds; expected one per seed")
     for outdir in outdirs:
         check_output_dir(outdir, RESULT_FILES)
+    if not replace:
+        check_owner(outdirs, checkpoint, checkpoint_key(data, settings, list(seeds)), outputs)
     results = train_seeds(data, settings, seeds, checkpoint, progress)
     for result, outdir in zip(results, outdirs, strict=True):
         write_result(result, outdir)

@@ -1,28 +1,34 @@
 # Configuration validation, the dataset registry, protocols, seed stacks, code fingerprints and every output path.
 
 import functools
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
-from snakemake.utils import validate
-
+from bvae.config import check_config
 from bvae.data import dataset_shape
-from bvae.fingerprint import script_fingerprint
+from bvae.errors import BvaeError
+from bvae.fingerprint import file_fingerprint, script_fingerprint
+from bvae.io import lock_results
 from bvae.resources import train_mem_mb, train_runtime_minutes
-from bvae.study import dataset_seeds, files_registry, protocol_settings, reject_non_finite, seed_stacks, simulated
+from bvae.settings import RUN_ONLY
+from bvae.study import dataset_seeds, files_registry, protocol_settings, seed_stacks, simulated
 from bvae.study import run_dir as study_run_dir
 from bvae.tables import TABLES
 
 
-validate(config, "../schemas/config.schema.yaml")
+try:  # schema, keys given twice, names, paths...: one line naming the key, last, instead of a traceback
+    check_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml", workflow.configfiles)
+except BvaeError as error:
+    sys.exit(f"bvae: config error: {error}")
 
 CONDA_ENV = "../../envs/bvae.yaml"
 ROOT = config["results"]  # every output of this study lives under it: a quick check never touches the full study
 LOGS = f"{ROOT}/logs"
 BENCHMARKS = f"{ROOT}/benchmarks"
 
-reject_non_finite(config)  # the schema lets .nan and .inf through every numeric bound
 SIMULATED = simulated(config)
-FILES = files_registry(config)  # stops on a name used twice
+FILES = files_registry(config)
 SEEDS = dataset_seeds(config)  # dataset -> number of seeds
 DATASETS = list(SEEDS)
 PROTOCOLS = {  # protocol -> architecture -> its complete training settings
@@ -30,6 +36,7 @@ PROTOCOLS = {  # protocol -> architecture -> its complete training settings
     for name in config["protocols"]
 }
 TABLE_SPECS = [spec for spec in TABLES if spec.arch in config["architectures"]]
+TABLE_FORMATS = ("parquet", "md", "html")  # HTML: what the report shows
 
 
 wildcard_constraints:
@@ -49,6 +56,13 @@ def code(script):
     return script_fingerprint(Path(workflow.basedir) / "workflow" / "scripts" / script)
 
 
+onstart:
+    try:  # a second run writing this output root, from this checkout or another, stops before its first job
+        lock_results(ROOT)
+    except BvaeError as error:
+        sys.exit(f"bvae: error: {error}")
+
+
 def dataset_file(dataset):
     return f"{ROOT}/datasets/{dataset}.parquet"
 
@@ -58,8 +72,19 @@ def run_dir(protocol, dataset, arch, variant, seed):
 
 
 def train_params(arch):
-    """The protocol's settings for one job of this architecture (a function of the job's wildcards)."""
-    return lambda wildcards: {**PROTOCOLS[wildcards.protocol][arch], "arch": arch, "threads": config["threads_per_job"]}
+    """The protocol's settings for one job of this architecture (a function of the job's wildcards) that its results
+    depend on: a change reruns the job."""
+    return lambda wildcards: {
+        **{k: v for k, v in PROTOCOLS[wildcards.protocol][arch].items() if k not in RUN_ONLY},
+        "arch": arch,
+        "threads": config["threads_per_job"],
+    }
+
+
+def run_only(arch):
+    """The protocol's settings that do not change results (checkpoint_every). Snakemake's params trigger compares
+    only values of builtin types, so this namespace is passed to the job but changing it reruns nothing."""
+    return lambda wildcards: SimpleNamespace(**{k: PROTOCOLS[wildcards.protocol][arch][k] for k in RUN_ONLY})
 
 
 @functools.cache  # called for every training job's resources: read each dataset file once
@@ -121,12 +146,10 @@ def all_outputs():
         f"{ROOT}/figures/figure4.png",
         *(f"{ROOT}/figures/scree_{ds}.png" for ds in DATASETS),
         *(f"{ROOT}/tables/{p}/runs.parquet" for p in PROTOCOLS),
-        *(f"{ROOT}/tables/{p}/{spec.name}.{ext}" for p in PROTOCOLS for spec in TABLE_SPECS for ext in ("parquet", "md")),
+        *(f"{ROOT}/tables/{p}/{spec.name}.{ext}" for p in PROTOCOLS for spec in TABLE_SPECS for ext in TABLE_FORMATS),
         *(f"{ROOT}/figures/{p}/loss_{ds}_{a}.png" for p in PROTOCOLS for ds in DATASETS for a in config["architectures"]),
-        f"{ROOT}/tables/comparison.parquet",
-        f"{ROOT}/tables/comparison.md",
+        *(f"{ROOT}/tables/comparison.{ext}" for ext in TABLE_FORMATS),
         f"{ROOT}/figures/comparison.png",
-        f"{ROOT}/tables/claims.parquet",
-        f"{ROOT}/tables/claims.md",
+        *(f"{ROOT}/tables/claims.{ext}" for ext in TABLE_FORMATS),
         f"{ROOT}/figures/claims.png",
     ]

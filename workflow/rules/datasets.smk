@@ -1,4 +1,4 @@
-# Stage 1: every dataset as {results}/datasets/{dataset}.parquet (SPEC §4 layout).
+# Stage 1: every dataset as {results}/datasets/{dataset}.parquet (method §4 layout).
 
 
 rule simulate_dataset:
@@ -35,6 +35,7 @@ rule import_dataset:
         name="|".join(FILES) or "^$",
     params:
         entry=lambda wildcards: FILES[wildcards.name],
+        content=lambda wildcards: file_fingerprint(FILES[wildcards.name]["path"]),  # not its time: the content
         code=code("import_dataset.py"),
     log:
         f"{LOGS}/datasets/{{name}}.log",

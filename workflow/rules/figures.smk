@@ -57,7 +57,12 @@ rule comparison_figure:
     input:
         f"{ROOT}/tables/comparison.parquet",
     output:
-        report(f"{ROOT}/figures/comparison.png", caption="../report/comparison.rst", category="Comparison"),
+        report(
+            f"{ROOT}/figures/comparison.png",
+            caption="../report/comparison_figure.rst",
+            category="Comparison",
+            labels={"result": "figure"},
+        ),
     params:
         code=code("comparison_figure.py"),
     log:

@@ -31,6 +31,7 @@ for arch in config["architectures"]:
             params:
                 seeds=seeds_param,
                 settings=train_params(arch),
+                run_only=run_only(arch),
                 checkpoint=f"{ROOT}/checkpoints/{{protocol}}/{{dataset}}/{arch}/{{variant}}/{label}.pt",
                 code=code("train.py"),
             threads: config["threads_per_job"]

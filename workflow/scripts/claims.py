@@ -1,9 +1,11 @@
-"""Snakemake script: the paper's claims decided on every protocol and on its own cells (Parquet, Markdown, figure)."""
+"""Snakemake script: the paper's claims decided on every protocol and on its own cells (Parquet, Markdown, HTML,
+figure)."""
 
 import pandas as pd
 
 from bvae.claims import Thresholds, epochs_to_region, evaluate, markdown
 from bvae.comparison import read_histories
+from bvae.document import from_markdown, to_html
 from bvae.io import log_to, read_parquet, write_parquet, write_text
 from bvae.plot_claims import claims_figure
 
@@ -14,5 +16,7 @@ with log_to(snakemake.log[0]):
     epochs = epochs_to_region(read_histories(snakemake.params.root, runs), bounds, thresholds)
     table = evaluate(runs, epochs, bounds, thresholds)
     write_parquet(table, snakemake.output.parquet, {"thresholds": vars(thresholds)})
-    write_text(markdown(table, thresholds), snakemake.output.markdown)
+    text = markdown(table, thresholds)
+    write_text(text, snakemake.output.markdown)
+    write_text(to_html(from_markdown(text), "the paper's claims"), snakemake.output.html)
     claims_figure(epochs, thresholds, snakemake.output.figure)

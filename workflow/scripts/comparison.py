@@ -1,9 +1,10 @@
-"""Snakemake script: every protocol's cells against the paper's published ones (Parquet and Markdown), also as read
-at the epochs of `compare_epochs` from the histories."""
+"""Snakemake script: every protocol's cells against the paper's published ones (Parquet, Markdown and HTML), also as
+read at the epochs of `compare_epochs` from the histories."""
 
 import pandas as pd
 
-from bvae.comparison import at_epoch, compare, markdown, read_histories
+from bvae.comparison import at_epoch, compare, document, read_histories
+from bvae.document import to_html, to_markdown
 from bvae.io import log_to, read_parquet, write_parquet, write_text
 
 with log_to(snakemake.log[0]):
@@ -14,4 +15,6 @@ with log_to(snakemake.log[0]):
     table = compare(runs, bounds=read_parquet(snakemake.input.bounds))
     meta = {"protocols": snakemake.params.protocols, "epochs": snakemake.params.epochs}
     write_parquet(table, snakemake.output.parquet, meta)
-    write_text(markdown(table, snakemake.params.datasets), snakemake.output.markdown)
+    doc = document(table, snakemake.params.datasets)
+    write_text(to_markdown(doc), snakemake.output.markdown)
+    write_text(to_html(doc, "comparison with the paper"), snakemake.output.html)

@@ -1,4 +1,4 @@
-"""Snakemake script: store a shipped example dataset (e.g. the binarised digits) in the SPEC §4 layout."""
+"""Snakemake script: store a shipped example dataset (e.g. the binarised digits) in the method §4 layout."""
 
 from bvae.examples import EXAMPLES
 from bvae.io import log_to

@@ -1,4 +1,4 @@
-"""Snakemake script: validate a user's 0/1 file and store it in the SPEC §4 layout."""
+"""Snakemake script: validate a user's 0/1 file and store it in the method §4 layout."""
 
 from bvae.data import load_binary, write_dataset
 from bvae.io import log_to

@@ -1,4 +1,4 @@
-"""Snakemake script: generate one simulated dataset (SPEC §4), or another draw of it (replicate k)."""
+"""Snakemake script: generate one simulated dataset (method §4), or another draw of it (replicate k)."""
 
 from bvae.data import write_dataset
 from bvae.io import log_to

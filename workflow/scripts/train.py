@@ -9,11 +9,12 @@ from bvae.train import train_and_write
 
 with log_to(snakemake.log[0]):
     given = {key: frozen(value) for key, value in snakemake.params.settings.items()}
-    settings = TrainSettings(**given, variant=snakemake.wildcards.variant)
+    settings = TrainSettings(**given, **vars(snakemake.params.run_only), variant=snakemake.wildcards.variant)
     outdirs = [Path(final).parent for final in snakemake.output.final]
     # keep_results: if Snakemake loses track of this job (killed meanwhile) and deletes its outputs to rerun it,
-    # the rerun writes them from the checkpoint instead of training again.
+    # the rerun writes them from the checkpoint instead of training again. replace: the outputs are Snakemake's, and
+    # it reruns a job only when its data, settings or code changed, so another training's checkpoint is stale.
     train_and_write(
         read_dataset(snakemake.input.dataset), settings, list(snakemake.params.seeds), outdirs,
-        snakemake.params.checkpoint, keep_results=True,
+        snakemake.params.checkpoint, keep_results=True, replace=True,
     )  # fmt: skip
