@@ -1,5 +1,7 @@
 """The calibration summary (`bvae calibration`): complete cells, cells at earlier epochs, the collapse map."""
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -98,6 +100,9 @@ def test_summary_compares_complete_cells_also_at_earlier_epochs(study, tmp_path,
     assert "no cell has all its seeds finished (4 at N = 100)" in capsys.readouterr().err
     assert main(["calibration", str(study), "--protocols", "q"]) == 2
     assert "protocol(s) q: no finished run; found p" in capsys.readouterr().err
+    shutil.copytree(study / "runs", tmp_path / "nobounds" / "runs")  # the claims read the bounds, the summary not
+    assert main(["calibration", str(tmp_path / "nobounds"), "--seeds", "100=3", "--claims", str(claims)]) == 2
+    assert "bounds.parquet: no such file" in capsys.readouterr().err
 
 
 def test_a_study_without_the_papers_sizes_is_one_line(tmp_path, capsys):
