@@ -7,6 +7,9 @@ Usage, from the repository root::
     python -m bench.experiments exact       # do the recipes keep results bit-identical (vs baseline, alone vs stack)?
     python -m bench.experiments stack       # canonical d=200 samples/s vs stack size, best recipe
     python -m bench.experiments denormal    # epoch time early vs late in a real training, denormals kept vs flushed
+    python -m bench.experiments kernels     # 20-epoch deep training on each matrix-product kernel: final losses
+    python -m bench.experiments precision   # fp32 vs bf16 on the calibration's N = 100 cells: pct per cell
+    python -m bench.experiments precision --against onednn --arch deep   # fp32 on two kernels: rounding alone
 
 Every recipe draws exactly the random numbers of `bvae.train.run_epoch` in the same order.
 """
@@ -17,6 +20,7 @@ import argparse
 import math
 import resource
 import time
+from pathlib import Path
 from unittest import mock
 
 import torch
@@ -274,16 +278,101 @@ def cmd_denormal(args):
         )
 
 
+def cmd_kernels(args):
+    """One deep training (d = 200, N = 5000, `--epochs` 20, seed 0, both variants) per kernel: how far the final
+    losses of kernels that differ by fp32 rounding drift apart over a real training (tests/test_train.py asserts
+    a bound on it), and where bf16 lands."""
+    from bvae.kernels import BF16, available
+    from bvae.simulate import SimSettings, simulate
+    from bvae.train import TrainSettings, train_seeds
+
+    data = simulate(SimSettings(d=200, N=5000))
+    for variant in ("vanilla", "preinit"):
+        ref = None
+        for kernel in [*available(), "bf16"]:
+            choice = {"precision": "bf16"} if kernel == "bf16" else {"kernel": kernel}
+            settings = TrainSettings(arch="deep", variant=variant, epochs=args.epochs, threads=args.threads, **choice)
+            f = train_seeds(data, settings, [0], progress=False)[0].final
+            ref = ref or f
+            rel = [abs(f[key] / ref[key] - 1) for key in ("final_train_loss", "final_test_loss")]
+            print(
+                f"{variant:8} {f['kernel_used']:14} final train loss {f['final_train_loss']:.7g},"
+                f" test {f['final_test_loss']:.7g}, {f['active_units']} active units; relative to torch's:"
+                f" {rel[0]:.1e}, {rel[1]:.1e}" + (" (bf16: not fp32 rounding)" if f["kernel_used"] in BF16 else ""),
+                flush=True,
+            )
+
+
+AGAINST = {"bf16": {"precision": "bf16"}, "onednn": {"kernel": "onednn"}, "numpy": {"kernel": "numpy"}}
+
+
+def cmd_precision(args):
+    """The method's settings on the calibration's cheap cells (N = 100, every d of `--d`, the architectures of
+    `--arch`, both variants, seeds 0..`--seeds`-1 stacked as in config/protocols.yaml), fp32 on torch's kernel against
+    `--against` (bf16, or another fp32 kernel: how far rounding alone moves a 300-epoch training), the same seeds:
+    pct per cell, and whether each cell still agrees with the paper (bvae.comparison). Writes
+    bench/results/n100-fp32-vs-<against>.json."""
+    import json
+
+    import pandas as pd
+
+    from bvae.comparison import compare
+    from bvae.simulate import SimSettings, simulate
+    from bvae.train import TrainSettings, train_seeds
+
+    other, runs = args.against, []
+    for d in args.d:
+        data = simulate(SimSettings(d=d, N=100))
+        for arch in args.arch:
+            for variant in ("vanilla", "preinit"):
+                for name, change in (("fp32", {"kernel": "torch"}), (other, AGAINST[other])):
+                    settings = TrainSettings(arch=arch, variant=variant, **change)
+                    t = time.perf_counter()
+                    results = train_seeds(data, settings, list(range(args.seeds)), progress=False)
+                    runs += [{**r.final, "protocol": name} for r in results]
+                    print(f"  d={d} {arch} {variant} {name}: {time.perf_counter() - t:.0f} s", flush=True)
+    runs = pd.DataFrame(runs)
+    keys = ["d", "arch", "variant", "seed"]
+    both = runs[runs.protocol == "fp32"].merge(runs[runs.protocol == other], on=keys, suffixes=("_fp32", "_other"))
+    cells = []
+    for (d, arch, variant), g in both.groupby(["d", "arch", "variant"]):
+        cell = dict(d=int(d), arch=arch, variant=variant, seeds=len(g))
+        for split in ("train", "test"):
+            a, b = g[f"pct_{split}_fp32"], g[f"pct_{split}_other"]
+            cell |= {f"{split}_fp32_mean": a.mean(), f"{split}_{other}_mean": b.mean(), f"{split}_fp32_std": a.std(),
+                     f"{split}_diff": b.mean() - a.mean(), f"{split}_max_seed_diff": (b - a).abs().max()}  # fmt: skip
+        cell["collapsed_fp32"] = int((g["active_units_fp32"] == 0).sum())
+        cell[f"collapsed_{other}"] = int((g["active_units_other"] == 0).sum())
+        cells.append(cell)
+    cells = pd.DataFrame(cells)
+    agreement = compare(runs.assign(dataset="d" + runs["d"].astype(str) + "_N100"))
+    agree = agreement.pivot_table(index=["table", "variant"], columns="protocol", values="agree").reset_index()
+    pd.set_option("display.width", 250)
+    print(cells.round(3).to_string(index=False))
+    changed = agree[agree["fp32"] != agree[other]]
+    print(f"paper cells agreeing: fp32 {int(agree['fp32'].sum())}, {other} {int(agree[other].sum())} of {len(agree)};"
+          f" changed: {changed.to_dict('records')}")  # fmt: skip
+    out = Path(__file__).parent / "results" / f"n100-fp32-vs-{other}.json"
+    out.write_text(json.dumps({"cells": cells.to_dict("records"), "agreement": agree.to_dict("records"),
+                               "runs": runs.to_dict("records")}, indent=1, default=str) + "\n")  # fmt: skip
+    print(f"wrote {out}")
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["step", "eval", "exact", "stack", "denormal"])
-    parser.add_argument("--epochs", type=int, default=45)
+    parser.add_argument("what", choices=["step", "eval", "exact", "stack", "denormal", "kernels", "precision"])
+    parser.add_argument("--epochs", type=int, help="denormal: 45, kernels: 20")
+    parser.add_argument("--d", type=int, nargs="+", default=[200], help="precision: the N = 100 datasets")
+    parser.add_argument("--seeds", type=int, default=10, help="precision: seeds per cell")
+    parser.add_argument("--arch", nargs="+", default=["deep", "canonical"], help="precision: architectures")
+    parser.add_argument("--against", default="bf16", choices=list(AGAINST), help="precision: what fp32 is set against")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--recipes", nargs="+")
     parser.add_argument("--compile", action="store_true")
     args = parser.parse_args()
+    args.epochs = args.epochs or (20 if args.what == "kernels" else 45)
     torch.set_num_threads(args.threads)
     {
         "step": cmd_step,
@@ -291,6 +380,8 @@ def main():
         "exact": cmd_exact,
         "stack": cmd_stack,
         "denormal": cmd_denormal,
+        "kernels": cmd_kernels,
+        "precision": cmd_precision,
     }[args.what](args)
 
 

@@ -4,8 +4,10 @@ Usage, from the repository root::
 
     python -m bench.profile_step                      # deep d=1000 and canonical d=200 S=1, 1 thread
     python -m bench.profile_step --arch deep --d 200 --stack 1 --steps 40 --threads 1 --table
+    python -m bench.profile_step --kernel onednn      # the step on another matrix-product kernel (bvae.kernels)
 
-Groups: matmul (mm/bmm/baddbmm/addmm), adam (ops under Optimizer.step), gather (index/x[idx]), rng
+Groups: matmul (mm/bmm/baddbmm/addmm and oneDNN's linear; numpy's products are no torch op and land in
+python/dispatch), adam (ops under Optimizer.step), gather (index/x[idx]), rng
 (randperm/randn), elementwise (everything else in forward/backward) and python/dispatch = wall − ops' self time.
 """
 
@@ -19,17 +21,18 @@ import torch
 from bench.roofline import BATCH, make_model
 from torch.profiler import ProfilerActivity, profile
 
+from bvae.kernels import FP32, blas_threads
 from bvae.settings import TrainSettings
 from bvae.train import run_epoch
 
-MATMUL = {"aten::mm", "aten::bmm", "aten::baddbmm", "aten::addmm", "aten::matmul"}
+MATMUL = {"aten::mm", "aten::bmm", "aten::baddbmm", "aten::addmm", "aten::matmul", "mkldnn::_linear_pointwise"}
 GATHER = {"aten::index", "aten::index_select", "aten::gather", "aten::take"}
 RNG = {"aten::randperm", "aten::randn", "aten::normal_"}
 
 
-def breakdown(arch: str, d: int, S: int, steps: int, threads: int, table: bool, fused: bool = False) -> dict:
+def breakdown(arch: str, d: int, S: int, steps: int, threads: int, table: bool, fused=False, kernel="torch") -> dict:
     torch.set_num_threads(threads)
-    model, opt, x, _, gens = make_model(arch, "vanilla", d, S)
+    model, opt, x, _, gens = make_model(arch, "vanilla", d, S, kernel=kernel)
     if fused:
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=TrainSettings().adam_eps, fused=True)
     rows = x[: steps * BATCH]
@@ -73,7 +76,7 @@ def breakdown(arch: str, d: int, S: int, steps: int, threads: int, table: bool, 
     per_step["python/dispatch/profiler (wall - ops)"] = 1e3 * wall - accounted
     adam = " (fused Adam)" if fused else ""
     print(
-        f"\n{arch} d={d} S={S} threads={threads}{adam}: {1e3 * plain:.2f} ms/step unprofiled, "
+        f"\n{arch} d={d} S={S} threads={threads} kernel {kernel}{adam}: {1e3 * plain:.2f} ms/step unprofiled, "
         f"{1e3 * wall:.2f} ms/step under the profiler"
     )
     for k, v in sorted(per_step.items(), key=lambda kv: -kv[1]):
@@ -91,11 +94,13 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--fused", action="store_true", help="Adam(fused=True) instead of the default Adam")
+    parser.add_argument("--kernel", default="torch", choices=list(FP32), help="matrix-product kernel (bvae.kernels)")
     parser.add_argument("--table", action="store_true", help="also print torch.profiler's op table")
     args = parser.parse_args(argv)
     configs = [(args.arch, args.d, args.stack)] if args.arch else [("deep", 1000, 1), ("canonical", 200, 1)]
     for arch, d, S in configs:
-        breakdown(arch, d, S, args.steps, args.threads, args.table, args.fused)
+        with blas_threads(args.threads):
+            breakdown(arch, d, S, args.steps, args.threads, args.table, args.fused, args.kernel)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
-"""Roofline benchmark of bvae training (issue 7): achieved speed against the machine's own measured limits.
+"""Roofline benchmark of bvae training (issues 7 and 20): achieved speed against the machine's own measured limits.
 
 Usage, from the repository root (with the project's venv)::
 
     python -m bench.roofline                       # full run, 1 and 2 threads, writes bench/results/<date>_<host>.json
-    python bench/roofline.py --quick               # fewer steps and smaller probes (about a minute)
+    python bench/roofline.py --quick               # fewer steps and smaller probes (a few minutes)
     python -m bench.roofline --threads 1 --stack 1 10 --out bench/results/after.json
+    taskset -c 0 python -m bench.roofline --threads 1   # pinned to one core, as issue 20's kernel table was measured
     python -m bench.roofline --variant preinit     # time the preinit models instead of vanilla
     python -m bench.roofline --adam fused          # what-if: force Adam(fused=True) (default: the package's choice,
                                                    # bvae.train.make_optimizer)
@@ -18,40 +19,53 @@ another process shares the cores.
 What it measures, for the deep and the canonical architecture at d = 200 and d = 1000 (train size 6,700,
 batch 100, hidden 1024 1024, latent 2) and each thread count:
 
-* **step / epoch time**: `bvae.train.run_epoch` over K·batch rows (K steps, repeated, median), scaled to the
-  67 steps of an epoch, plus the per-epoch test pass `bvae.train.full_pass` over 3,300 rows timed separately;
-  samples per second (seed-samples: S seeds × rows, training steps only) and achieved GFLOP/s, counting 6 FLOPs
-  per weight multiply-add per example (forward 2, backward 4) over every matmul weight (encoder, heads, decoder).
-* **limits, measured with torch itself**: the fp32 matmul peak at the step's own shapes (best of torch.mm and
-  torch.bmm on (batch × fan_in) @ (fan_in × fan_out) and the two backward shapes, at that thread count) and the
-  memory bandwidth of a stream triad ``a = b + s*c`` (torch.add(b, c, alpha=s, out=a)) over arrays far larger
-  than the caches (STREAM convention: 12 bytes per element). A cache-resident triad (arrays the size of one
-  parameter set) is reported for information only.
-* **roofline floor per step** = matmul time at the measured peak for the matmuls autograd actually runs
-  (forward, grad-input and grad-weight of every layer, except grad-input of the first encoder layer, which
-  autograd skips because the data need no gradient) + Adam's unavoidable traffic (params read+write, grads read,
-  m read+write, v read+write = 28 bytes per parameter) at the triad bandwidth. "% floor" = floor / achieved.
-  Where Adam's whole state fits in the last-level cache (this VM shows a 260 MB L3; deep d=1000 needs 66 MB) Adam
-  can beat the DRAM triad and a step can come out slightly above 100 %; with 28 concurrent jobs on a 28-core node
-  it cannot, which is why the DRAM figure is the floor.
+* **the machine**: CPU model and vendor, the instruction-set flags that decide which kernel is fast (AVX2, AVX-512,
+  AVX512-BF16, AMX), torch's CPU capability, MKL and oneDNN versions, numpy's BLAS, whether torch's bf16 product
+  runs on bf16 instructions, the CPUs this process may use (pin it with taskset).
+* **the kernel table** (issue 20): GFLOP/s of every matrix-product kernel at the deep network's two big shapes,
+  forward and both backward products, all kernels taking turns in one run at the same thread count
+  (`bvae.kernels.race`): torch's default (MKL on x86), oneDNN as training calls it
+  (``torch.ops.mkldnn._linear_pointwise`` on plain tensors) and as issue 20 measured it (``mkldnn_linear`` on
+  mkldnn tensors, forward only), numpy's BLAS (limited to the same threads with threadpoolctl), torch's bf16
+  product and the bf16 emulation that ``precision: bf16`` uses on CPUs without bf16 instructions.
+* **the kernel choice**: `bvae.kernels.choose` at each configuration's products, as a training makes it (and how
+  long it took), next to the harness's own longer measurement of every fp32 kernel at every product.
+* **step / epoch time**, with torch's kernel and with the chosen one (every fp32 kernel for the single-seed models
+  at d = 200 and 1000), the kernels' models taking turns repeat by repeat: `bvae.train.run_epoch` over K·batch rows
+  (K steps, best repeat), scaled to the 67 steps of an epoch, plus the per-epoch test pass `bvae.train.full_pass`
+  over 3,300 rows timed separately; samples per second (seed-samples: S seeds × rows, training steps only) and
+  achieved GFLOP/s, counting 6 FLOPs per weight multiply-add per example (forward 2, backward 4) over every weight.
+* **limits**: the fp32 matmul peak at the step's own products with the *best* fp32 kernel for each product (and,
+  for comparison, torch's alone: the floor before issue 20), and the memory bandwidth of a stream triad
+  ``a = b + s*c`` (torch.add(b, c, alpha=s, out=a)) over arrays far larger than the caches (STREAM convention:
+  12 bytes per element). A cache-resident triad (arrays the size of one parameter set) is reported for information.
+* **roofline floor per step** = the products autograd runs (forward, grad-input and grad-weight of every layer,
+  except grad-input of the first encoder layer, which autograd skips because the data need no gradient), each at
+  its best kernel's measured speed, + Adam's unavoidable traffic (params read+write, grads read, m read+write,
+  v read+write = 28 bytes per parameter) at the triad bandwidth. "% floor" = floor / achieved step, for the chosen
+  kernel's step. Where Adam's whole state fits in the last-level cache Adam can beat the DRAM triad and a step can
+  come out slightly above 100 %; with 28 concurrent jobs on a 28-core node it cannot, which is why the DRAM figure
+  is the floor.
 * **stacking**: canonical samples/s with S seeds per stacked model for every S in ``--stack`` (ratio to S=1), at
   d = 200 for every thread count and at every d of the study grid at 1 thread (for the projection).
-* **projection** of the full study in ``config.yaml`` (else the method's defaults): every (arch, d) of the grid is
-  measured at 1 thread with the configured ``seeds_per_job`` (and, for canonical, every S in ``--stack``); a
-  training's time = epochs × (step time × ceil(n_train / batch) + test pass × n_test / 3300) + the final
-  ``mc_samples``-sample passes over train and test + the checkpoint saves; core-hours = Σ jobs × job time;
-  28-core wall = core-hours / 28. Assumptions: perfect packing of one-thread jobs, each core as fast as one
-  core here with no memory-bandwidth contention between the 28 jobs (optimistic: Adam is memory-bound), and
-  process start-up, data loading and the bound fit excluded (seconds per job).
+* **projection** of the full study in ``config.yaml`` (else the method's defaults), with torch's kernel (before
+  issue 20) and with the chosen one: every (arch, d) of the grid is measured at 1 thread with the configured
+  ``seeds_per_job`` (and, for canonical, every S in ``--stack``); a training's time = epochs × (step time ×
+  ceil(n_train / batch) + test pass × n_test / 3300) + the final ``mc_samples``-sample passes over train and test
+  + the checkpoint saves + the kernel choice; core-hours = Σ jobs × job time; 28-core wall = core-hours / 28.
+  Assumptions: perfect packing of one-thread jobs, each core as fast as one core here with no memory-bandwidth
+  contention between the 28 jobs (optimistic: Adam is memory-bound), and process start-up, data loading and the
+  bound fit excluded (seconds per job).
 
 Everything goes to ``bench/results/<name>.json`` with the torch/numpy/python/bvae versions, thread counts and the
-CPU model; a readable table goes to stdout. Speed is never asserted anywhere: this only reports.
+machine; a readable report goes to stdout. Speed is never asserted anywhere: this only reports.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import json
 import math
 import os
@@ -65,10 +79,26 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_info
 
 import bvae
 from bvae.bound import fit_bound
-from bvae.networks import StackedLinear, build
+from bvae.kernels import (
+    BF16,
+    MM,
+    Product,
+    available,
+    blas_threads,
+    choose,
+    layer_products,
+    native_bf16,
+    operand,
+    product,
+    race,
+    rotated,
+    step_products,
+)
+from bvae.networks import build, linear_layers, use_kernel
 from bvae.settings import TrainSettings
 from bvae.simulate import SimSettings, simulate
 from bvae.train import Checkpoint, full_pass, run_epoch, seed_generators
@@ -78,6 +108,7 @@ ROOT = Path(__file__).resolve().parents[1]
 N_TRAIN, N_TEST, BATCH, HIDDEN, LATENT = 6700, 3300, 100, (1024, 1024), 2
 STEPS_PER_EPOCH = math.ceil(N_TRAIN / BATCH)  # 67
 TABLE_D = (200, 1000)
+KERNEL_TABLE_SHAPES = ((1024, 1024), (1000, 1024))  # (fan_in, fan_out) of issue 20's table: hidden, first layer
 ADAM_BYTES_PER_PARAM = 7 * 4
 METHOD_GRID = dict(
     d=[200, 400, 1000],
@@ -97,22 +128,6 @@ METHOD_GRID = dict(
 # ----------------------------------------------------------------------------------------------------- timing
 
 
-def best_time(fn, target: float, repeats: int = 3) -> float:
-    """Seconds per call of `fn`: calibrated to run about `target` seconds per repeat; the best repeat."""
-    fn()
-    t = time.perf_counter()
-    fn()
-    once = max(time.perf_counter() - t, 1e-7)
-    n = max(1, int(target / once))
-    best = math.inf
-    for _ in range(repeats):
-        t = time.perf_counter()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.perf_counter() - t) / n)
-    return best
-
-
 def triad_bandwidth(n: int, repeats: int) -> float:
     """Bytes per second of a = b + s*c over n float32 elements (STREAM counting: 3 arrays × 4 bytes)."""
     a, b, c = torch.empty(n), torch.rand(n), torch.rand(n)
@@ -124,43 +139,6 @@ def triad_bandwidth(n: int, repeats: int) -> float:
         best = min(best, time.perf_counter() - t)
     del a, b, c
     return 12 * n / best
-
-
-# ------------------------------------------------------------------------------------------ model accounting
-
-
-def linear_layers(model) -> list[tuple[str, StackedLinear]]:
-    return [(name, m) for name, m in model.named_modules() if isinstance(m, StackedLinear)]
-
-
-def matmul_shapes(model, batch: int) -> list[dict]:
-    """Every matmul one training step runs: (S, m, k) @ (S, k, n) with its role; 2·S·m·k·n FLOPs each."""
-    shapes = []
-    first = linear_layers(model)[0][0]
-    for name, layer in linear_layers(model):
-        S, fan_in, fan_out = layer.weight.shape
-        shapes.append(dict(layer=name, role="forward", S=S, m=batch, k=fan_in, n=fan_out))
-        if name != first:  # the data need no gradient: autograd skips grad-input of the first layer
-            shapes.append(dict(layer=name, role="grad_input", S=S, m=batch, k=fan_out, n=fan_in))
-        shapes.append(dict(layer=name, role="grad_weight", S=S, m=fan_in, k=batch, n=fan_out))
-    return shapes
-
-
-def time_matmul(S: int, m: int, k: int, n: int, role: str, target: float) -> tuple[float, str]:
-    """Best seconds for one (S, m, k) @ (S, k, n) product over torch.bmm and a loop of torch.mm.
-
-    Operands are laid out as autograd has them: grad_input multiplies by Wᵀ (a transposed view), grad_weight by
-    xᵀ (a transposed view)."""
-    if role == "forward":
-        A, B = torch.rand(S, m, k), torch.rand(S, k, n)
-    elif role == "grad_input":  # g (S, batch, fan_out) @ W(S, fan_in, fan_out)ᵀ
-        A, B = torch.rand(S, m, k), torch.rand(S, n, k).transpose(1, 2)
-    else:  # xᵀ: x (S, batch, fan_in) transposed, @ g (S, batch, fan_out)
-        A, B = torch.rand(S, k, m).transpose(1, 2), torch.rand(S, k, n)
-    out = torch.empty(S, m, n)
-    t_bmm = best_time(lambda: torch.bmm(A, B, out=out), target, repeats=5)
-    t_mm = best_time(lambda: [torch.mm(A[s], B[s], out=out[s]) for s in range(S)], target, repeats=5)
-    return (t_bmm, "bmm") if t_bmm <= t_mm else (t_mm, "mm")
 
 
 def cpu_busy(seconds: float = 0.5) -> float:
@@ -207,6 +185,108 @@ def wait_for_idle(limit: float, max_wait: float) -> float:
     return busy
 
 
+# ------------------------------------------------------------------------------------------------- the machine
+
+FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile")
+
+
+def cpuinfo() -> dict[str, str]:
+    """The first processor's fields of /proc/cpuinfo (empty where there is none)."""
+    try:
+        block = Path("/proc/cpuinfo").read_text().split("\n\n")[0]
+    except OSError:
+        return {}
+    return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in block.splitlines())}
+
+
+def cpu_model() -> str:
+    return cpuinfo().get("model name") or platform.processor() or "unknown"
+
+
+def machine() -> dict:
+    """What decides which kernel is fast here, for the JSON and the report."""
+    info = cpuinfo()
+    flags = set(info.get("flags", "").split())
+    config = torch.__config__.show()
+    line = lambda key: next((ln.strip(" -") for ln in config.splitlines() if key in ln), "unknown")  # noqa: E731
+    blas = [
+        {k: lib.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+        for lib in threadpool_info()
+        if lib.get("user_api") == "blas"
+    ]
+    return dict(
+        cpu_model=cpu_model(),
+        vendor=info.get("vendor_id", platform.machine()),
+        cpu_family=info.get("cpu family"),
+        cpu_model_number=info.get("model"),
+        flags={f: f in flags for f in FLAGS},
+        logical_cpus=os.cpu_count(),
+        affinity=sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        torch_cpu_capability=torch.backends.cpu.get_cpu_capability(),
+        mkl=line("Math Kernel Library"),
+        onednn=line("MKL-DNN") if torch.backends.mkldnn.is_available() else None,
+        numpy_blas=blas,
+        native_bf16=native_bf16(),
+        kernels=available(),
+    )
+
+
+def print_machine(m: dict) -> None:
+    flags = " ".join(f"{f}{'+' if on else '-'}" for f, on in m["flags"].items())
+    print(f"CPU: {m['cpu_model']} ({m['vendor']}, family {m['cpu_family']} model {m['cpu_model_number']}),")
+    print(f"     {m['logical_cpus']} logical CPUs, this process may use {m['affinity']}; flags {flags}")
+    print(f"torch CPU capability {m['torch_cpu_capability']}; {m['mkl']}; {m['onednn']}")
+    blas = "; ".join(f"{b['internal_api']} {b['version']} ({b['architecture']})" for b in m["numpy_blas"]) or "none"
+    print(f"numpy's BLAS: {blas}; torch's bf16 product on bf16 instructions: {m['native_bf16']}")
+    print(f"fp32 kernels: {', '.join(m['kernels'])}")
+
+
+# ------------------------------------------------------------------------------------------- the kernel table
+
+
+def table_calls(p: Product) -> dict:
+    """Every kernel issue 20's table compares, as calls on one product's operands."""
+    a, b = (t[0] for t in p.operands())
+    calls = {k: functools.partial(MM[k], a, b) for k in available()}
+    if p.role == "forward" and torch.backends.mkldnn.is_available():  # issue 20's oneDNN figure: mkldnn tensors
+        x, w = a.to_mkldnn(), b.T.contiguous().to_mkldnn()
+        calls["onednn (mkldnn tensors)"] = functools.partial(torch._C._nn.mkldnn_linear, x, w)
+    for k in BF16:  # on operands already rounded, as a training step multiplies them
+        calls[k] = functools.partial(MM[k], operand(k, a), operand(k, b))
+    return calls
+
+
+def kernel_table(threads: int, rounds: int, target: float) -> list[dict]:
+    """GFLOP/s of every kernel at the deep step's two big shapes, forward and both backward products."""
+    torch.set_num_threads(threads)
+    rows = []
+    with blas_threads(threads):
+        for fan_in, fan_out in KERNEL_TABLE_SHAPES:
+            for p in layer_products("table", 1, fan_in, fan_out, BATCH):
+                seconds = {k: min(v) for k, v in race(table_calls(p), rounds, target).items()}
+                m, k, n = p.mkn
+                rows.append(
+                    dict(threads=threads, role=p.role, m=m, k=k, n=n, seconds=seconds,
+                         gflops={name: p.flops / s / 1e9 for name, s in seconds.items()})
+                )  # fmt: skip
+    return rows
+
+
+def print_kernel_table(rows: list[dict]) -> None:
+    names = list(dict.fromkeys(k for r in rows for k in r["gflops"]))
+    print()
+    print("Kernel table (GFLOP/s; all kernels taking turns in this run, best of the rounds):")
+    print("| threads | product | " + " | ".join(names) + " | best fp32 / torch |")
+    print("|---:|---|" + "---:|" * len(names) + "---:|")
+    for r in rows:
+        g = r["gflops"]
+        fp32 = max(g[k] for k in available())
+        role = {"forward": "X W", "grad_input": "dY Wᵀ", "grad_weight": "Xᵀ dY"}[r["role"]]
+        cells = " | ".join(f"{g[k]:.0f}" if k in g else "-" for k in names)
+        shape = f"`[{r['m']}x{r['k']}] @ [{r['k']}x{r['n']}]` ({role})"
+        print(f"| {r['threads']} | {shape} | {cells} | {fp32 / g['torch']:.2f} |")
+
+
 # ------------------------------------------------------------------------------------------------- one config
 
 _DATA: dict[int, object] = {}
@@ -228,18 +308,97 @@ def make_optimizer(model, adam: str) -> torch.optim.Optimizer:
     return torch.optim.Adam(model.parameters(), lr=1e-3, eps=TrainSettings().adam_eps, **kwargs)
 
 
-def make_model(arch: str, variant: str, d: int, S: int, adam: str = "package"):
+def make_model(arch: str, variant: str, d: int, S: int, adam: str = "package", kernel: str = "torch"):
     data = dataset(d)
     bound = fit_bound(data.train, data.test, LATENT) if variant == "preinit" else None
     init_gens, run_gens = zip(*(seed_generators(s) for s in range(S)), strict=True)
     model = build(TrainSettings(arch=arch, variant=variant, latent_dim=LATENT, hidden=HIDDEN), d, init_gens, bound)
+    use_kernel(model, kernel)
     opt = make_optimizer(model, adam)
     x_train = torch.as_tensor(data.train, dtype=torch.float32)
     x_test = torch.as_tensor(data.test, dtype=torch.float32)
     return model, opt, x_train, x_test, list(run_gens)
 
 
-_MM_CACHE: dict[tuple, tuple[float, str]] = {}
+def products_of(model) -> list[Product]:
+    return step_products([(name, layer.weight) for name, layer in linear_layers(model)], BATCH)
+
+
+_MM_CACHE: dict[tuple, dict[str, float]] = {}
+
+
+def probe_products(products: list[Product], threads: int, rounds: int, target: float) -> list[dict]:
+    """Per product, seconds per call with every fp32 kernel (`bvae.kernels.race`), cached across configurations."""
+    rows = []
+    for p in products:
+        key = (p.S, p.batch, p.fan_in, p.fan_out, p.role, threads)
+        if key not in _MM_CACHE:
+            a, b = p.operands()
+            calls = {k: functools.partial(product, k, a, b) for k in available()}
+            _MM_CACHE[key] = {k: min(v) for k, v in race(calls, rounds, target).items()}
+        seconds = _MM_CACHE[key]
+        m, k, n = p.mkn
+        rows.append(dict(layer=p.layer, role=p.role, S=p.S, m=m, k=k, n=n, flops=p.flops,
+                         best=min(seconds, key=seconds.get), seconds=seconds))  # fmt: skip
+    return rows
+
+
+def time_kernels(runs: dict, budget: float, repeats: int, extras: bool, mc_samples: int) -> tuple[dict, int]:
+    """Step, test-pass and final-pass seconds of each kernel's model; the models take turns repeat by repeat."""
+    steps = None
+    for model, opt, x_train, _, gens in runs.values():
+        model.train()
+        t = time.perf_counter()
+        run_epoch(model, opt, x_train[: 3 * BATCH], gens, BATCH)  # warm-up: allocator, Adam state, thread pool
+        steps = steps or max(5, min(40, round(budget / ((time.perf_counter() - t) / 3))))  # about `budget` s
+    times = {k: [] for k in runs}
+    for r in range(repeats):
+        for k in rotated(list(runs), r):
+            model, opt, x_train, _, gens = runs[k]
+            t = time.perf_counter()
+            run_epoch(model, opt, x_train[: steps * BATCH], gens, BATCH)
+            times[k].append((time.perf_counter() - t) / steps)
+
+    def time_pass(k: str, samples: int) -> float:
+        model, _, _, x_test, gens = runs[k]
+        t = time.perf_counter()
+        full_pass(model, x_test, gens, samples)
+        return time.perf_counter() - t
+
+    passes = {k: [time_pass(k, 1)] for k in runs}  # warm-up, kept only if it is the sole one
+    n_pass = 2 if max(p[0] for p in passes.values()) > 1 else max(2, min(repeats, 3))
+    for r in range(n_pass):
+        for k in rotated(list(runs), r):
+            passes[k].append(time_pass(k, 1))
+    out = {}
+    for k in runs:
+        test_pass = min(passes[k][1:])
+        final_pass = None
+        if extras:  # full_pass's cost is linear in the samples: extrapolate from 1 and 2 to mc_samples
+            test_pass2 = min(time_pass(k, 2) for _ in range(max(1, n_pass - 1)))
+            final_pass = test_pass + (mc_samples - 1) * max(test_pass2 - test_pass, 0.0)
+        step = min(times[k])  # the least disturbed repeat; all repeats are kept in step_s_all
+        out[k] = dict(
+            step_s=step,
+            step_s_median=statistics.median(times[k]),
+            step_s_all=times[k],
+            test_pass_s=test_pass,
+            final_pass_s=final_pass,
+            epoch_s=step * STEPS_PER_EPOCH + test_pass,
+            samples_per_s=runs[k][0].stack_size * BATCH / step,
+        )
+    return out, steps
+
+
+def checkpoint_seconds(model, opt, gens) -> float:
+    """One checkpoint save of this model's training state."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = Checkpoint(Path(tmp) / "ckpt.pt", "bench")
+        state = {"model": model.state_dict(), "opt": opt.state_dict(), "epoch": 1,
+                 "gens": [g.get_state() for g in gens], "history": {}}  # fmt: skip
+        t = time.perf_counter()
+        ckpt.save(state)
+        return time.perf_counter() - t
 
 
 def measure(
@@ -248,82 +407,40 @@ def measure(
     d: int,
     S: int,
     threads: int,
-    budget: float,
-    repeats: int,
-    mm_target: float,
+    every_kernel: bool,
+    timing: dict,
     bandwidth: float,
     extras: bool,
     idle: tuple[float, float],
     adam: str,
     mc_samples: int,
 ) -> dict:
-    """Time one configuration; `extras` (1-thread projection runs) adds the final-pass and checkpoint timings."""
+    """Time one configuration with torch's kernel and the chosen one (`every_kernel`: every fp32 kernel);
+    `extras` (1-thread projection runs) adds the final-pass and checkpoint timings."""
     torch.set_num_threads(threads)
     busy_before = wait_for_idle(*idle)
     stat0 = stat_now()
-    model, opt, x_train, x_test, gens = make_model(arch, variant, d, S, adam)
-    model.train()
+    runs = {"torch": make_model(arch, variant, d, S, adam)}
+    products = products_of(runs["torch"][0])
     t = time.perf_counter()
-    run_epoch(model, opt, x_train[: 3 * BATCH], gens, BATCH)  # warm-up: allocator, Adam state, thread pool
-    warm = (time.perf_counter() - t) / 3
-    steps = max(5, min(40, round(budget / warm)))  # K steps per repeat: about `budget` seconds
-    rows = x_train[: steps * BATCH]
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        run_epoch(model, opt, rows, gens, BATCH)
-        times.append((time.perf_counter() - t) / steps)
-    step = min(times)  # the least disturbed repeat; all repeats are kept in step_s_all
-
-    def time_pass(samples: int, n: int) -> float:
-        best = math.inf
-        for _ in range(n):
-            t = time.perf_counter()
-            full_pass(model, x_test, gens, samples)
-            best = min(best, time.perf_counter() - t)
-        return best
-
-    t = time.perf_counter()
-    full_pass(model, x_test, gens, 1)  # warm-up
-    n_pass = 2 if time.perf_counter() - t > 1 else max(2, min(repeats, 3))
-    test_pass = time_pass(1, n_pass)
-    final_pass = None
-    if extras:  # full_pass's cost is linear in the samples: extrapolate from 1 and 2 to mc_samples
-        test_pass2 = time_pass(2, max(1, n_pass - 1))
-        final_pass = test_pass + (mc_samples - 1) * max(test_pass2 - test_pass, 0.0)
+    choice = choose(products, "fp32", "auto")  # what a training at this configuration runs on
+    choose_s = time.perf_counter() - t
+    for k in available() if every_kernel else [choice.kernel]:
+        if k not in runs:
+            runs[k] = make_model(arch, variant, d, S, adam, kernel=k)
+    by_kernel, steps = time_kernels(runs, timing["budget"], timing["repeats"], extras, mc_samples)
+    mm = probe_products(products, threads, timing["rounds"], timing["mm_target"])
+    busy_during = others_busy(stat0, stat_now())  # over the steps, the passes and the product probes
+    model, opt, _, _, gens = runs["torch"]
     weights = sum(layer.weight.numel() for _, layer in linear_layers(model))
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    flops_nominal = 6 * weights * BATCH  # the issue's convention
-    shapes = matmul_shapes(model, BATCH)
-    mm_time = mm_flops = 0.0
-    for sh in shapes:
-        key = (sh["S"], sh["m"], sh["k"], sh["n"], sh["role"], threads)
-        if key not in _MM_CACHE:
-            _MM_CACHE[key] = time_matmul(sh["S"], sh["m"], sh["k"], sh["n"], sh["role"], mm_target)
-        sh["seconds"], sh["op"] = _MM_CACHE[key]
-        sh["flops"] = 2 * sh["S"] * sh["m"] * sh["k"] * sh["n"]
-        sh["gflops"] = sh["flops"] / sh["seconds"] / 1e9
-        mm_time += sh["seconds"]
-        mm_flops += sh["flops"]
-    busy_during = others_busy(stat0, stat_now())  # over the steps, the passes and the matmul probes
+    flops = sum(p.flops for p in products)
+    mm_seconds = {k: sum(row["seconds"][k] for row in mm) for k in available()}
+    mm_floor = sum(min(row["seconds"].values()) for row in mm)  # each product at its best kernel
     adam_bytes = ADAM_BYTES_PER_PARAM * params
     adam_floor = adam_bytes / bandwidth
-    floor = mm_time + adam_floor
-    epoch_train = step * STEPS_PER_EPOCH
-    save_seconds = None
-    if extras:
-        with tempfile.TemporaryDirectory() as tmp:
-            ckpt = Checkpoint(Path(tmp) / "ckpt.pt", "bench")
-            state = {
-                "model": model.state_dict(),
-                "opt": opt.state_dict(),
-                "epoch": 1,
-                "gens": [g.get_state() for g in gens],
-                "history": {},
-            }
-            t = time.perf_counter()
-            ckpt.save(state)
-            save_seconds = time.perf_counter() - t
+    floor = mm_floor + adam_floor
+    chosen, before = by_kernel[choice.kernel], by_kernel["torch"]
     return dict(
         arch=arch,
         variant=variant,
@@ -332,32 +449,33 @@ def measure(
         threads=threads,
         adam=adam,
         steps_timed=steps,
-        repeats=repeats,
+        repeats=timing["repeats"],
         weights=weights,
         params=params,
         other_cpu_busy_before=busy_before,
         other_cpu_busy_during=busy_during,
-        step_s=step,
-        step_s_median=statistics.median(times),
-        step_s_all=times,
-        epoch_train_s=epoch_train,
-        test_pass_s=test_pass,
-        epoch_s=epoch_train + test_pass,
-        final_pass_s=final_pass,
-        final_pass_samples=mc_samples if extras else None,
-        samples_per_s=S * BATCH / step,
-        step_flops_nominal=flops_nominal,
-        step_flops_executed=mm_flops,
-        gflops_achieved=flops_nominal / step / 1e9,
-        matmul_peak_gflops=mm_flops / mm_time / 1e9,
-        matmul_floor_s=mm_time,
+        kernel=choice.kernel,
+        choice_seconds=choice.seconds,
+        choose_s=choose_s,
+        by_kernel=by_kernel,
+        **chosen,
+        speedup=before["step_s"] / chosen["step_s"],
+        gflops_achieved=6 * weights * BATCH / chosen["step_s"] / 1e9,  # the issue's convention
+        step_flops_executed=flops,
+        matmul_gflops={k: flops / s / 1e9 for k, s in mm_seconds.items()},
+        matmul_best_kernel=min(mm_seconds, key=mm_seconds.get),
+        matmul_peak_gflops=flops / mm_floor / 1e9,
+        matmul_floor_s=mm_floor,
+        matmul_floor_torch_s=mm_seconds["torch"],
         adam_bytes=adam_bytes,
         adam_floor_s=adam_floor,
         floor_s=floor,
-        floor_pct=100 * floor / step,
-        adam_GBps_demand=adam_bytes / step / 1e9,
-        checkpoint_save_s=save_seconds,
-        matmuls=shapes,
+        floor_pct=100 * floor / chosen["step_s"],
+        floor_pct_torch_step=100 * floor / before["step_s"],
+        floor_torch_pct_torch_step=100 * (mm_seconds["torch"] + adam_floor) / before["step_s"],
+        adam_GBps_demand=adam_bytes / chosen["step_s"] / 1e9,
+        checkpoint_save_s=checkpoint_seconds(model, opt, gens) if extras else None,
+        matmuls=mm,
     )
 
 
@@ -388,44 +506,37 @@ def study_grid() -> tuple[dict, str]:
     return grid, str(path.relative_to(ROOT))
 
 
-def project(grid: dict, results: list[dict], stack_choice: dict, cores: int = 28) -> dict:
+def project(grid: dict, results: list[dict], stack_choice: dict, kernel: str, cores: int = 28) -> dict:
     """Core-hours of the whole grid from the 1-thread measurements with `stack_choice[arch]` seeds per job
-    (an int, or a dict d -> S)."""
+    (an int, or a dict d -> S), on torch's kernel (`kernel` torch) or the chosen one (chosen, whose trainings also
+    spend the time of the choice)."""
     by_key = {(r["arch"], r["d"], r["S"]): r for r in results if r["threads"] == 1}
     rows, total, adam_bytes = [], 0.0, 0.0
     for arch in grid["architectures"]:
         for d in grid["d"]:
             S = stack_choice[arch] if isinstance(stack_choice[arch], int) else stack_choice[arch][d]
             r = by_key[(arch, d, S)]
+            name = r["kernel"] if kernel == "chosen" else "torch"
+            t = r["by_kernel"][name]
             for N in grid["N"]:
                 n_test = int(round(grid["test_fraction"] * N))
                 n_train = N - n_test
                 steps = math.ceil(n_train / grid["batch_size"])
-                epoch = r["step_s"] * steps + r["test_pass_s"] * n_test / N_TEST
-                final = r["final_pass_s"] * (n_train + n_test) / N_TEST  # mc_samples passes, train and test
+                epoch = t["step_s"] * steps + t["test_pass_s"] * n_test / N_TEST
+                final = t["final_pass_s"] * (n_train + n_test) / N_TEST  # mc_samples passes, train and test
                 saves = (grid["epochs"] - 1) // grid["checkpoint_every"] * (r["checkpoint_save_s"] or 0.0)
-                job = grid["epochs"] * epoch + final + saves
+                job = grid["epochs"] * epoch + final + saves + (r["choose_s"] if kernel == "chosen" else 0.0)
                 jobs = len(grid["variants"]) * math.ceil(grid["seeds"] / S)
                 total += jobs * job
                 adam_bytes += jobs * grid["epochs"] * steps * r["adam_bytes"]
                 rows.append(
-                    dict(
-                        arch=arch,
-                        d=d,
-                        N=N,
-                        n_train=n_train,
-                        n_test=n_test,
-                        S=S,
-                        steps_per_epoch=steps,
-                        epoch_s=epoch,
-                        job_s=job,
-                        jobs=jobs,
-                        core_hours=jobs * job / 3600,
-                    )
-                )
+                    dict(arch=arch, d=d, N=N, n_train=n_train, n_test=n_test, S=S, kernel=name, steps_per_epoch=steps,
+                         epoch_s=epoch, job_s=job, jobs=jobs, core_hours=jobs * job / 3600)
+                )  # fmt: skip
     trainings = len(grid["architectures"]) * len(grid["d"]) * len(grid["N"]) * len(grid["variants"]) * grid["seeds"]
     return dict(
         stack=stack_choice,
+        kernel=kernel,
         trainings=trainings,
         core_hours=total / 3600,
         cores=cores,
@@ -443,48 +554,47 @@ def label(r: dict) -> str:
     return f"{r['arch']} d={r['d']} S={r['S']} thr={r['threads']}"
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def print_table(results: list[dict], limits: dict) -> None:
     print()
-    print("Limits (measured with torch):")
+    print("Limits (measured):")
     for t, lim in limits.items():
         print(
             f"  {t} thread(s): triad {lim['triad_GBps']:.1f} GB/s over 3x{lim['triad_MB']:.0f} MB"
             f"  (cache-resident triad {lim['triad_cache_GBps']:.1f} GB/s over 3x{lim['triad_cache_MB']:.0f} MB)"
         )
     head = (
-        f"{'arch':9} {'d':>5} {'S':>3} {'thr':>3} {'step ms':>8} {'epoch s':>8} {'test s':>7} {'samples/s':>10}"
-        f" {'GFLOP/s':>8} {'mm peak':>8} {'mm ms':>7} {'adam ms':>7} {'floor ms':>8} {'% floor':>7}"
+        f"{'arch':9} {'d':>5} {'S':>3} {'thr':>3} {'kernel':>7} {'torch ms':>8} {'step ms':>8} {'x':>5}"
+        f" {'epoch s':>8} {'GFLOP/s':>8} {'mm torch':>8} {'mm best':>8} {'floor ms':>8} {'% floor':>7} {'choice s':>8}"
     )
     print()
     print(head)
     print("-" * len(head))
     for r in results:
         print(
-            f"{r['arch']:9} {r['d']:5d} {r['S']:3d} {r['threads']:3d} {1e3 * r['step_s']:8.2f} {r['epoch_s']:8.3f}"
-            f" {r['test_pass_s']:7.3f} {r['samples_per_s']:10.0f} {r['gflops_achieved']:8.1f}"
-            f" {r['matmul_peak_gflops']:8.1f} {1e3 * r['matmul_floor_s']:7.2f} {1e3 * r['adam_floor_s']:7.2f}"
-            f" {1e3 * r['floor_s']:8.2f} {r['floor_pct']:6.1f}%"
+            f"{r['arch']:9} {r['d']:5d} {r['S']:3d} {r['threads']:3d} {r['kernel']:>7}"
+            f" {1e3 * r['by_kernel']['torch']['step_s']:8.2f} {1e3 * r['step_s']:8.2f} {r['speedup']:5.2f}"
+            f" {r['epoch_s']:8.3f} {r['gflops_achieved']:8.1f} {r['matmul_gflops']['torch']:8.1f}"
+            f" {r['matmul_peak_gflops']:8.1f} {1e3 * r['floor_s']:8.2f} {r['floor_pct']:6.1f}% {r['choose_s']:8.2f}"
         )
-    print("  epoch s = 67 steps + test pass over 3,300 rows; samples/s = S·rows per second of training steps;")
-    print("  GFLOP/s at 6 FLOP per weight MAC per example; mm peak = best torch mm/bmm GFLOP/s at the step's shapes;")
-    print("  floor = matmuls at that peak + 28 B/parameter of Adam traffic at the triad bandwidth.")
+    print("  kernel = bvae.kernels.choose's pick at this configuration (what a training runs on); torch ms / step ms =")
+    print("  a step on torch's kernel / on the chosen one, x = their ratio; epoch s = 67 steps + test pass over 3,300")
+    print("  rows; GFLOP/s at 6 FLOP per weight MAC per example; mm torch / mm best = GFLOP/s of the step's products")
+    print("  with torch's kernel / with the best kernel for each product; floor = products at the best kernel + 28 B")
+    print("  per parameter of Adam traffic at the triad bandwidth; % floor = floor / step; choice s = its cost.")
+    print()
+    print("Step ms by kernel (models taking turns) and each kernel's GFLOP/s over the step's products:")
+    for r in results:
+        steps = ", ".join(f"{k} {1e3 * v['step_s']:.2f}" for k, v in r["by_kernel"].items())
+        mm = ", ".join(f"{k} {v:.0f}" for k, v in r["matmul_gflops"].items())
+        measured = ", ".join(f"{k} {1e3 * v:.2f}" for k, v in r["choice_seconds"].items()) or "not measured"
+        print(f"  {label(r):28} step: {steps};  products: {mm};  the choice's ms: {measured}")
 
 
 def print_stack(stack: list[dict]) -> None:
     if not stack:
         return
     print()
-    print("Canonical stacking (samples/s = seed-samples per second):")
+    print("Canonical stacking (samples/s = seed-samples per second, chosen kernel):")
     for s in stack:
         print(
             f"  d={s['d']:4d} thr={s['threads']}: S=1 {s['samples_per_s_S1']:9.0f}/s, "
@@ -502,8 +612,9 @@ def print_projection(proj: list[dict], source: str) -> None:
             else f"{a} S=" + "/".join(str(v) for v in S.values()) + " (fastest per d)"
             for a, S in p["stack"].items()
         )
+        kernel = "torch's kernel" if p["kernel"] == "torch" else "chosen kernel"
         print(
-            f"  [{stack}] {p['trainings']} trainings: {p['core_hours']:.1f} core-hours,"
+            f"  [{stack}; {kernel}] {p['trainings']} trainings: {p['core_hours']:.1f} core-hours,"
             f" {p['wall_hours']:.2f} h wall on {p['cores']} cores"
         )
         per_arch: dict[str, float] = {}
@@ -533,14 +644,15 @@ def to_json(record: dict) -> str:
 
     record = tidy(record)
     inline: dict[str, str] = {}  # placeholder -> one-line JSON
+
+    def one_line(value) -> str:
+        key = f"@inline{len(inline)}@"
+        inline[key] = json.dumps(value)
+        return key
+
     for r in record["results"]:
-        cols = ["layer", "role", "S", "m", "k", "n", "op", "seconds", "gflops"]
-        rows = []
-        for m in [cols] + [[m[c] for c in cols] for m in r["matmuls"]]:
-            key = f"@inline{len(inline)}@"
-            inline[key] = json.dumps(m)
-            rows.append(key)
-        r["matmuls"] = {"columns": rows[0], "rows": rows[1:]}
+        r["matmuls"] = [one_line(m) for m in r["matmuls"]]
+    record["kernel_table"] = [one_line(row) for row in record["kernel_table"]]
     text = json.dumps(record, indent=1)
     for key, value in inline.items():
         text = text.replace(f'"{key}"', value, 1)
@@ -548,6 +660,68 @@ def to_json(record: dict) -> str:
 
 
 # ------------------------------------------------------------------------------------------------- main
+
+
+def plan_configs(threads_list: list[int], grid: dict, stacks: list[int], projection: bool) -> list[tuple]:
+    """(arch, d, S, threads): the table's configurations, plus at 1 thread every (arch, d) of the study grid."""
+    plan = []
+    for threads in threads_list:
+        for arch in ("deep", "canonical"):
+            in_grid = threads == 1 and projection and arch in grid["architectures"]
+            ds = set(TABLE_D) | (set(grid["d"]) if in_grid else set())
+            for d in sorted(ds):
+                Ss = [1]
+                if arch == "canonical":
+                    Ss = stacks if (d == 200 or threads == 1) else [1]
+                if in_grid:
+                    Ss = sorted(set(Ss) | {grid["seeds_per_job"].get(arch, 1)})
+                    if arch == "canonical":
+                        Ss = sorted(set(Ss) | set(stacks))
+                plan += [(arch, d, S, threads) for S in Ss]
+    return plan
+
+
+def stacking(results: list[dict], threads_list: list[int]) -> list[dict]:
+    stack = []
+    for threads in threads_list:
+        for d in TABLE_D:
+            rs = {
+                r["S"]: r["samples_per_s"]
+                for r in results
+                if r["arch"] == "canonical" and r["d"] == d and r["threads"] == threads
+            }
+            if 1 in rs and len(rs) > 1:
+                stack.append(
+                    dict(
+                        d=d,
+                        threads=threads,
+                        samples_per_s_S1=rs[1],
+                        by_S={S: v for S, v in sorted(rs.items()) if S != 1},
+                        ratio={S: v / rs[1] for S, v in sorted(rs.items()) if S != 1},
+                    )
+                )
+    return stack
+
+
+def projections(grid: dict, results: list[dict], stacks: list[int]) -> list[dict]:
+    """The configured stacking, every stack size for canonical and the fastest per d, on torch's kernel (the
+    configured stacking only) and on the chosen one."""
+    choices = [dict(grid["seeds_per_job"])]
+    for S in stacks:
+        choice = {**grid["seeds_per_job"], "canonical": S}
+        if choice not in choices:
+            choices.append(choice)
+    best = {}  # the fastest measured stack size per (arch, d), in seed-samples per second
+    for arch in grid["architectures"]:
+        best[arch] = {}
+        for d in grid["d"]:
+            cands = [r for r in results if r["threads"] == 1 and r["arch"] == arch and r["d"] == d]
+            best[arch][d] = max(cands, key=lambda r: r["samples_per_s"])["S"]
+    choices.append(best)
+    as_given = lambda c: {a: c.get(a, 1) for a in grid["architectures"]}  # noqa: E731
+    return [project(grid, results, as_given(choices[0]), "torch")] + [
+        project(grid, results, as_given(c), "chosen") for c in choices
+    ]
 
 
 def main(argv=None) -> int:
@@ -574,40 +748,25 @@ def main(argv=None) -> int:
         " default); or force torch.optim.Adam's default, fused=True or foreach=True implementation",
     )
     parser.add_argument("--no-projection", action="store_true", help="skip the extra 1-thread grid measurements")
+    parser.add_argument("--attempts", type=int, default=3, help="measurements of a configuration that others disturb")
     args = parser.parse_args(argv)
 
-    budget, repeats, mm_target = (0.3, 3, 0.03) if args.quick else (1.0, 5, 0.15)
+    timing = dict(budget=0.3, repeats=3, rounds=3, mm_target=0.02)
+    if not args.quick:
+        timing = dict(budget=1.0, repeats=5, rounds=5, mm_target=0.05)
     triad_n = (64 if args.quick else 128) * 2**20  # floats per array: 3 × 256/512 MB, far beyond any L3
     grid, grid_source = study_grid()
     stacks = sorted(set(args.stack) | {1})
-
-    # which configurations to run: the table's, plus at 1 thread every (arch, d) of the study grid
-    plan: list[tuple[str, int, int, int]] = []
-    for threads in args.threads:
-        for arch in ("deep", "canonical"):
-            ds = set(TABLE_D)
-            if threads == 1 and not args.no_projection and arch in grid["architectures"]:
-                ds |= set(grid["d"])
-            for d in sorted(ds):
-                Ss = [1]
-                if arch == "canonical":
-                    Ss = stacks if (d == 200 or threads == 1) else [1]
-                if threads == 1 and not args.no_projection and arch in grid["architectures"]:
-                    Ss = sorted(set(Ss) | {grid["seeds_per_job"].get(arch, 1)})
-                    if arch == "canonical":
-                        Ss = sorted(set(Ss) | set(stacks))
-                for S in Ss:
-                    plan.append((arch, d, S, threads))
+    plan = plan_configs(args.threads, grid, stacks, not args.no_projection)
 
     print(
         f"bvae {bvae.__version__}, torch {torch.__version__}, numpy {np.__version__}, "
         f"python {platform.python_version()}"
     )
-    print(
-        f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; {len(plan)} configurations, "
-        f"{repeats} repeats of about {budget} s of steps each"
-    )
-    limits = {}
+    host = machine()
+    print_machine(host)
+    print(f"{len(plan)} configurations, {timing['repeats']} repeats of about {timing['budget']} s of steps each")
+    limits, table = {}, []
     for threads in args.threads:
         torch.set_num_threads(threads)
         wait_for_idle(*args.idle)
@@ -619,41 +778,45 @@ def main(argv=None) -> int:
             triad_cache_MB=cache_n * 4 / 2**20,
         )
         print(f"  triad at {threads} thread(s): {limits[threads]['triad_GBps']:.1f} GB/s", flush=True)
+        table += kernel_table(threads, timing["rounds"], timing["mm_target"])
+    print_kernel_table(table)
 
     results = []
     started = time.perf_counter()
     for arch, d, S, threads in plan:
         best_r: dict | None = None
-        for attempt in range(3):  # re-measure (probes included) when other processes got in the way
-            r = measure(
-                arch,
-                args.variant,
-                d,
-                S,
-                threads,
-                budget,
-                repeats,
-                mm_target,
-                limits[threads]["triad_GBps"] * 1e9,
-                extras=(threads == 1 and not args.no_projection),
-                idle=tuple(args.idle),
-                adam=args.adam,
-                mc_samples=grid["mc_samples"],
-            )
+        tick = time.perf_counter()
+        for attempt in range(args.attempts):  # re-measure (probes included) when other processes got in the way
+            with blas_threads(threads):
+                r = measure(
+                    arch,
+                    args.variant,
+                    d,
+                    S,
+                    threads,
+                    every_kernel=d in TABLE_D and S == 1,
+                    timing=timing,
+                    bandwidth=limits[threads]["triad_GBps"] * 1e9,
+                    extras=(threads == 1 and not args.no_projection),
+                    idle=tuple(args.idle),
+                    adam=args.adam,
+                    mc_samples=grid["mc_samples"],
+                )
             r["attempt"] = attempt + 1
             if best_r is None or r["other_cpu_busy_during"] < best_r["other_cpu_busy_during"]:
                 best_r = r
             if r["other_cpu_busy_during"] <= args.idle[0]:
                 break
-            for sh in r["matmuls"]:
-                _MM_CACHE.pop((sh["S"], sh["m"], sh["k"], sh["n"], sh["role"], threads), None)
-            print(f"  (others used {100 * r['other_cpu_busy_during']:.0f} % of the CPUs: measuring {label(r)} again)")
+            _MM_CACHE.clear()
+            if attempt + 1 < args.attempts:
+                busy = 100 * r["other_cpu_busy_during"]
+                print(f"  (others used {busy:.0f} % of the CPUs: measuring {label(r)} again)")
         r = best_r
         results.append(r)
         print(
-            f"  {arch:9} d={d:4d} S={S:2d} threads={threads}: step {1e3 * r['step_s']:7.2f} ms, "
-            f"floor {1e3 * r['floor_s']:7.2f} ms ({r['floor_pct']:.0f}%); others used"
-            f" {100 * r['other_cpu_busy_during']:.0f} % of the CPUs",
+            f"  {arch:9} d={d:4d} S={S:2d} threads={threads}: {r['kernel']} step {1e3 * r['step_s']:7.2f} ms"
+            f" ({r['speedup']:.2f}x torch's), floor {1e3 * r['floor_s']:7.2f} ms ({r['floor_pct']:.0f}%); others used"
+            f" {100 * r['other_cpu_busy_during']:.0f} % of the CPUs; {time.perf_counter() - tick:.0f} s",
             flush=True,
         )
     elapsed = time.perf_counter() - started
@@ -666,46 +829,16 @@ def main(argv=None) -> int:
             " their times are pessimistic."
         )
 
-    table = [r for r in results if r["d"] in TABLE_D]
-    table.sort(key=lambda r: (r["threads"], r["arch"] != "deep", r["d"], r["S"]))
-    print_table(table, limits)
-
-    stack = []
-    for threads in args.threads:
-        for d in TABLE_D:
-            rs = {
-                r["S"]: r["samples_per_s"]
-                for r in results
-                if r["arch"] == "canonical" and r["d"] == d and r["threads"] == threads
-            }
-            if 1 in rs and len(rs) > 1:
-                stack.append(
-                    dict(
-                        d=d,
-                        threads=threads,
-                        samples_per_s_S1=rs[1],
-                        by_S={S: v for S, v in sorted(rs.items()) if S != 1},
-                        ratio={S: v / rs[1] for S, v in sorted(rs.items()) if S != 1},
-                    )
-                )
+    shown = sorted(
+        (r for r in results if r["d"] in TABLE_D), key=lambda r: (r["threads"], r["arch"] != "deep", r["d"], r["S"])
+    )
+    print_table(shown, limits)
+    stack = stacking(results, args.threads)
     print_stack(stack)
-
-    projections = []
+    projected = []
     if 1 in args.threads and not args.no_projection:
-        choices = [dict(grid["seeds_per_job"])]
-        for S in stacks:
-            choice = {**grid["seeds_per_job"], "canonical": S}
-            if choice not in choices:
-                choices.append(choice)
-        best = {}  # the fastest measured stack size per (arch, d), in seed-samples per second
-        for arch in grid["architectures"]:
-            best[arch] = {}
-            for d in grid["d"]:
-                cands = [r for r in results if r["threads"] == 1 and r["arch"] == arch and r["d"] == d]
-                best[arch][d] = max(cands, key=lambda r: r["samples_per_s"])["S"]
-        choices.append(best)
-        projections = [project(grid, results, {a: c.get(a, 1) for a in grid["architectures"]}) for c in choices]
-        print_projection(projections, grid_source)
+        projected = projections(grid, results, stacks)
+        print_projection(projected, grid_source)
 
     name = f"{datetime.date.today().isoformat()}_{socket.gethostname()}"
     out = args.out or ROOT / "bench" / "results" / f"{name}.json"
@@ -714,8 +847,9 @@ def main(argv=None) -> int:
         name=out.stem,
         created=datetime.datetime.now().isoformat(timespec="seconds"),
         host=socket.gethostname(),
-        cpu_model=cpu_model(),
+        cpu_model=host["cpu_model"],
         logical_cpus=os.cpu_count(),
+        machine=host,
         versions=dict(
             torch=torch.__version__, numpy=np.__version__, python=platform.python_version(), bvae=bvae.__version__
         ),
@@ -729,18 +863,21 @@ def main(argv=None) -> int:
             batch=BATCH,
             hidden=list(HIDDEN),
             latent=LATENT,
-            seconds_per_repeat=budget,
-            repeats=repeats,
+            seconds_per_repeat=timing["budget"],
+            repeats=timing["repeats"],
+            kernel_rounds=timing["rounds"],
+            seconds_per_kernel_round=timing["mm_target"],
             triad_floats=triad_n,
             adam=args.adam,
             adam_bytes_per_param=ADAM_BYTES_PER_PARAM,
             flops_per_weight_mac=6,
         ),
         limits={str(k): v for k, v in limits.items()},
+        kernel_table=table,
         results=results,
         stacking=stack,
         grid=dict(grid, source=grid_source),
-        projections=projections,
+        projections=projected,
         bench_seconds=elapsed,
         load_average=os.getloadavg(),
         max_other_cpu_busy=max(max(r["other_cpu_busy_before"], r["other_cpu_busy_during"]) for r in results),

@@ -1,5 +1,6 @@
 """Networks and training (method §5–6): preinit placement, reproducibility, stack independence, resume, divergence."""
 
+import dataclasses
 import json
 import math
 
@@ -8,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
+from bvae import kernels, train
 from bvae.bound import fit_bound
 from bvae.errors import ConfigError, DivergenceError
 from bvae.networks import StackedVAE, build
@@ -15,6 +17,11 @@ from bvae.simulate import SimSettings, simulate
 from bvae.train import TrainSettings, full_pass, seed_generators, train_seeds, write_result
 
 TINY = dict(hidden=(16, 16), epochs=3, batch_size=50, mc_samples=2, checkpoint_every=1)
+KERNELS = kernels.available()
+# Kernels add the same products in different orders: a training's losses differ by fp32 rounding, which the
+# training carries along (measured on an AMD EPYC: at most 1.8e-7 relative over these 20 epochs; full-size deep
+# trainings in README "Performance"). Bit-identity across kernels is not expected.
+KERNEL_RTOL = 1e-5
 
 
 @pytest.fixture(scope="module")
@@ -99,10 +106,10 @@ def test_same_seed_same_history_different_seed_different_init(data):
     assert torch.equal(models["vanilla"].encoder[0].weight, models["preinit"].encoder[0].weight)
 
 
-@pytest.mark.parametrize("variant", ["vanilla", "preinit"])
-def test_seed_results_do_not_depend_on_the_stack(data, variant):
-    """The guarantee: a seed's history and final record are bit-identical alone and in any stack."""
-    settings = TrainSettings(arch="canonical", variant=variant, **TINY)
+@pytest.mark.parametrize(("variant", "kernel"), [("vanilla", k) for k in KERNELS] + [("preinit", "torch")])
+def test_seed_results_do_not_depend_on_the_stack(data, variant, kernel):
+    """The guarantee: a seed's history and final record are bit-identical alone and in any stack, on one kernel."""
+    settings = TrainSettings(arch="canonical", variant=variant, kernel=kernel, **TINY)
     alone = train_seeds(data, settings, [5], progress=False)[0]
     stacked = train_seeds(data, settings, [2, 5, 9], progress=False)[1]
     cols = ["epoch", "train_loss", "test_loss"]
@@ -111,30 +118,79 @@ def test_seed_results_do_not_depend_on_the_stack(data, variant):
         assert alone.final[key] == stacked.final[key], key
 
 
-def test_kill_and_resume_is_exact(data, tmp_path, monkeypatch):
-    settings = TrainSettings(arch="deep", variant="vanilla", **{**TINY, "epochs": 4, "checkpoint_every": 2})
-    reference = train_seeds(data, settings, [0, 1], progress=False)
-    ckpt = tmp_path / "ckpt.pt"
-    calls = {"n": 0}
-    real = StackedVAE.losses
+def killed_in_epoch_4(data, settings, seeds, ckpt, monkeypatch) -> None:
+    """A training with 5 steps per epoch and checkpoints every 2 epochs, killed inside the 4th epoch."""
+    real, calls = StackedVAE.losses, {"n": 0}
 
     def dies_in_epoch_4(self, x, eps):
         calls["n"] += 1
-        if calls["n"] > 3 * 5 + 4:  # 5 steps per epoch: killed inside the 4th epoch, after the epoch-2 checkpoint
+        if calls["n"] > 3 * 5 + 4:
             raise KeyboardInterrupt
         return real(self, x, eps)
 
-    monkeypatch.setattr(StackedVAE, "losses", dies_in_epoch_4)
-    with pytest.raises(KeyboardInterrupt):
-        train_seeds(data, settings, [0, 1], checkpoint=ckpt, progress=False)
+    with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        patch.setattr(StackedVAE, "losses", dies_in_epoch_4)
+        train_seeds(data, settings, seeds, checkpoint=ckpt, progress=False)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_kill_and_resume_is_exact(data, tmp_path, monkeypatch, kernel):
+    settings = TrainSettings(kernel=kernel, **{**TINY, "epochs": 4, "checkpoint_every": 2})
+    reference = train_seeds(data, settings, [0, 1], progress=False)
+    ckpt = tmp_path / "ckpt.pt"
+    killed_in_epoch_4(data, settings, [0, 1], ckpt, monkeypatch)
     assert ckpt.exists() and torch.load(ckpt, weights_only=True)["epoch"] == 2
-    monkeypatch.setattr(StackedVAE, "losses", real)
     resumed = train_seeds(data, settings, [0, 1], checkpoint=ckpt, progress=False)
     assert "model" not in torch.load(ckpt, weights_only=True)  # the checkpoint now holds only the results
     for ref, res in zip(reference, resumed, strict=True):
         pd.testing.assert_frame_equal(ref.history.drop(columns="seconds"), res.history.drop(columns="seconds"))
         assert ref.final["final_train_loss"] == res.final["final_train_loss"]
         assert ref.final["final_test_loss"] == res.final["final_test_loss"]
+
+
+def test_resume_keeps_the_kernel_it_started_with(data, tmp_path, monkeypatch):
+    """auto chooses once per training: a resumed one goes on with the kernel its checkpoint names, whatever a new
+    choice would say, and ends with the numbers of an uninterrupted run on that kernel."""
+    settings = TrainSettings(arch="deep", **{**TINY, "epochs": 4, "checkpoint_every": 2})
+    reference = train_seeds(data, dataclasses.replace(settings, kernel="numpy"), [0], progress=False)[0]
+    measured = kernels.Choice("numpy", {"torch": 2.0, "onednn": 1.5, "numpy": 1.0})
+    monkeypatch.setattr(train, "choose", lambda *args: measured)
+    killed_in_epoch_4(data, settings, [0], tmp_path / "c.pt", monkeypatch)
+    monkeypatch.setattr(train, "choose", lambda *args: kernels.Choice("onednn", {}))  # a new choice would differ
+    resumed = train_seeds(data, settings, [0], checkpoint=tmp_path / "c.pt", progress=False)[0]
+    assert resumed.final["kernel_used"] == "numpy" and json.loads(resumed.final["kernel_seconds"]) == measured.seconds
+    pd.testing.assert_frame_equal(reference.history.drop(columns="seconds"), resumed.history.drop(columns="seconds"))
+    assert resumed.final["final_train_loss"] == reference.final["final_train_loss"]
+
+
+def test_a_kernel_missing_from_the_torch_build_is_refused(data, monkeypatch):
+    monkeypatch.setattr(train, "available", lambda: ["torch", "numpy"])
+    with pytest.raises(ConfigError, match="kernel = 'onednn' is not in this torch build"):
+        train_seeds(data, TrainSettings(kernel="onednn", **TINY), [0], progress=False)
+
+
+@pytest.mark.parametrize("arch", ["deep", "canonical"])
+def test_kernels_agree_to_fp32_rounding(data, arch):
+    """A 20-epoch training on each fp32 kernel ends within KERNEL_RTOL of torch's, seed by seed and epoch by epoch."""
+    long = {**TINY, "epochs": 20, "checkpoint_every": 20}
+    runs = {k: train_seeds(data, TrainSettings(arch=arch, kernel=k, **long), [0, 1], progress=False) for k in KERNELS}
+    for kernel, results in runs.items():
+        for ref, res in zip(runs["torch"], results, strict=True):
+            assert res.final["kernel_used"] == kernel
+            np.testing.assert_allclose(res.history["train_loss"], ref.history["train_loss"], rtol=KERNEL_RTOL)
+            for key in ("final_train_loss", "final_test_loss", "bound_train"):
+                assert res.final[key] == pytest.approx(ref.final[key], rel=KERNEL_RTOL), (kernel, key)
+
+
+def test_bf16_changes_the_numbers_by_bf16_rounding_only(data):
+    """precision bf16 trains (emulated where the CPU lacks bf16 instructions) and lands near fp32, not on it."""
+    fp32, bf16 = (
+        train_seeds(data, TrainSettings(arch="deep", precision=p, **TINY), [0], progress=False)[0].final
+        for p in ("fp32", "bf16")
+    )
+    assert bf16["kernel_used"] in kernels.BF16 and bf16["precision"] == "bf16" and fp32["precision"] == "fp32"
+    assert bf16["final_train_loss"] != fp32["final_train_loss"]
+    assert bf16["final_train_loss"] == pytest.approx(fp32["final_train_loss"], rel=1e-2)
 
 
 def test_nan_loss_raises_and_writes_nothing(data, tmp_path, monkeypatch):
@@ -154,7 +210,7 @@ def test_written_result_has_the_interface_columns(data, tmp_path):
     required = (
         "dataset d N arch variant seed epochs final_train_loss final_test_loss bound_train bound_test pct_train "
         "pct_test final_kl active_units lr batch_size init epochs_to_1pct epochs_to_bound wall_seconds threads "
-        "torch_version"
+        "precision kernel kernel_used kernel_seconds torch_version"
     ).split()
     assert set(required) <= set(final.columns) and len(final) == 1
     row = final.iloc[0]
@@ -177,6 +233,9 @@ def test_written_result_has_the_interface_columns(data, tmp_path):
         ({"latent_dim": 21}, "latent_dim = 21"),
         ({"init": "orthogonal"}, "init = 'orthogonal'"),
         ({"hidden": ()}, "hidden = \\[\\]"),
+        ({"precision": "fp16"}, "precision = 'fp16'"),
+        ({"kernel": "mkl"}, "kernel = 'mkl'"),
+        ({"precision": "bf16", "kernel": "numpy"}, "kernel = 'numpy' with precision = 'bf16'"),
     ],
 )
 def test_bad_settings(data, change, message):

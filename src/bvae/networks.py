@@ -14,6 +14,7 @@ from torch import nn
 
 from bvae.architectures import LAYER_GROUPS, Layers
 from bvae.bound import Bound
+from bvae.kernels import linear
 
 TRUNCATED_STD = 0.87962566103423978  # std of a standard normal truncated to [-2, 2]: Keras rescales by it
 
@@ -42,7 +43,10 @@ def draw_bias(size: int, scheme: str, generator: torch.Generator) -> torch.Tenso
 
 
 class StackedLinear(nn.Module):
-    """S independent affine maps x ↦ x W_s + b_s applied to a (S, batch, fan_in) input."""
+    """S independent affine maps x ↦ x W_s + b_s applied to a (S, batch, fan_in) input, through a matrix-product
+    kernel of `bvae.kernels` (`use_kernel`)."""
+
+    kernel = "torch"
 
     def __init__(self, fan_in: int, fan_out: int, generators: list[torch.Generator], scheme: str, bias: str):
         super().__init__()
@@ -53,7 +57,7 @@ class StackedLinear(nn.Module):
             self.bias = nn.Parameter(torch.stack([draw_bias(fan_out, scheme, g) for g in generators]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.baddbmm(self.bias, x, self.weight)
+        return linear(x, self.weight, self.bias, self.kernel)
 
 
 def mlp(widths: tuple[int, ...], generators: list[torch.Generator], scheme: str, bias: str) -> nn.Sequential:
@@ -121,6 +125,17 @@ class StackedVAE(nn.Module):
         nll = (nn.functional.softplus(logits) - x * logits).sum(-1)  # BCE with logits, summed over dimensions
         kl = 0.5 * (torch.exp(logvar) + mu**2 - 1 - logvar).sum(-1)
         return nll + self.kl_weight * kl, kl
+
+
+def linear_layers(model: nn.Module) -> list[tuple[str, StackedLinear]]:
+    """The model's affine layers in forward order."""
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, StackedLinear)]
+
+
+def use_kernel(model: nn.Module, kernel: str) -> None:
+    """Run every affine layer of `model` through `kernel` (see `bvae.kernels`)."""
+    for _, layer in linear_layers(model):
+        layer.kernel = kernel
 
 
 def build(settings, d: int, generators, bound: Bound | None = None) -> StackedVAE:

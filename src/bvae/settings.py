@@ -45,6 +45,8 @@ class _SettingsMethods:
         if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1:
             raise ConfigError(f"threads = {self.threads!r}; expected a positive integer")
         check_values(self.values())
+        if self.precision == "bf16" and self.kernel != "auto":
+            raise ConfigError(f"kernel = {self.kernel!r} with precision = 'bf16'; expected auto (the kernels are fp32)")
         check_latent_dim(self.latent_dim, d)
 
     def values(self) -> dict:

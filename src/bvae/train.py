@@ -26,7 +26,8 @@ from bvae.data import BinaryData, check_seed
 from bvae.errors import ConfigError, DivergenceError, OutputError, tell
 from bvae.fingerprint import code_fingerprint
 from bvae.io import atomic_path, check_output_dir, provenance, read_metadata, read_parquet, write_parquets
-from bvae.networks import StackedVAE, build
+from bvae.kernels import Choice, available, blas_threads, choose, step_products
+from bvae.networks import StackedVAE, build, linear_layers, use_kernel
 from bvae.progress import EpochProgress
 from bvae.resources import EVAL_ROWS, check_memory, train_bytes
 from bvae.settings import RUN_ONLY, TrainSettings
@@ -178,6 +179,8 @@ def check_seeds(seeds: list[int]) -> None:
 def check_training(data: BinaryData, settings: TrainSettings, seeds: list[int]) -> None:
     """Every setting and seed, and the memory it needs, before anything is trained or written."""
     settings.check(data.d)
+    if settings.kernel != "auto" and settings.kernel not in available():
+        raise ConfigError(f"kernel = {settings.kernel!r} is not in this torch build; expected one of {available()}")
     check_seeds(seeds)
     need = train_bytes(
         settings.arch, data.d, data.n_train, data.n_test, settings.latent_dim, settings.hidden, len(seeds)
@@ -186,6 +189,14 @@ def check_training(data: BinaryData, settings: TrainSettings, seeds: list[int]) 
     stack = f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}"
     check_memory(need, f"training {settings.arch} at d = {data.d}{hidden} with {stack}")
     check_bound_memory(data.d, data.n)
+
+
+def pick_kernel(state: dict | None, model: StackedVAE, settings: TrainSettings) -> Choice:
+    """A resumed training keeps the kernel it started with; a new one chooses (`bvae.kernels.choose`)."""
+    if state:
+        return Choice(state["kernel"], state["kernel_seconds"])
+    weights = [(name, layer.weight) for name, layer in linear_layers(model)]
+    return choose(step_products(weights, settings.batch_size), settings.precision, settings.kernel)
 
 
 def train_seeds(
@@ -223,30 +234,34 @@ def train_seeds(
     if start_epoch:
         tell(f"{ckpt.path} holds this training after epoch {start_epoch} of {settings.epochs}: it resumes there")
     bar = EpochProgress(label, start_epoch, settings.epochs, enabled=progress)
-    for epoch in bar:
-        tick = time.perf_counter()
-        train_loss = run_epoch(model, opt, x_train, run_gens, settings.batch_size).numpy()
-        test = full_pass(model, x_test, run_gens)
-        check_losses(train_loss, test["loss"], data, settings, seeds, epoch + 1)
-        history["train_loss"].append(train_loss.tolist())
-        history["test_loss"].append(test["loss"].tolist())
-        history["test_kl"].append(test["kl"].tolist())  # collapse shows as KL -> 0 and no active unit
-        history["test_active_units"].append(active_units(test["mu_var"]).tolist())
-        history["seconds"].append(time.perf_counter() - tick)
-        bar.set_postfix(loss=f"{train_loss.mean():.2f}", bound=f"{bound.bound_train:.2f}")
-        if (epoch + 1) % settings.checkpoint_every == 0 and epoch + 1 < settings.epochs:
-            ckpt.save(
-                {"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch + 1,
-                 "gens": [g.get_state() for g in run_gens], "history": history}
-            )  # fmt: skip
-    final_train = full_pass(model, x_train, run_gens, settings.mc_samples)
-    final_test = full_pass(model, x_test, run_gens, settings.mc_samples)
+    with blas_threads(settings.threads):  # numpy's BLAS, a kernel, gets the job's threads like torch
+        kernel = pick_kernel(state, model, settings)
+        use_kernel(model, kernel.kernel)
+        for epoch in bar:
+            tick = time.perf_counter()
+            train_loss = run_epoch(model, opt, x_train, run_gens, settings.batch_size).numpy()
+            test = full_pass(model, x_test, run_gens)
+            check_losses(train_loss, test["loss"], data, settings, seeds, epoch + 1)
+            history["train_loss"].append(train_loss.tolist())
+            history["test_loss"].append(test["loss"].tolist())
+            history["test_kl"].append(test["kl"].tolist())  # collapse shows as KL -> 0 and no active unit
+            history["test_active_units"].append(active_units(test["mu_var"]).tolist())
+            history["seconds"].append(time.perf_counter() - tick)
+            bar.set_postfix(loss=f"{train_loss.mean():.2f}", bound=f"{bound.bound_train:.2f}")
+            if (epoch + 1) % settings.checkpoint_every == 0 and epoch + 1 < settings.epochs:
+                ckpt.save(
+                    {"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch + 1,
+                     "gens": [g.get_state() for g in run_gens], "history": history,
+                     "kernel": kernel.kernel, "kernel_seconds": kernel.seconds}
+                )  # fmt: skip
+        final_train = full_pass(model, x_train, run_gens, settings.mc_samples)
+        final_test = full_pass(model, x_test, run_gens, settings.mc_samples)
     check_losses(final_train["loss"], final_test["loss"], data, settings, seeds, settings.epochs)
     wall = time.perf_counter() - started
     results = []
     for i, seed in enumerate(seeds):
         hist = seed_history(history, i)
-        final = final_record(data, settings, bound, seed, hist, final_train, final_test, i, wall, len(seeds))
+        final = final_record(data, settings, bound, seed, hist, final_train, final_test, i, wall, len(seeds), kernel)
         results.append(TrainResult(history=hist, final=final, key=key))
     ckpt.save_results(history, [result.final for result in results])
     return results
@@ -285,8 +300,8 @@ def seed_history(history: dict, i: int) -> pd.DataFrame:
     return pd.DataFrame({"epoch": np.arange(1, len(history["seconds"]) + 1), **per_seed, "seconds": history["seconds"]})
 
 
-def final_record(data, settings, bound: Bound, seed, hist, final_train, final_test, i, wall, stack_size) -> dict:
-    """The one-row summary of a training that every table is computed from."""
+def final_record(data, settings, bound: Bound, seed, hist, final_train, final_test, i, wall, stack_size, kernel):
+    """The one-row summary of a training that every table is computed from (`kernel`: the `Choice` it ran on)."""
     train_loss, test_loss = float(final_train["loss"][i]), float(final_test["loss"][i])
     return {
         "dataset": data.name,
@@ -312,6 +327,8 @@ def final_record(data, settings, bound: Bound, seed, hist, final_train, final_te
         "wall_seconds": wall,
         "stack_size": stack_size,
         "threads": settings.threads,
+        "kernel_used": kernel.kernel,
+        "kernel_seconds": json.dumps(kernel.seconds) if kernel.seconds else None,
         "torch_version": torch.__version__,
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
     }
