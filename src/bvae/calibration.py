@@ -157,6 +157,25 @@ def agreement_by_cell_kind(table: pd.DataFrame) -> pd.DataFrame:
     return by.reset_index()
 
 
+def epoch_map(table: pd.DataFrame) -> pd.DataFrame:
+    """[min; max] cells agreeing / compared per protocol (as trained, and read at each epoch E of `name@E`), one
+    column per architecture, N and epoch: which epoch count agrees at which sample size."""
+    ranges = table[table["stat"] == "range"]
+    name = ranges["protocol"].str.split("@")
+    epochs = name.map(lambda parts: parts[1] if len(parts) > 1 else "final")
+    counts = ranges.groupby([name.str[0].rename("protocol"), "arch", "N", epochs.rename("epoch")])["agree"]
+    cells = counts.agg(lambda agree: f"{int(agree.sum())}/{len(agree)}").rename("agreeing")
+    wide = cells.unstack(["arch", "N", "epoch"]).fillna("")
+    wide.columns = [f"{arch} N={n} {epoch}" for arch, n, epoch in wide.columns]
+    return wide[sorted(wide.columns, key=column_order)].reset_index()
+
+
+def column_order(column: str) -> tuple:
+    """deep before canonical, N ascending, epochs ascending with the final reading last."""
+    arch, size, epoch = column.split(" ")
+    return arch != "deep", int(size[2:]), epoch == "final", int(epoch) if epoch.isdigit() else 0
+
+
 def best_per_architecture(table: pd.DataFrame) -> pd.DataFrame:
     """For each architecture and N, the protocols agreeing in the most [min; max] cells, with their counts."""
     ranges = table[table["stat"] == "range"]
@@ -195,6 +214,7 @@ def summarise(
         "comparison": table,
         "agreement": summary(table),
         "by_kind": agreement_by_cell_kind(table),
+        "epoch_map": epoch_map(table),
         "best": best_per_architecture(table),
         "collapse": collapse_table(runs, per_run),
         "deep_runs": deep,
@@ -231,6 +251,12 @@ def markdown(root: Path, parts: dict[str, pd.DataFrame], command: str) -> str:
     sections = [
         ("Agreement per protocol (complete cells only)", parts["agreement"], ".2f"),
         ("Agreement per protocol, N, architecture and kind of cell", parts["by_kind"], ".2f"),
+        (
+            "[min; max] cells agreeing per protocol, architecture, N and epoch (read from the histories; final: as "
+            "trained)",
+            parts["epoch_map"],
+            ".2f",
+        ),
         ("Protocols agreeing in the most [min; max] cells, per architecture and N", parts["best"], ".2f"),
         ("What the paper's deep vanilla training ranges imply about collapse (N >= 5000)", paper_collapse(), ".2f"),
         ("Seeds, collapsed seeds (no active unit) and mean pct per cell", parts["collapse"], ".3f"),
