@@ -86,6 +86,7 @@ def test_summary_compares_complete_cells_also_at_earlier_epochs(study, tmp_path,
     text = out.read_text()
     assert len(markdown_tables(text)) > 3  # each with a cell per column in every row
     assert "6 finished trainings in complete cells of 1 protocols" in text
+    assert "--epoch 2 --seeds 100=3`" in text  # the summary names the command that wrote it, options and all
     assert "| p     " in text and "| p@2   " in text  # the agreement table has the protocol and its epoch-2 reading
     assert "| protocol   | deep N=100 2   | deep N=100 final   |" in text  # the epoch map: a column per reading
     assert figure.stat().st_size > 1000

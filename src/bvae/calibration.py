@@ -263,8 +263,8 @@ def markdown(root: Path, parts: dict[str, pd.DataFrame], command: str) -> str:
         (
             "Deep, N >= 5000, run by run (collapse_epoch: from when the test KL stays below "
             f"{COLLAPSED_KL} nats; active_lost_epoch: from when no unit is active on the test split)",
-            parts["deep_runs"].sort_values(deep_cols[:4])[deep_cols].assign(lr=lambda f: f["lr"].map("{:g}".format)),
-            ".3f",
+            parts["deep_runs"].sort_values(deep_cols[:4])[deep_cols],
+            [("g" if column == "lr" else ".3f") for column in deep_cols],  # lr as 0.0003, not 0.000
         ),
         ("Models whose latent code carries less (pct of the bound)", parts["references"], ".3f"),
         ("Every compared cell", table[[*cells, "diff", "agree", "nll_pct", "draw_std", "within_draw_spread"]], ".2f"),

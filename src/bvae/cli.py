@@ -343,7 +343,8 @@ def cmd_calibration(args: argparse.Namespace) -> int:
     parts = summarise(args.root, seeds_per_size(args.seeds), args.epoch, args.protocols)
     epochs = ["--epoch", *map(str, args.epoch)] if args.epoch else []
     protocols = ["--protocols", *args.protocols] if args.protocols else []
-    command = " ".join(["bvae calibration", str(args.root), *epochs, *protocols])
+    seeds = ["--seeds", *args.seeds] if seeds_per_size(args.seeds) != SEEDS else []
+    command = " ".join(["bvae calibration", str(args.root), *epochs, *seeds, *protocols])
     text = markdown(args.root, parts, command)
     if args.out:
         write_text(text, args.out)
