@@ -211,6 +211,7 @@ def summarise(
     return {
         "runs": runs,
         "histories": histories,
+        "bounds": bounds,
         "comparison": table,
         "agreement": summary(table),
         "by_kind": agreement_by_cell_kind(table),
@@ -225,10 +226,10 @@ def summarise(
 def claims(root: Path, parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The paper's claims decided on the summary's complete cells (and on its own cells), as the rule claims does
     for a study, at the default thresholds."""
-    path = root / "bounds" / "bounds.parquet"
-    if not path.is_file():
+    bounds = parts["bounds"]
+    if bounds is None:
+        path = root / "bounds" / "bounds.parquet"
         raise DataError(f"{path}: no such file; the claims need the study's bounds (its rule bounds writes them)")
-    bounds = pd.read_parquet(path)
     epochs = epochs_to_region(parts["histories"], bounds, Thresholds())
     return evaluate(parts["runs"], epochs, bounds, Thresholds())
 

@@ -340,10 +340,11 @@ def cmd_calibration(args: argparse.Namespace) -> int:
     check_outputs([], [(f"--{name}", getattr(args, name)) for name in CALIBRATION_OUTPUTS])
     for name, (suffix, what) in CALIBRATION_OUTPUTS.items():
         check_suffix(getattr(args, name), suffix, what)
-    parts = summarise(args.root, seeds_per_size(args.seeds), args.epoch, args.protocols)
+    per_size = seeds_per_size(args.seeds)
+    parts = summarise(args.root, per_size, args.epoch, args.protocols)
     epochs = ["--epoch", *map(str, args.epoch)] if args.epoch else []
     protocols = ["--protocols", *args.protocols] if args.protocols else []
-    seeds = ["--seeds", *args.seeds] if seeds_per_size(args.seeds) != SEEDS else []
+    seeds = ["--seeds", *args.seeds] if per_size != SEEDS else []
     command = " ".join(["bvae calibration", str(args.root), *epochs, *seeds, *protocols])
     text = markdown(args.root, parts, command)
     if args.out:
