@@ -30,7 +30,6 @@ localrules:
     example_dataset,
     bounds,
     runs_table,
-    paper_tables,
     comparison,
     comparison_figure,
     claims,

@@ -58,12 +58,15 @@ def write_bits(directory: Path) -> Path:
         ({"epochs": 2.0}, "epochs = 2.0; expected an integer (write 2, not 2.0)"),
         ({"batch_size": 50.0}, "batch_size = 50.0; expected an integer (write 50, not 50.0)"),
         ({"hidden": [8.0, 8]}, "hidden[0] = 8.0; expected an integer (write 8, not 8.0)"),
-        ({"seeds": 2.0}, "seeds = 2.0; expected an integer (write 2, not 2.0)"),
+        ({"seeds": 2.0}, "seeds = 2.0; expected an integer or a mapping (write 2, not 2.0)"),
+        ({"seeds": {"deep": 2.0}}, "seeds.deep = 2.0; expected an integer (write 2, not 2.0)"),
+        ({"seeds": {"deep": 0}}, "seeds.deep = 0; expected an integer >= 1"),
+        ({"seeds": 0}, "seeds = 0; expected an integer >= 1"),
         ({"datasets": {"d": [20.0], "N": [100]}}, "datasets.d[0] = 20.0; expected an integer (write 20, not 20.0)"),
         ({"protocols": {"x": {"epochs": 2.0}}}, "protocols.x.epochs = 2.0; expected an integer >= 1"),
         ({"seeds_per_job": {"deep": 2.0}}, "seeds_per_job.deep = 2.0; expected an integer (write 2, not 2.0)"),
         ({"lr": "1e-3"}, "lr = '1e-3'; expected a number (YAML reads 1e-3 as text; write 1.0e-3)"),
-        ({"seeds": True}, "seeds = True; expected an integer"),
+        ({"seeds": True}, "seeds = True; expected an integer or a mapping"),
     ],
 )
 def test_numbers_of_the_wrong_kind_are_refused(tmp_path, monkeypatch, changes, message):

@@ -3,9 +3,22 @@
 import pytest
 
 from bvae.errors import ConfigError
-from bvae.study import dataset_seeds, protocol_settings, seed_stacks, simulated
+from bvae.study import (
+    canonical,
+    data_definition,
+    dataset_seeds,
+    protocol_architectures,
+    protocol_settings,
+    seed_stacks,
+    simulated,
+)
 
-BASE = {"seeds": 4, "files": [], "examples": [], "protocols": {"spec": {}}, "lr": 0.001, "epochs": 300}
+BASE = {
+    "seeds": 4, "files": [], "examples": [], "protocols": {"spec": {}}, "lr": 0.001, "epochs": 300,
+    "architectures": ["deep", "canonical"], "simulation": {"score_sd": [2.5, 1.5], "block": 10, "test_fraction": 0.33,
+    "seed": 2020},
+}  # fmt: skip
+BOTH = {"deep": 10, "canonical": 10}
 
 
 def test_a_list_of_grids_with_own_seeds_and_replicates():
@@ -14,10 +27,46 @@ def test_a_list_of_grids_with_own_seeds_and_replicates():
         "datasets": [{"d": [200, 400], "N": [100], "seeds": 10, "replicates": 2}, {"d": [200], "N": [5000]}],
         "examples": ["digits"],
     }
+    four = {"deep": 4, "canonical": 4}
     assert dataset_seeds(config) == {
-        "d200_N100": 10, "d200_N100_r1": 10, "d400_N100": 10, "d400_N100_r1": 10, "d200_N5000": 4, "digits": 4,
+        "d200_N100": BOTH, "d200_N100_r1": BOTH, "d400_N100": BOTH, "d400_N100_r1": BOTH, "d200_N5000": four,
+        "digits": four,
     }  # fmt: skip
-    assert simulated(config)["d400_N100_r1"] == {"d": 400, "N": 100, "replicate": 1, "seeds": 10, "seeds_per_job": {}}
+    assert simulated(config)["d400_N100_r1"] == {"d": 400, "N": 100, "replicate": 1, "seeds": BOTH, "seeds_per_job": {}}
+
+
+def test_seeds_may_differ_per_architecture():
+    """A grid's seeds per architecture: the cheap canonical cells take more seeds than the deep ones."""
+    config = {**BASE, "datasets": [{"d": [200], "N": [5000], "seeds": {"deep": 3, "canonical": 10}}]}
+    assert dataset_seeds(config) == {"d200_N5000": {"deep": 3, "canonical": 10}}
+    assert seed_stacks({**config, "seeds_per_job": {"canonical": 4}}, "canonical")[1] == {
+        (0, 1, 2, 3): ["d200_N5000"], (4, 5, 6, 7): ["d200_N5000"], (8, 9): ["d200_N5000"]}  # fmt: skip
+    with pytest.raises(ConfigError, match=r"seeds = \{'deep': 3\}: no count for canonical; expected one per"):
+        dataset_seeds({**config, "datasets": {"d": [200], "N": [100], "seeds": {"deep": 3}}})
+
+
+def test_a_protocol_may_train_some_architectures_only():
+    config = {**BASE, "protocols": {"spec": {}, "glorot": {"architectures": ["deep"], "init": "glorot_uniform"}}}
+    assert protocol_architectures(config, "spec") == ["deep", "canonical"]
+    assert protocol_architectures(config, "glorot") == ["deep"]
+    assert protocol_settings(config, "glorot", "deep")["init"] == "glorot_uniform"  # not a setting: left out
+    with pytest.raises(ConfigError, match="protocols.glorot.architectures names canonical, which the study does not"):
+        protocol_architectures({**config, "architectures": ["deep"], "protocols": {"glorot": {
+            "architectures": ["canonical"]}}}, "glorot")  # fmt: skip
+
+
+def test_a_data_definition_is_what_makes_the_bits_whatever_the_key_order(tmp_path):
+    """The simulation settings in any order give one definition; a user file is defined by its content."""
+    config = {**BASE, "datasets": {"d": [200], "N": [100]}}
+    shuffled = {**config, "simulation": dict(reversed(list(config["simulation"].items())))}
+    assert canonical(data_definition(config, "d200_N100")) == canonical(data_definition(shuffled, "d200_N100"))
+    assert data_definition(config, "d200_N100")["simulated"]["score_sd"] == (2.5, 1.5)
+    path = tmp_path / "mine.csv"
+    path.write_text("a,b\n0,1\n")
+    entry = {"name": "mine", "path": str(path), "split_column": "split", "test_fraction": 0.33, "seed": 0}
+    defined = data_definition({**config, "files": [entry]}, "mine")
+    path.write_text("a,b\n1,1\n")
+    assert defined != data_definition({**config, "files": [entry]}, "mine")
 
 
 def test_seed_stacks_follow_each_grid_and_never_train_an_unrequested_seed():
@@ -35,7 +84,8 @@ def test_seed_stacks_follow_each_grid_and_never_train_an_unrequested_seed():
 
 def test_one_grid_is_the_paper_layout():
     config = {**BASE, "datasets": {"d": [200, 400, 1000], "N": [100, 5000, 10000]}}
-    assert len(dataset_seeds(config)) == 9 and set(dataset_seeds(config).values()) == {4}
+    assert len(dataset_seeds(config)) == 9
+    assert all(seeds == {"deep": 4, "canonical": 4} for seeds in dataset_seeds(config).values())
 
 
 def test_a_name_used_twice_is_an_error():

@@ -178,6 +178,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="also decide the paper's claims on the same cells and write the report here (as the rule claims does)",
     )  # fmt: skip
     calibration.set_defaults(func=cmd_calibration)
+
+    archive = sub.add_parser(
+        "archive",
+        help="add a study's finished trainings to an archive, from which the study is rebuilt without training",
+        description="Add every finished training under ROOT/runs (final record, per-epoch history, provenance; no "
+        "checkpoints) to ARCHIVE, one Parquet pair per protocol, dataset, architecture and variant. A study whose "
+        "config names the archive (archive: ARCHIVE) restores every training it holds with the same data, settings, "
+        "seed and numerics version instead of training it. A training already archived is kept; a seed archived "
+        "with other settings is replaced only with --replace.",
+    )
+    archive.add_argument("root", type=path, help="the study's output root, e.g. results/reference")
+    archive.add_argument("archive", type=path, help="the archive folder, e.g. reference")
+    archive.add_argument("--replace", action="store_true", help="replace archived seeds trained with other settings")
+    archive.set_defaults(func=cmd_archive)
     return parser
 
 
@@ -362,6 +376,19 @@ def cmd_calibration(args: argparse.Namespace) -> int:
         if path:
             write(path)
             print(f"wrote {path}", file=report)
+    return 0
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    from bvae.archive import archive_root
+
+    updates = archive_root(args.root, args.archive, args.replace)
+    for update in updates:
+        if update.added or update.differing:
+            differing = f", kept {len(update.differing)} whose rerun differs" if update.differing else ""
+            print(f"{update.cell}: added seeds {', '.join(map(str, update.added)) or 'none'}{differing}")
+    added, present = (sum(len(getattr(u, what)) for u in updates) for what in ("added", "present"))
+    print(f"{args.archive}: {added} trainings added, {present} already archived, in {len(updates)} cells")
     return 0
 
 

@@ -27,7 +27,7 @@ from bvae.data import check_split_column, check_split_sizes, columns_of, rows_of
 from bvae.errors import ConfigError, DataError, closest, shown, unknown
 from bvae.settings import STRICT_VALIDATOR
 from bvae.simulate import SimSettings
-from bvae.study import files_registry, protocol_settings, reject_non_finite, simulated
+from bvae.study import files_registry, protocol_architectures, protocol_settings, reject_non_finite, simulated
 
 TYPE_WORDS = {
     "integer": "an integer",
@@ -133,7 +133,9 @@ def _unknown_key(resolver, error) -> str:
 def _expected(error) -> str:
     """What the failing schema keyword asks for, in words."""
     kind, limit, schema = error.validator, error.validator_value, error.schema
-    noun = TYPE_WORDS[schema["type"]] if isinstance(schema.get("type"), str) else "a value"
+    types = [schema["type"]] if isinstance(schema.get("type"), str) else schema.get("type", [])
+    numeric = [t for t in types if t in ("integer", "number")]  # what a bound such as minimum applies to
+    noun = TYPE_WORDS[types[0]] if len(types) == 1 else TYPE_WORDS[numeric[0]] if numeric else "a value"
     if kind == "type":
         words = " or ".join(TYPE_WORDS[t] for t in ([limit] if isinstance(limit, str) else limit))
         if isinstance(error.instance, float) and error.instance.is_integer() and "integer" in words:
@@ -282,6 +284,16 @@ def check_results_root(config: dict) -> Path:
     return root
 
 
+def check_archive(config: dict) -> None:
+    """The archive, `~` expanded in the config, is an existing folder (a study restores from it, never writes it)."""
+    if config["archive"] is None:
+        return
+    path = expand_path(config["archive"], "archive")
+    if not path.is_dir():
+        raise ConfigError(f"archive = {config['archive']!r}: no such folder; expected a folder written by bvae archive")
+    config["archive"] = str(path)
+
+
 def check_files(config: dict, root: Path) -> dict[str, int]:
     """Each user file exists (`~` expanded in the config), is a regular file outside the output root and has the
     split column asked for; name -> d of the CSV and Parquet files, from their first bytes (arrays are not read)."""
@@ -321,11 +333,12 @@ def check_config(config: dict, schema_path: str | os.PathLike, config_files: Ite
     protocols = {  # "protocol, arch" -> the settings of its trainings
         f"{name}, {arch}": protocol_settings(config, name, arch)
         for name in config["protocols"]
-        for arch in config["architectures"]
+        for arch in protocol_architectures(config, name)
     }
     names = [*simulated(config), *files_registry(config), *config["examples"]]
     check_names(config, names)
     check_grids(config)
     widths = {**check_simulated(config), **check_files(config, check_results_root(config))}
+    check_archive(config)
     check_latent_dims(widths, protocols)
     check_compare_epochs(config["compare_epochs"], protocols)

@@ -53,18 +53,20 @@ class BinaryData:
         return self.n_train + self.n_test
 
 
-def write_dataset(data: BinaryData, path: str | os.PathLike) -> None:
-    """One uint8 column per dimension plus `split` (train/test); settings in the key-value metadata."""
+def write_dataset(data: BinaryData, path: str | os.PathLike, definition: dict | None = None) -> None:
+    """One uint8 column per dimension plus `split` (train/test); settings and the workflow's `definition` of the
+    data (`bvae.study.data_definition`, recorded with every training on it) in the key-value metadata."""
     frame = pd.DataFrame(np.vstack([data.train, data.test]).astype(np.uint8), columns=list(data.columns))
     frame[SPLIT] = ["train"] * data.n_train + ["test"] * data.n_test
-    write_parquet(frame, path, {"name": data.name, **data.metadata})
+    defined = {"definition": definition} if definition is not None else {}
+    write_parquet(frame, path, {"name": data.name, **data.metadata, **defined})
 
 
 def read_dataset(path: str | os.PathLike) -> BinaryData:
     """Read a dataset written by `write_dataset` (or any Parquet file with a `split` column)."""
     meta = read_metadata(path) if str(path).endswith(".parquet") else {}
     name = meta.get("name", Path(path).stem)
-    return load_binary(path, name=name, metadata={k: meta[k] for k in ("settings",) if k in meta})
+    return load_binary(path, name=name, metadata={k: meta[k] for k in ("settings", "definition") if k in meta})
 
 
 def check_seed(seed, name: str = "seed") -> None:

@@ -46,10 +46,10 @@ def digits(threshold: int = DIGITS_THRESHOLD) -> BinaryData:
     )
 
 
-def write_digits(path: str | os.PathLike, threshold: int = DIGITS_THRESHOLD) -> BinaryData:
+def write_digits(path: str | os.PathLike, definition: dict | None = None) -> BinaryData:
     """Write the binarised digits to `path` in the dataset Parquet layout (bits plus `split`); return them."""
-    data = digits(threshold)
-    write_dataset(data, path)
+    data = digits()
+    write_dataset(data, path, definition)
     return data
 
 

@@ -1,8 +1,11 @@
-"""Content fingerprints of package code and of user files, given to Snakemake rules as params and to checkpoints.
+"""Content fingerprints of workflow code and of user files, given to Snakemake rules as params.
 
-Snakemake notices edits to a rule's own script but not to the library it calls; a params value that hashes the
-package modules a script imports, directly or through other bvae modules, makes `--rerun-triggers params` rerun
-exactly the rules whose code changed. The dependency list is read from the imports, so it cannot go stale.
+Snakemake notices edits to a rule's own script but not to the library it calls. A params value that hashes the
+script and the package modules it imports, directly or through other bvae modules, makes `--rerun-triggers params`
+rerun exactly the rules whose code changed. The code is hashed as its syntax tree without docstrings, so an edited
+comment, docstring or layout reruns nothing. The dependency list is read from the imports, so it cannot go stale.
+Training rules are keyed on the numerics version instead (`bvae.numerics`): hours of training are not rerun for a
+renamed variable.
 """
 
 from __future__ import annotations
@@ -49,22 +52,27 @@ def closure(source: str) -> list[str]:
     return sorted(seen)
 
 
-def fingerprint(*modules: str) -> str:
-    """A short SHA-256 over the source of the named modules (e.g. "bvae.train"), in the given order."""
-    digest = hashlib.sha256()
-    for name in modules:
-        digest.update(name.encode() + b"\0" + module_path(name).read_bytes())
-    return digest.hexdigest()[:16]
+def is_docstring(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
 
 
-def code_fingerprint(module: str) -> str:
-    """Fingerprint of a bvae module and every bvae module it imports."""
-    return fingerprint(*closure(f"import {module}"))
+def normalised(source: str) -> str:
+    """Python source as its syntax tree without docstrings: what it does, not how it is commented or laid out."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        documented = isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        if documented and node.body and is_docstring(node.body[0]):
+            node.body = node.body[1:] or [ast.Pass()]
+    return ast.dump(tree)
 
 
 def script_fingerprint(path: str | Path) -> str:
-    """Fingerprint of the bvae modules a (workflow) script imports, directly or indirectly."""
-    return fingerprint(*closure(Path(path).read_text()))
+    """A short SHA-256 over a (workflow) script and the bvae modules it imports, directly or indirectly."""
+    source = Path(path).read_text()
+    digest = hashlib.sha256(normalised(source).encode())
+    for name in closure(source):
+        digest.update(b"\0" + normalised(module_path(name).read_text()).encode())
+    return digest.hexdigest()[:16]
 
 
 def file_fingerprint(path: str | Path) -> str:

@@ -5,10 +5,13 @@ Torch-free and Snakemake-free, so that the workflow parses quickly and this logi
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import asdict
 
 from bvae.architectures import ARCHITECTURES
 from bvae.errors import ConfigError
+from bvae.fingerprint import file_fingerprint
 from bvae.settings import PROPERTIES, check_values
 from bvae.simulate import SimSettings, parse_name
 
@@ -48,7 +51,7 @@ def simulated(config: dict) -> dict[str, dict]:
             for n in grid["N"]:
                 for rep in range(grid.get("replicates", 1)):
                     name = SimSettings(d=d, N=n, replicate=rep).name
-                    seeds = grid.get("seeds", config["seeds"])
+                    seeds = arch_seeds(config, grid.get("seeds", config["seeds"]))
                     found[name] = {"d": d, "N": n, "replicate": rep, "seeds": seeds, "seeds_per_job": jobs}
     return found
 
@@ -76,10 +79,21 @@ def files_registry(config: dict) -> dict[str, dict]:
     return files
 
 
-def dataset_seeds(config: dict) -> dict[str, int]:
-    """Every dataset of the study -> its number of seeds (0..seeds-1): simulated, user files, examples, in order."""
+def arch_seeds(config: dict, seeds: int | dict) -> dict[str, int]:
+    """A `seeds` value (one count, or a count per architecture) -> {arch: count} for the study's architectures."""
+    if isinstance(seeds, int):
+        return dict.fromkeys(config["architectures"], seeds)
+    missing = [arch for arch in config["architectures"] if arch not in seeds]
+    if missing:
+        raise ConfigError(f"seeds = {seeds}: no count for {', '.join(missing)}; expected one per architecture trained")
+    return {arch: seeds[arch] for arch in config["architectures"]}
+
+
+def dataset_seeds(config: dict) -> dict[str, dict[str, int]]:
+    """Every dataset of the study -> {arch: number of seeds (0..seeds-1)}: simulated, user files, examples, in order."""
     sim = {name: entry["seeds"] for name, entry in simulated(config).items()}
-    return {**sim, **dict.fromkeys([*files_registry(config), *config["examples"]], config["seeds"])}
+    others = [*files_registry(config), *config["examples"]]
+    return {**sim, **{name: arch_seeds(config, config["seeds"]) for name in others}}
 
 
 def seed_stacks(config: dict, arch: str) -> tuple[list[str], dict[tuple[int, ...], list[str]]]:
@@ -88,7 +102,8 @@ def seed_stacks(config: dict, arch: str) -> tuple[list[str], dict[tuple[int, ...
     consecutive stacks of its seeds_per_job[arch], the last one shorter, so no job trains an unrequested seed)."""
     sizes = {name: entry["seeds_per_job"] for name, entry in simulated(config).items()}
     single, stacks = [], {}
-    for name, seeds in dataset_seeds(config).items():
+    for name, per_arch in dataset_seeds(config).items():
+        seeds = per_arch[arch]
         size = sizes.get(name, config.get("seeds_per_job", {})).get(arch, 1)
         if size == 1:
             single.append(name)
@@ -98,13 +113,25 @@ def seed_stacks(config: dict, arch: str) -> tuple[list[str], dict[tuple[int, ...
     return single, stacks
 
 
+def protocol_architectures(config: dict, protocol: str) -> list[str]:
+    """The architectures a protocol trains: its `architectures` if it names them, else the study's."""
+    named = (config["protocols"][protocol] or {}).get("architectures", config["architectures"])
+    outside = [arch for arch in named if arch not in config["architectures"]]
+    if outside:
+        raise ConfigError(
+            f"protocols.{protocol}.architectures names {', '.join(outside)}, which the study does not train; "
+            f"expected some of {', '.join(config['architectures'])}"
+        )
+    return [arch for arch in config["architectures"] if arch in named]
+
+
 def protocol_settings(config: dict, protocol: str, arch: str) -> dict:
     """One protocol's complete training settings for one architecture: schema defaults < the config's top level <
     the protocol's overrides < the protocol's overrides for this architecture (a sub-mapping named after it)."""
     protocols = config["protocols"]
     if protocol not in protocols:
         raise ConfigError(f"protocol {protocol!r} is not defined; expected one of {', '.join(protocols)}")
-    overrides = dict(protocols[protocol] or {})
+    overrides = {k: v for k, v in (protocols[protocol] or {}).items() if k != "architectures"}
     per_arch = {name: overrides.pop(name) or {} for name in ARCHITECTURES if name in overrides}
     check_values(overrides, where=f"protocols.{protocol}.")
     for name, values in per_arch.items():
@@ -112,3 +139,25 @@ def protocol_settings(config: dict, protocol: str, arch: str) -> dict:
     defaults = {key: prop.get("default") for key, prop in PROPERTIES.items()}
     top = {k: config[k] for k in PROPERTIES if k in config}
     return {**defaults, **top, **overrides, **per_arch.get(arch, {})}
+
+
+def data_definition(config: dict, dataset: str) -> dict:
+    """What determines a dataset's bits, from the config alone (before the dataset exists): the simulation settings,
+    a user file's content digest and split, or an example's name. Written into the dataset's metadata and recorded
+    with every training, it is how an archived training is matched to a study (`bvae.archive`)."""
+    sim = simulated(config)
+    if dataset in sim:
+        draw = {key: sim[dataset][key] for key in ("d", "N", "replicate")}
+        settings = {**config["simulation"], **draw, "score_sd": tuple(config["simulation"]["score_sd"])}
+        return {"simulated": asdict(SimSettings(**settings))}
+    files = files_registry(config)
+    if dataset in files:
+        entry = files[dataset]
+        split = {key: entry[key] for key in ("split_column", "test_fraction", "seed")}  # the schema's defaults filled
+        return {"file": {"sha256": file_fingerprint(entry["path"]), **split}}
+    return {"example": dataset}
+
+
+def canonical(value) -> str:
+    """One JSON text per value, whatever the key order of its mappings: a rerun trigger and a match key."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

@@ -24,10 +24,10 @@ import torch
 from bvae.bound import Bound, check_bound_memory, fit_bound
 from bvae.data import BinaryData, check_seed
 from bvae.errors import ConfigError, DivergenceError, OutputError, tell
-from bvae.fingerprint import code_fingerprint
 from bvae.io import atomic_path, check_output_dir, provenance, read_metadata, read_parquet, write_parquets
 from bvae.kernels import Choice, available, blas_threads, choose, step_products
 from bvae.networks import StackedVAE, build, linear_layers, use_kernel
+from bvae.numerics import VERSION as NUMERICS
 from bvae.progress import EpochProgress
 from bvae.resources import EVAL_ROWS, check_memory, train_bytes
 from bvae.settings import RUN_ONLY, TrainSettings
@@ -149,13 +149,17 @@ class Checkpoint:
         self.save({"history": history, "finals": [json.dumps(final) for final in finals]})
 
 
+def data_digest(data: BinaryData) -> str:
+    """SHA-256 of a dataset's bits (training split, then test split)."""
+    return hashlib.sha256(data.train.tobytes() + data.test.tobytes()).hexdigest()
+
+
 def checkpoint_key(data: BinaryData, settings: TrainSettings, seeds: list[int]) -> str:
-    """Identifies a training: the data, the settings its numbers depend on (not `RUN_ONLY`), the seeds and the code."""
-    digest = hashlib.sha256(data.train.tobytes() + data.test.tobytes())
-    code = code_fingerprint("bvae.train")  # this module and every bvae module it imports
+    """Identifies a training: the data, the settings its numbers depend on (not `RUN_ONLY`), the seeds and the
+    numerics version (`bvae.numerics`), not the bytes of the code: a comment or a moved module keeps checkpoints."""
     identity = {k: v for k, v in dataclasses.asdict(settings).items() if k not in RUN_ONLY}
-    digest.update(json.dumps([identity, seeds, data.d, code]).encode())
-    return digest.hexdigest()
+    text = json.dumps([identity, seeds, data.d, NUMERICS])
+    return hashlib.sha256(bytes.fromhex(data_digest(data)) + text.encode()).hexdigest()
 
 
 def resume(state: dict | None, model, opt, run_gens) -> tuple[dict, int]:
@@ -329,6 +333,9 @@ def final_record(data, settings, bound: Bound, seed, hist, final_train, final_te
         "threads": settings.threads,
         "kernel_used": kernel.kernel,
         "kernel_seconds": json.dumps(kernel.seconds) if kernel.seconds else None,
+        "numerics": NUMERICS,
+        "data_sha256": data_digest(data),
+        "data_definition": json.dumps(data.metadata["definition"]) if "definition" in data.metadata else None,
         "torch_version": torch.__version__,
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
     }
@@ -356,8 +363,8 @@ def write_result(result: TrainResult, outdir: str | os.PathLike) -> None:
 
 def check_owner(outdirs: list, checkpoint, key: str, outputs: tuple[str, ...] = ()) -> None:
     """OutputError unless the output directories and the checkpoint hold nothing but this training's files: the
-    results of another training (or of this one under other code) or another training's checkpoint, finished or
-    not, are never overwritten unless asked for."""
+    results of another training (or of this one under another numerics version) or another training's checkpoint,
+    finished or not, are never overwritten unless asked for."""
     for outdir in map(Path, outdirs):
         present = [name for name in (*RESULT_FILES, *outputs) if (outdir / name).exists()]
         final = outdir / "final.parquet"
@@ -375,7 +382,10 @@ def check_owner(outdirs: list, checkpoint, key: str, outputs: tuple[str, ...] = 
         raise OutputError(f"{checkpoint}: holds the checkpoint of another training ({label}, {what}){ANOTHER}")
 
 
-ANOTHER = "; other data, settings, seeds or code: choose another output directory, or replace it (bvae train --force)"
+ANOTHER = (
+    "; other data, settings, seeds or numerics version: choose another output directory, or replace it "
+    "(bvae train --force)"
+)
 
 
 def results_label(final: Path) -> str:

@@ -1,4 +1,5 @@
-# Configuration validation, the dataset registry, protocols, seed stacks, code fingerprints and every output path.
+# Configuration validation, the dataset registry, protocols, seed stacks, the archive, code fingerprints and every
+# output path.
 
 import functools
 import sys
@@ -7,12 +8,17 @@ from types import SimpleNamespace
 
 from bvae.config import check_config
 from bvae.data import dataset_shape
+from bvae.archive import FILES as ARCHIVE_FILES
+from bvae.archive import identity, read_index
 from bvae.errors import BvaeError
-from bvae.fingerprint import file_fingerprint, script_fingerprint
+from bvae.fingerprint import script_fingerprint
 from bvae.io import lock_results
+from bvae.numerics import VERSION as NUMERICS
 from bvae.resources import train_mem_mb, train_runtime_minutes
 from bvae.settings import RUN_ONLY
-from bvae.study import dataset_seeds, files_registry, protocol_settings, seed_stacks, simulated
+from bvae.simulate import SimSettings
+from bvae.study import canonical, data_definition, dataset_seeds, files_registry, protocol_architectures
+from bvae.study import protocol_settings, seed_stacks, simulated
 from bvae.study import run_dir as study_run_dir
 from bvae.tables import TABLES
 
@@ -29,13 +35,14 @@ BENCHMARKS = f"{ROOT}/benchmarks"
 
 SIMULATED = simulated(config)
 FILES = files_registry(config)
-SEEDS = dataset_seeds(config)  # dataset -> number of seeds
+SEEDS = dataset_seeds(config)  # dataset -> arch -> number of seeds
 DATASETS = list(SEEDS)
-PROTOCOLS = {  # protocol -> architecture -> its complete training settings
-    name: {arch: protocol_settings(config, name, arch) for arch in config["architectures"]}
+DEFINITIONS = {dataset: canonical(data_definition(config, dataset)) for dataset in DATASETS}  # what makes its bits
+PROTOCOLS = {  # protocol -> each architecture it trains -> its complete training settings
+    name: {arch: protocol_settings(config, name, arch) for arch in protocol_architectures(config, name)}
     for name in config["protocols"]
 }
-TABLE_SPECS = [spec for spec in TABLES if spec.arch in config["architectures"]]
+ARCHIVED = read_index(config["archive"]) if config["archive"] else {}  # identity -> archive cell
 TABLE_FORMATS = ("parquet", "md", "html")  # HTML: what the report shows
 
 
@@ -52,7 +59,8 @@ wildcard_constraints:
 
 @functools.cache  # every generated training rule asks for the same script's fingerprint
 def code(script):
-    """Fingerprint of the package modules a workflow script imports: the rule reruns when that code changes."""
+    """Fingerprint of a workflow script and the package modules it imports: the rule reruns when that code changes
+    (not its comments or docstrings). Training rules take the numerics version instead."""
     return script_fingerprint(Path(workflow.basedir) / "workflow" / "scripts" / script)
 
 
@@ -67,18 +75,54 @@ def dataset_file(dataset):
     return f"{ROOT}/datasets/{dataset}.parquet"
 
 
+def dataset_definition(wildcards):
+    """The definition (canonical JSON) of the dataset a dataset rule's wildcards name: {name}, or d{d}_N{N} and
+    perhaps _r{replicate}."""
+    if "name" in wildcards.keys():
+        return DEFINITIONS[wildcards.name]
+    draw = {key: int(getattr(wildcards, key, 0)) for key in ("d", "N", "replicate")}
+    return DEFINITIONS[SimSettings(**draw).name]
+
+
 def run_dir(protocol, dataset, arch, variant, seed):
     return study_run_dir(ROOT, protocol, dataset, arch, variant, seed)
+
+
+def job_settings(protocol, arch, variant):
+    """The settings of one training that change its results, with its architecture, variant and threads."""
+    settings = {k: v for k, v in PROTOCOLS[protocol][arch].items() if k not in RUN_ONLY}
+    return {**settings, "arch": arch, "variant": variant, "threads": config["threads_per_job"]}
 
 
 def train_params(arch):
     """The protocol's settings for one job of this architecture (a function of the job's wildcards) that its results
     depend on: a change reruns the job."""
     return lambda wildcards: {
-        **{k: v for k, v in PROTOCOLS[wildcards.protocol][arch].items() if k not in RUN_ONLY},
-        "arch": arch,
-        "threads": config["threads_per_job"],
+        k: v for k, v in job_settings(wildcards.protocol, arch, wildcards.variant).items() if k != "variant"
     }
+
+
+def training_identity(protocol, dataset, arch, variant, seed):
+    return identity(dataset, DEFINITIONS[dataset], job_settings(protocol, arch, variant), seed, NUMERICS)
+
+
+def stack_of(dataset, arch, seed):
+    """The seeds that the job training `seed` trains with it (its seed stack, or itself alone)."""
+    single, stacks = seed_stacks(config, arch)
+    if dataset in single:
+        return [seed]
+    return next(list(stack) for stack, datasets in stacks.items() if dataset in datasets and seed in stack)
+
+
+def archived_run(wildcards):
+    """The archive cell holding this training, if the archive holds its whole seed stack (else the job that trains
+    the stack would write over restored seeds); otherwise a path no rule makes, so that training takes over."""
+    w, seed = wildcards, int(wildcards.seed)
+    stack = stack_of(w.dataset, w.arch, seed)
+    cells = [ARCHIVED.get(training_identity(w.protocol, w.dataset, w.arch, w.variant, s)) for s in stack]
+    if all(cells):
+        return [str(cells[stack.index(seed)] / name) for name in ARCHIVE_FILES]
+    return [f"{config['archive']}/not-archived"]
 
 
 def run_only(arch):
@@ -118,9 +162,9 @@ def final_files(protocol, dataset=None, arch=None):
     return [
         f"{run_dir(protocol, ds, a, v, s)}/final.parquet"
         for ds in ([dataset] if dataset else DATASETS)
-        for a in ([arch] if arch else config["architectures"])
+        for a in ([arch] if arch else PROTOCOLS[protocol])
         for v in config["variants"]
-        for s in range(SEEDS[ds])
+        for s in range(SEEDS[ds][a])
     ]
 
 
@@ -139,6 +183,11 @@ def compared_histories():
     return all_histories() if config.get("compare_epochs") else []
 
 
+def table_specs(protocol, arch=None):
+    """The paper's tables of the architectures a protocol trains (of `arch` only, if given)."""
+    return [spec for spec in TABLES if spec.arch in PROTOCOLS[protocol] and spec.arch == (arch or spec.arch)]
+
+
 def all_outputs():
     return [
         f"{ROOT}/bounds/bounds.parquet",
@@ -146,8 +195,8 @@ def all_outputs():
         f"{ROOT}/figures/figure4.png",
         *(f"{ROOT}/figures/scree_{ds}.png" for ds in DATASETS),
         *(f"{ROOT}/tables/{p}/runs.parquet" for p in PROTOCOLS),
-        *(f"{ROOT}/tables/{p}/{spec.name}.{ext}" for p in PROTOCOLS for spec in TABLE_SPECS for ext in TABLE_FORMATS),
-        *(f"{ROOT}/figures/{p}/loss_{ds}_{a}.png" for p in PROTOCOLS for ds in DATASETS for a in config["architectures"]),
+        *(f"{ROOT}/tables/{p}/{spec.name}.{ext}" for p in PROTOCOLS for spec in table_specs(p) for ext in TABLE_FORMATS),
+        *(f"{ROOT}/figures/{p}/loss_{ds}_{a}.png" for p in PROTOCOLS for ds in DATASETS for a in PROTOCOLS[p]),
         *(f"{ROOT}/tables/comparison.{ext}" for ext in TABLE_FORMATS),
         f"{ROOT}/figures/comparison.png",
         *(f"{ROOT}/tables/claims.{ext}" for ext in TABLE_FORMATS),

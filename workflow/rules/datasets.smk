@@ -1,12 +1,13 @@
-# Stage 1: every dataset as {results}/datasets/{dataset}.parquet (method §4 layout).
+# Stage 1: every dataset as {results}/datasets/{dataset}.parquet (method §4 layout), keyed like trainings on what
+# determines its bits (its definition) and the numerics version, so that a code edit rewrites no dataset.
 
 
 rule simulate_dataset:
     output:
         f"{ROOT}/datasets/d{{d}}_N{{N}}.parquet",
     params:
-        simulation=config["simulation"],
-        code=code("simulate_dataset.py"),
+        definition=dataset_definition,
+        numerics=NUMERICS,
     log:
         f"{LOGS}/datasets/d{{d}}_N{{N}}.log",
     benchmark:
@@ -34,9 +35,8 @@ rule import_dataset:
     wildcard_constraints:
         name="|".join(FILES) or "^$",
     params:
-        entry=lambda wildcards: FILES[wildcards.name],
-        content=lambda wildcards: file_fingerprint(FILES[wildcards.name]["path"]),  # not its time: the content
-        code=code("import_dataset.py"),
+        definition=dataset_definition,  # the file's content, not its time, and its split
+        numerics=NUMERICS,
     log:
         f"{LOGS}/datasets/{{name}}.log",
     conda:
@@ -51,7 +51,8 @@ rule example_dataset:
     wildcard_constraints:
         name="|".join(config["examples"]) or "^$",
     params:
-        code=code("example_dataset.py"),
+        definition=dataset_definition,
+        numerics=NUMERICS,
     log:
         f"{LOGS}/datasets/{{name}}.log",
     conda:

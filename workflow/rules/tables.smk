@@ -17,32 +17,40 @@ rule runs_table:
         "../scripts/runs_table.py"
 
 
-rule paper_tables:
-    input:
-        f"{ROOT}/tables/{{protocol}}/runs.parquet",
-        bounds=f"{ROOT}/bounds/bounds.parquet",
-    output:
-        parquet=[f"{ROOT}/tables/{{protocol}}/{spec.name}.parquet" for spec in TABLE_SPECS],
-        markdown=[f"{ROOT}/tables/{{protocol}}/{spec.name}.md" for spec in TABLE_SPECS],
-        html=[  # the report frames HTML; a Markdown result would be a bare link there
-            report(
-                f"{ROOT}/tables/{{protocol}}/{spec.name}.html",
-                caption="../report/table.rst",
-                category="Tables",
-                subcategory="{protocol}",
-                labels={"table": str(spec.number), "network": spec.arch, "split": spec.split, "statistic": spec.statistic},
-            )
-            for spec in TABLE_SPECS
-        ],
-    params:
-        tables=[spec.number for spec in TABLE_SPECS],
-        code=code("paper_tables.py"),
-    log:
-        f"{LOGS}/tables/{{protocol}}/paper_tables.log",
-    conda:
-        CONDA_ENV
-    script:
-        "../scripts/paper_tables.py"
+for arch in config["architectures"]:  # a rule per architecture: a protocol may train one of them only
+
+    rule:
+        name:
+            f"paper_tables_{arch}"
+        input:
+            f"{ROOT}/tables/{{protocol}}/runs.parquet",
+            bounds=f"{ROOT}/bounds/bounds.parquet",
+        output:
+            parquet=[f"{ROOT}/tables/{{protocol}}/{spec.name}.parquet" for spec in TABLES if spec.arch == arch],
+            markdown=[f"{ROOT}/tables/{{protocol}}/{spec.name}.md" for spec in TABLES if spec.arch == arch],
+            html=[  # the report frames HTML; a Markdown result would be a bare link there
+                report(
+                    f"{ROOT}/tables/{{protocol}}/{spec.name}.html",
+                    caption="../report/table.rst",
+                    category="Tables",
+                    subcategory="{protocol}",
+                    labels={"table": str(spec.number), "network": spec.arch, "split": spec.split, "statistic": spec.statistic},
+                )
+                for spec in TABLES
+                if spec.arch == arch
+            ],
+        wildcard_constraints:
+            protocol="|".join(p for p in PROTOCOLS if arch in PROTOCOLS[p]) or "^$",
+        localrule: True
+        params:
+            tables=[spec.number for spec in TABLES if spec.arch == arch],
+            code=code("paper_tables.py"),
+        log:
+            f"{LOGS}/tables/{{protocol}}/paper_tables_{arch}.log",
+        conda:
+            CONDA_ENV
+        script:
+            "../scripts/paper_tables.py"
 
 
 rule comparison:

@@ -3,6 +3,7 @@
 # wildcard). Seeds of a stack train in one process as one batched model (seeds_per_job > 1); a rule's outputs are
 # fixed by its wildcards, so each distinct stack is a rule of its own, serving the datasets cut into that stack.
 # Training jobs share the group "train" so that a SLURM profile can bundle many of them into one submission.
+# With an archive (config `archive:`), every training it holds is restored from it instead (rule restore_run).
 
 
 def training_layouts(arch):
@@ -17,6 +18,8 @@ def training_layouts(arch):
 
 for arch in config["architectures"]:
     for name, seeds, seeds_param, label, datasets in training_layouts(arch):
+        if config["archive"]:
+            workflow.ruleorder("restore_run", name)  # an archived training is restored, not trained again
 
         rule:
             name:
@@ -33,7 +36,7 @@ for arch in config["architectures"]:
                 settings=train_params(arch),
                 run_only=run_only(arch),
                 checkpoint=f"{ROOT}/checkpoints/{{protocol}}/{{dataset}}/{arch}/{{variant}}/{label}.pt",
-                code=code("train.py"),
+                numerics=NUMERICS,  # not the code's bytes: a comment or a moved module retrains nothing
             threads: config["threads_per_job"]
             resources:
                 runtime=train_resources(arch, len(seeds))[0],
@@ -49,3 +52,22 @@ for arch in config["architectures"]:
                 CONDA_ENV
             script:
                 "../scripts/train.py"
+
+
+if config["archive"]:
+
+    rule restore_run:
+        input:
+            archived_run,
+        output:
+            final=f"{run_dir('{protocol}', '{dataset}', '{arch}', '{variant}', '{seed}')}/final.parquet",
+            history=f"{run_dir('{protocol}', '{dataset}', '{arch}', '{variant}', '{seed}')}/history.parquet",
+        params:
+            identity=lambda w: training_identity(w.protocol, w.dataset, w.arch, w.variant, int(w.seed)),
+        localrule: True
+        log:
+            f"{LOGS}/restore/{{protocol}}/{{dataset}}/{{arch}}/{{variant}}/seed{{seed}}.log",
+        conda:
+            CONDA_ENV
+        script:
+            "../scripts/restore_run.py"
