@@ -23,9 +23,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bvae.data import BinaryData
 from bvae.errors import DataError, OutputError
+from bvae.examples import EXAMPLES
 from bvae.io import read_metadata, read_parquet, write_parquets
 from bvae.settings import JOB_KEYS, PROPERTIES, RUN_ONLY
+from bvae.simulate import SimSettings, simulate
 from bvae.study import canonical
 
 FILES = ("history.parquet", "final.parquet")  # a cell's pair, final last: it marks a complete write
@@ -96,6 +99,17 @@ def restore(cell: str | os.PathLike, wanted: str, outdir: str | os.PathLike) -> 
             (final, Path(outdir, FILES[-1]), {"provenance": json.loads(record["provenance"]), **owner}),
         ]
     )
+
+
+def restore_job(cells: list[Path], wanted: list[str], outdirs: list[Path]) -> None:
+    """Restore each training of `wanted` (identities) into its output directory from whichever of `cells` holds it:
+    the trainings of one workflow job (a seed, or a stack of seeds)."""
+    finals = {cell: read_parquet(cell / FILES[-1]) for cell in cells}
+    holder = {record_identity(record): cell for cell, records in finals.items() for _, record in records.iterrows()}
+    for identity, outdir in zip(wanted, outdirs, strict=True):
+        if identity not in holder:
+            raise DataError(f"{', '.join(map(str, cells))}: no archived training of identity {identity}")
+        restore(holder[identity], identity, outdir)
 
 
 @dataclass
@@ -183,3 +197,35 @@ def archive_root(root: str | os.PathLike, archive: str | os.PathLike, replace: b
     if not cells:
         raise DataError(f"{root}: holds no finished training (runs/*/*/*/*/seed*/{FILES[-1]}); expected a results root")
     return [update_cell(cell_dir(archive, *key), runs, replace) for key, runs in cells.items()]
+
+
+def read_archive(archive: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every archived training's final record (with its protocol, as a study's runs table has it) and per-epoch
+    history (keyed by protocol, dataset, arch, variant and seed, as `bvae.comparison.read_histories` gives it)."""
+    finals, histories = [], []
+    for final in sorted(Path(archive).glob(f"*/*/*/*/{FILES[-1]}")):
+        protocol = final.parts[-5]
+        records = read_parquet(final).assign(protocol=protocol)
+        finals.append(records.drop(columns=list(RECORD_COLUMNS)))
+        keys = records[["dataset", "arch", "variant", "seed", "training"]]
+        history = read_parquet(final.parent / FILES[0]).merge(keys, on=["seed", "training"])
+        histories.append(history.drop(columns=["training"]).assign(protocol=protocol))
+    if not finals:
+        raise DataError(f"{archive}: holds no archived training (*/*/*/*/{FILES[-1]}); expected an archive")
+    return pd.concat(finals, ignore_index=True), pd.concat(histories, ignore_index=True)
+
+
+def archived_datasets(runs: pd.DataFrame) -> list[BinaryData]:
+    """The datasets of archived trainings, made again from their recorded definitions (simulated ones and examples;
+    a user's file is not in the archive)."""
+    datasets = []
+    for name, text in runs[["dataset", "data_definition"]].drop_duplicates().itertuples(index=False):
+        definition = json.loads(text)
+        if "simulated" in definition:
+            settings = {**definition["simulated"], "score_sd": tuple(definition["simulated"]["score_sd"])}
+            datasets.append(simulate(SimSettings(**settings)))
+        elif "example" in definition:
+            datasets.append(EXAMPLES[definition["example"]]())
+        else:
+            raise DataError(f"dataset {name}: a user's file, which the archive does not hold; expected simulated data")
+    return datasets

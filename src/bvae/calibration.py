@@ -15,6 +15,7 @@ that the paper's own cells imply (`paper_collapse`).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ import pandas as pd
 from bvae.bound import fit_bound
 from bvae.claims import Thresholds, epochs_to_region, evaluate
 from bvae.comparison import RUN_KEYS, at_epoch, compare, paper_tables, read_histories, summary, with_draws
-from bvae.data import read_dataset
+from bvae.data import BinaryData, read_dataset
 from bvae.errors import DataError
 from bvae.likelihood import marginal_nll
 from bvae.tables import collect_runs
@@ -97,15 +98,14 @@ def decoder_family(run: pd.Series) -> str:
     return ", ".join(parts)
 
 
-def reference_models(root: Path) -> pd.DataFrame:
-    """pct of the bound, per split, of the models whose latent code carries nothing or less, for every simulated
-    dataset: Bernoulli(½) everywhere (d·log 2), the training split's column means (a fully collapsed VAE with a
-    converged decoder bias), and the bound at κ = 1 (the best affine model with one active unit)."""
+def reference_models(datasets: Iterable[BinaryData]) -> pd.DataFrame:
+    """pct of the bound, per split, of the models whose latent code carries nothing or less, for every dataset:
+    Bernoulli(½) everywhere (d·log 2), the training split's column means (a fully collapsed VAE with a converged
+    decoder bias), and the bound at κ = 1 (the best affine model with one active unit)."""
     rows = []
-    for path in sorted((root / "datasets").glob("d*_N*.parquet")):
-        data = read_dataset(path)
+    for data in datasets:
         bound, one = fit_bound(data.train, data.test, latent_dim=2), fit_bound(data.train, data.test, latent_dim=1)
-        row = {"dataset": path.stem, "bound_train": bound.bound_train, "bound_test": bound.bound_test}
+        row = {"dataset": data.name, "bound_train": bound.bound_train, "bound_test": bound.bound_test}
         for split, x, b, b1 in (
             ("train", data.train, bound.bound_train, one.bound_train),
             ("test", data.test, bound.bound_test, one.bound_test),
@@ -188,22 +188,34 @@ def best_per_architecture(table: pd.DataFrame) -> pd.DataFrame:
 def summarise(
     root: Path, seeds: dict[int, int] | None = None, epochs: list[int] = (), protocols: list[str] = ()
 ) -> dict[str, pd.DataFrame]:
-    """Every table of the summary, by name: the comparison (with cells read at `epochs` as protocol@E), the
-    agreement counts, collapse per cell and per run, and the reference models; of `protocols` only, if given."""
+    """`summarise_runs` of a study's output root: its complete cells (`seeds` per N), of `protocols` only, if given."""
     seeds = seeds or SEEDS
     runs = complete(only(runs_of(root), protocols), seeds)
     if runs.empty:
         wanted = ", ".join(f"{s} at N = {n}" for n, s in seeds.items())
         raise DataError(f"{root}: no cell has all its seeds finished ({wanted}); nothing to compare yet")
-    histories = read_histories(str(root), runs)
-    at = [at_epoch(runs, histories, e) for e in epochs]
     bounds_path = root / "bounds" / "bounds.parquet"
     bounds = pd.read_parquet(bounds_path) if bounds_path.exists() else None
+    datasets = (read_dataset(path) for path in sorted((root / "datasets").glob("d*_N*.parquet")))
+    return summarise_runs(runs, read_histories(str(root), runs), bounds, reference_models(datasets), epochs, root)
+
+
+def summarise_runs(
+    runs: pd.DataFrame,
+    histories: pd.DataFrame,
+    bounds: pd.DataFrame | None,
+    references: pd.DataFrame,
+    epochs: list[int] = (),
+    source: Path | str = "",
+) -> dict[str, pd.DataFrame]:
+    """Every table of the summary, by name: the comparison (with cells read at `epochs` as protocol@E), the
+    agreement counts, collapse per cell and per run, and the reference models (`source`: where the runs are from)."""
+    at = [at_epoch(runs, histories, e) for e in epochs]
     table = compare(pd.concat([runs, *at], ignore_index=True), bounds=bounds)
     if table.empty:  # a study of other sizes than the paper's
         paper = paper_tables()
         sizes = f"d in {sorted(set(paper['d']))}, N in {sorted(set(paper['N']))}"
-        raise DataError(f"{root}: no complete cell is a cell of the paper ({sizes}); nothing to compare")
+        raise DataError(f"{source}: no complete cell is a cell of the paper ({sizes}); nothing to compare")
     per_run = collapse_epochs(histories)
     deep = runs.merge(per_run, on=RUN_KEYS)
     deep = deep[(deep["arch"] == "deep") & (deep["N"] >= 5000)]
@@ -219,7 +231,7 @@ def summarise(
         "best": best_per_architecture(table),
         "collapse": collapse_table(runs, per_run),
         "deep_runs": deep,
-        "references": reference_models(root),
+        "references": references,
     }
 
 

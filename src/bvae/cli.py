@@ -192,6 +192,22 @@ def build_parser() -> argparse.ArgumentParser:
     archive.add_argument("archive", type=path, help="the archive folder, e.g. reference")
     archive.add_argument("--replace", action="store_true", help="replace archived seeds trained with other settings")
     archive.set_defaults(func=cmd_archive)
+
+    answer = sub.add_parser(
+        "answer",
+        help="the reference run's answer from its archive: agreement with the paper, claims, collapse",
+        description="Compare the archived trainings of ARCHIVE with the paper's cells and decide the paper's claims "
+        "on them, with no training and no workflow (the datasets are made again from their recorded definitions), "
+        "and print README's answer block. README's block between <!-- answer:begin --> and <!-- answer:end --> is "
+        "this output; --readme writes it there.",
+    )
+    answer.add_argument("archive", type=path, help="the archive folder, e.g. reference")
+    answer.add_argument("--readme", type=path, metavar="MD", help="replace the answer block of this README")
+    answer.add_argument("--out", type=path, metavar="MD", help="also write the full summary here (.md)")
+    answer.add_argument("--figure", type=path, metavar="PNG", help="also draw the collapse map here")
+    answer.add_argument("--comparison", type=path, metavar="PNG", help="also draw the comparison figure here")
+    answer.add_argument("--claims", type=path, metavar="MD", help="also write the claims report here")
+    answer.set_defaults(func=cmd_answer)
     return parser
 
 
@@ -309,13 +325,15 @@ def fmt_epoch(value) -> str:
 
 
 def cmd_example(args: argparse.Namespace) -> int:
+    from bvae.data import write_dataset
     from bvae.examples import EXAMPLES
     from bvae.io import check_suffix, read_metadata
 
     check_suffix(args.out, ".parquet", "Parquet")
     if args.out.exists() and not (args.out.is_file() and read_metadata(args.out).get("name") == args.name):
         raise OutputError(f"{args.out}: exists and is not the {args.name} example; remove it or choose another path")
-    data = EXAMPLES[args.name](args.out)
+    data = EXAMPLES[args.name]()
+    write_dataset(data, args.out)
     ones = float(np.mean(np.vstack([data.train, data.test])))
     print(
         f"wrote {args.out}: {data.name}, {data.n} × {data.d} bits ({ones:.1%} ones), "
@@ -345,11 +363,8 @@ CALIBRATION_OUTPUTS = {
 
 
 def cmd_calibration(args: argparse.Namespace) -> int:
-    from bvae.calibration import claims, markdown, paper_collapse, summarise
-    from bvae.claims import markdown as claims_markdown
+    from bvae.calibration import markdown, summarise
     from bvae.io import check_outputs, check_suffix, write_text
-    from bvae.plot_collapse import collapse_map
-    from bvae.plot_comparison import comparison_figure
 
     check_outputs([], [(f"--{name}", getattr(args, name)) for name in CALIBRATION_OUTPUTS])
     for name, (suffix, what) in CALIBRATION_OUTPUTS.items():
@@ -366,17 +381,28 @@ def cmd_calibration(args: argparse.Namespace) -> int:
         print(f"wrote {args.out}")
     else:
         print(text, end="")
-    report = sys.stdout if args.out else sys.stderr  # keep stdout for the summary when it goes there
+    write_extras(args, parts, sys.stdout if args.out else sys.stderr)  # keep stdout for the summary if it goes there
+    return 0
+
+
+def write_extras(args: argparse.Namespace, parts: dict, report) -> None:
+    """The figures and the claims report that `--figure`, `--comparison` and `--claims` ask for."""
+    from bvae.calibration import claims, paper_collapse
+    from bvae.claims import markdown as claims_markdown
+    from bvae.io import write_text
+    from bvae.plot_collapse import collapse_map
+    from bvae.plot_comparison import comparison_figure
+
+    decided = lambda: parts["claims"] if "claims" in parts else claims(args.root, parts)  # noqa: E731
     extras = [
         (args.figure, lambda path: collapse_map(parts["deep_runs"], paper_collapse(), path)),
         (args.comparison, lambda path: comparison_figure(parts["comparison"], path)),
-        (args.claims, lambda path: write_text(claims_markdown(claims(args.root, parts)), path)),
+        (args.claims, lambda path: write_text(claims_markdown(decided()), path)),
     ]
     for path, write in extras:
         if path:
             write(path)
             print(f"wrote {path}", file=report)
-    return 0
 
 
 def cmd_archive(args: argparse.Namespace) -> int:
@@ -389,6 +415,26 @@ def cmd_archive(args: argparse.Namespace) -> int:
             print(f"{update.cell}: added seeds {', '.join(map(str, update.added)) or 'none'}{differing}")
     added, present = (sum(len(getattr(u, what)) for u in updates) for what in ("added", "present"))
     print(f"{args.archive}: {added} trainings added, {present} already archived, in {len(updates)} cells")
+    return 0
+
+
+def cmd_answer(args: argparse.Namespace) -> int:
+    from bvae.answer import answer_parts, readme_block, with_block
+    from bvae.calibration import markdown
+    from bvae.io import check_outputs, check_suffix, write_text
+
+    check_outputs([], [(f"--{name}", getattr(args, name)) for name in CALIBRATION_OUTPUTS])
+    for name, (suffix, what) in {**CALIBRATION_OUTPUTS, "readme": (".md", "Markdown")}.items():
+        check_suffix(getattr(args, name), suffix, what)
+    parts = answer_parts(args.archive)
+    block = readme_block(parts, args.archive)
+    if args.readme:
+        write_text(with_block(args.readme.read_text(), block), args.readme)
+        print(f"wrote the answer into {args.readme}", file=sys.stderr)
+    print(block)
+    if args.out:
+        write_text(markdown(args.archive, parts, f"bvae answer {args.archive}"), args.out)
+    write_extras(args, parts, sys.stderr)
     return 0
 
 

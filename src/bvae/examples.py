@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-from bvae.data import BinaryData, random_split, write_dataset
+from bvae.data import BinaryData, random_split
 from bvae.errors import ConfigError
 
 DIGITS_THRESHOLD = 8
@@ -46,11 +44,4 @@ def digits(threshold: int = DIGITS_THRESHOLD) -> BinaryData:
     )
 
 
-def write_digits(path: str | os.PathLike, definition: dict | None = None) -> BinaryData:
-    """Write the binarised digits to `path` in the dataset Parquet layout (bits plus `split`); return them."""
-    data = digits()
-    write_dataset(data, path, definition)
-    return data
-
-
-EXAMPLES = {"digits": write_digits}
+EXAMPLES = {"digits": digits}  # name -> the function that makes it

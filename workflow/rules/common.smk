@@ -102,33 +102,37 @@ def train_params(arch):
     }
 
 
-def training_identity(protocol, dataset, arch, variant, seed):
-    return identity(dataset, DEFINITIONS[dataset], job_settings(protocol, arch, variant), seed, NUMERICS)
-
-
-def stack_of(dataset, arch, seed):
-    """The seeds that the job training `seed` trains with it (its seed stack, or itself alone)."""
-    single, stacks = seed_stacks(config, arch)
-    if dataset in single:
-        return [seed]
-    return next(list(stack) for stack, datasets in stacks.items() if dataset in datasets and seed in stack)
-
-
-def archived_run(wildcards):
-    """The archive cell holding this training, if the archive holds its whole seed stack (else the job that trains
-    the stack would write over restored seeds); otherwise a path no rule makes, so that training takes over."""
-    w, seed = wildcards, int(wildcards.seed)
-    stack = stack_of(w.dataset, w.arch, seed)
-    cells = [ARCHIVED.get(training_identity(w.protocol, w.dataset, w.arch, w.variant, s)) for s in stack]
-    if all(cells):
-        return [str(cells[stack.index(seed)] / name) for name in ARCHIVE_FILES]
-    return [f"{config['archive']}/not-archived"]
-
-
 def run_only(arch):
     """The protocol's settings that do not change results (checkpoint_every). Snakemake's params trigger compares
     only values of builtin types, so this namespace is passed to the job but changing it reruns nothing."""
     return lambda wildcards: SimpleNamespace(**{k: PROTOCOLS[wildcards.protocol][arch][k] for k in RUN_ONLY})
+
+
+def training_identity(protocol, dataset, arch, variant, seed):
+    return identity(dataset, DEFINITIONS[dataset], job_settings(protocol, arch, variant), seed, NUMERICS)
+
+
+def archived(arch, seeds):
+    """Input function of a restore rule whose jobs mirror a training rule's (`seeds`: its seeds param, a list or a
+    function of the wildcards): the archive cells holding every seed of the job, or, if one is missing, a path that
+    no rule makes, so that the training rule takes the job (it would write over restored seeds)."""
+
+    def cells(wildcards):
+        w = wildcards
+        stack = seeds(w) if callable(seeds) else seeds
+        found = [ARCHIVED.get(training_identity(w.protocol, w.dataset, arch, w.variant, s)) for s in stack]
+        if all(found):
+            return {"cells": sorted({str(cell / name) for cell in found for name in ARCHIVE_FILES})}
+        return {"cells": f"{config['archive']}/not-archived"}
+
+    return cells
+
+
+def archived_identities(arch, seeds):
+    """The identities of a restore job's trainings, seed by seed."""
+    return lambda w: [
+        training_identity(w.protocol, w.dataset, arch, w.variant, s) for s in (seeds(w) if callable(seeds) else seeds)
+    ]
 
 
 @functools.cache  # called for every training job's resources: read each dataset file once

@@ -18,8 +18,6 @@ def training_layouts(arch):
 
 for arch in config["architectures"]:
     for name, seeds, seeds_param, label, datasets in training_layouts(arch):
-        if config["archive"]:
-            workflow.ruleorder("restore_run", name)  # an archived training is restored, not trained again
 
         rule:
             name:
@@ -54,20 +52,26 @@ for arch in config["architectures"]:
                 "../scripts/train.py"
 
 
-if config["archive"]:
+        if config["archive"]:  # the same jobs, restored from the archive when it holds every seed of one
 
-    rule restore_run:
-        input:
-            archived_run,
-        output:
-            final=f"{run_dir('{protocol}', '{dataset}', '{arch}', '{variant}', '{seed}')}/final.parquet",
-            history=f"{run_dir('{protocol}', '{dataset}', '{arch}', '{variant}', '{seed}')}/history.parquet",
-        params:
-            identity=lambda w: training_identity(w.protocol, w.dataset, w.arch, w.variant, int(w.seed)),
-        localrule: True
-        log:
-            f"{LOGS}/restore/{{protocol}}/{{dataset}}/{{arch}}/{{variant}}/seed{{seed}}.log",
-        conda:
-            CONDA_ENV
-        script:
-            "../scripts/restore_run.py"
+            rule:
+                name:
+                    name.replace("train_", "restore_", 1)
+                input:
+                    unpack(archived(arch, seeds_param)),
+                output:
+                    final=[f"{run_dir('{protocol}', '{dataset}', arch, '{variant}', s)}/final.parquet" for s in seeds],
+                    history=[f"{run_dir('{protocol}', '{dataset}', arch, '{variant}', s)}/history.parquet" for s in seeds],
+                wildcard_constraints:
+                    dataset="|".join(datasets),
+                params:
+                    identities=archived_identities(arch, seeds_param),
+                localrule: True
+                log:
+                    f"{LOGS}/restore/{{protocol}}/{{dataset}}/{arch}/{{variant}}/{label}.log",
+                conda:
+                    CONDA_ENV
+                script:
+                    "../scripts/restore_run.py"
+
+            workflow.ruleorder(name.replace("train_", "restore_", 1), name)  # archived: restored, not trained

@@ -2,8 +2,10 @@
 
 import json
 
+from bvae.data import write_dataset
 from bvae.examples import EXAMPLES
 from bvae.io import log_to
 
 with log_to(snakemake.log[0]):
-    EXAMPLES[snakemake.wildcards.name](snakemake.output[0], json.loads(snakemake.params.definition))
+    definition = json.loads(snakemake.params.definition)
+    write_dataset(EXAMPLES[snakemake.wildcards.name](), snakemake.output[0], definition)

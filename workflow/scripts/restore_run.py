@@ -1,9 +1,11 @@
-"""Snakemake script: one training's history.parquet and final.parquet, restored from the study's archive."""
+"""Snakemake script: the history.parquet and final.parquet of one job's trainings, restored from the archive."""
 
 from pathlib import Path
 
-from bvae.archive import restore
+from bvae.archive import restore_job
 from bvae.io import log_to
 
 with log_to(snakemake.log[0]):
-    restore(Path(snakemake.input[0]).parent, snakemake.params.identity, Path(snakemake.output.final).parent)
+    cells = sorted({Path(path).parent for path in snakemake.input.cells})
+    outdirs = [Path(final).parent for final in snakemake.output.final]
+    restore_job(cells, snakemake.params.identities, outdirs)
