@@ -112,4 +112,3 @@ def with_block(readme: str, block: str) -> str:
     """README's text with the answer block between its markers replaced by `block`."""
     head, rest = readme.split(MARK_BEGIN, 1)
     return f"{head}{MARK_BEGIN}\n{block}\n{MARK_END}{rest.split(MARK_END, 1)[1]}"
-
