@@ -95,20 +95,6 @@ def test_nothing_to_do_after_a_complete_run(tiny):
     assert run.returncode == 0 and "Nothing to be done" in run.stdout + run.stderr
 
 
-def edit(path: Path) -> None:
-    path.write_text(path.read_text() + "\n# edited by test_workflow\n")
-
-
-def test_editing_a_table_module_reruns_only_aggregation(tiny):
-    edit(tiny / "src" / "bvae" / "tables.py")
-    run = snakemake(tiny, "-n", "--configfile", ".test/config.yaml")
-    rerun = {"runs_table", "paper_tables_deep", "paper_tables_canonical", "comparison", "comparison_figure", "claims",
-             "all"}  # fmt: skip
-    assert set(job_counts(run.stdout)) == rerun, run.stdout[-2000:]
-    changes = snakemake(tiny, "--list-changes", "params", "--configfile", ".test/config.yaml")
-    assert "results/test/tables/spec/runs.parquet" in changes.stdout
-
-
 def test_a_comment_or_docstring_in_the_training_code_reruns_nothing(tiny):
     """Trainings and datasets are keyed on the numerics version, not on the code's bytes; the other rules on their
     code's syntax tree without docstrings."""
@@ -118,6 +104,21 @@ def test_a_comment_or_docstring_in_the_training_code_reruns_nothing(tiny):
     networks.write_text(networks.read_text().replace('"""', '"""Edited by test_workflow. ', 1))
     run = snakemake(tiny, "-n", "--configfile", ".test/config.yaml")
     assert run.returncode == 0 and "Nothing to be done" in run.stdout + run.stderr, run.stdout[-2000:]
+
+
+def edit(path: Path, code: bool = False) -> None:
+    """Append a comment to a module, or (`code`) a statement, which changes what it does."""
+    path.write_text(path.read_text() + ("\nEDITED_BY_TEST = 1\n" if code else "\n# edited by test_workflow\n"))
+
+
+def test_editing_a_table_module_reruns_only_aggregation(tiny):
+    edit(tiny / "src" / "bvae" / "tables.py", code=True)
+    run = snakemake(tiny, "-n", "--configfile", ".test/config.yaml")
+    rerun = {"runs_table", "paper_tables_deep", "paper_tables_canonical", "comparison", "comparison_figure", "claims",
+             "all"}  # fmt: skip
+    assert set(job_counts(run.stdout)) == rerun, run.stdout[-2000:]
+    changes = snakemake(tiny, "--list-changes", "params", "--configfile", ".test/config.yaml")
+    assert "results/test/tables/spec/runs.parquet" in changes.stdout
 
 
 def test_a_new_numerics_version_reruns_datasets_and_trainings(tiny):

@@ -14,12 +14,14 @@ import sys
 
 import pandas as pd
 
+from bvae.architectures import ARCHITECTURES
 from bvae.archive import archived_datasets, read_archive
 from bvae.calibration import paper_collapse, reference_models, summarise_runs
 from bvae.claims import DATA, Thresholds, epochs_to_region, evaluate
+from bvae.comparison import paper_tables
 from bvae.decision import bound_tables
 
-RANGE_TABLES = 4  # tables 1-4 give [min; max] cells: the comparison's unit in the answer
+PAPER_SIZES = sorted(set(paper_tables()["N"]))  # the paper's N: 100, 5000, 10000
 MARK_BEGIN, MARK_END = "<!-- answer:begin -->", "<!-- answer:end -->"
 
 
@@ -74,19 +76,26 @@ def readme_block(parts: dict[str, pd.DataFrame], archive: str | os.PathLike) -> 
     agreement = range_agreement(parts["comparison"])
     lines = [f"From `bvae answer {archive}`: {len(runs)} trainings of {', '.join(f'`{p}`' for p in protocols)}, "
              f"{hours:.1f} core-hours, seeds per cell {seed_counts(runs)}.",
-             "", "| protocol | [min; max] cells agreeing with the paper's (deep / canonical; N = 100, 5000, 10000) | "
+             "", "| protocol | [min; max] cells agreeing with the paper's (N = 100, 5000, 10000) | "
              "claims 1–6, deep | claims 1–6, canonical |", "|---|---|---|---|"]  # fmt: skip
     for protocol in protocols:
         mine = agreement.loc[protocol]
         total = f"**{int(mine['agreeing'].sum())} of {int(mine['compared'].sum())}**"
-        per_arch = [" ".join(f"{int(r.agreeing)}/{int(r.compared)}" for r in mine.loc[arch].itertuples())
-                    for arch in mine.index.unique("arch")]  # fmt: skip
-        verdicts = [verdict_text(claim_verdicts(claims, protocol, arch)) or "–" for arch in ("deep", "canonical")]
-        lines.append(f"| `{protocol}` | {total}: {' / '.join(per_arch)} | {verdicts[0]} | {verdicts[1]} |")
+        trained = mine.index.unique("arch")
+        counts = "; ".join(f"{arch} {per_size(mine.loc[arch])}" for arch in ARCHITECTURES if arch in trained)
+        verdicts = [verdict_text(claim_verdicts(claims, protocol, arch)) if arch in trained else "not trained"
+                    for arch in ARCHITECTURES]  # fmt: skip
+        lines.append(f"| `{protocol}` | {total}: {counts} | {' | '.join(verdicts)} |")
     lines += ["", f"Claim 7 (canonical favours preinit more): {overall(claims, 7, protocols)}; claim 8 (decision "
               f"support): {overall(claims, 8, [DATA])}. Deep vanilla seeds that lost a latent unit, N ≥ 5000: "
               f"{lost_text(lost_units(runs))}."]  # fmt: skip
     return "\n".join(lines)
+
+
+def per_size(counts: pd.DataFrame) -> str:
+    """Agreeing/compared at N = 100, 5000 and 10000 (– where none was compared)."""
+    cells = counts.reindex(PAPER_SIZES)
+    return ", ".join("–" if pd.isna(r.compared) else f"{int(r.agreeing)}/{int(r.compared)}" for r in cells.itertuples())
 
 
 def seed_counts(runs: pd.DataFrame) -> str:
