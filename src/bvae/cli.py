@@ -253,7 +253,7 @@ TRAIN_OUTPUTS = ("history.parquet", "final.parquet", "loss.png", "checkpoint.pt"
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from bvae.io import check_output_dir, check_outputs
+    from bvae.io import Claim, check_output_dir, check_outputs
     from bvae.likelihood import exact_nll
     from bvae.plot_training import labelled_history, loss_development
     from bvae.train import check_training, train_and_write
@@ -262,18 +262,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = load(args)
     settings = from_args(args, arch=args.arch, variant=args.variant, threads=args.threads)
     check_training(data, settings, [args.seed])  # before anything is written
-    check_output_dir(args.out, ["loss.png", "checkpoint.pt"])  # train_and_write checks the result files
+    check_output_dir(args.out, TRAIN_OUTPUTS)
     started = time.perf_counter()
-    (result,) = train_and_write(
-        data, settings, [args.seed], [args.out], args.out / "checkpoint.pt", progress=not args.no_progress,
-        replace=args.force, outputs=("loss.png",),
-    )  # fmt: skip
-    final = result.final
-    history = labelled_history(result.history, result.final)
-    title = f"{data.name}: {settings.arch}, {settings.variant}, κ = {settings.latent_dim}"
-    nll = exact_nll(data)  # None for data without a generating model: no exact-NLL lines
-    nll_true = None if nll is None else (nll["nll_true_train"], nll["nll_true_test"])
-    loss_development(history, final["bound_train"], final["bound_test"], title, args.out / "loss.png", nll_true)
+    with Claim([args.out]) as owner:  # a second training into DIR is refused until this one has written loss.png
+        (result,) = train_and_write(
+            data, settings, [args.seed], [args.out], args.out / "checkpoint.pt", progress=not args.no_progress,
+            replace=args.force, outputs=("loss.png",), owner=owner,
+        )  # fmt: skip
+        final = result.final
+        history = labelled_history(result.history, result.final)
+        title = f"{data.name}: {settings.arch}, {settings.variant}, κ = {settings.latent_dim}"
+        nll = exact_nll(data)  # None for data without a generating model: no exact-NLL lines
+        nll_true = None if nll is None else (nll["nll_true_train"], nll["nll_true_test"])
+        loss_development(history, final["bound_train"], final["bound_test"], title, args.out / "loss.png", nll_true)
     wall = time.perf_counter() - started
     print(
         f"dataset {data.name}: d = {data.d}, n_train = {data.n_train}, n_test = {data.n_test}; "
