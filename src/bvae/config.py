@@ -23,7 +23,7 @@ import yaml
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from bvae.data import check_split_column, check_split_sizes, columns_of, rows_of
+from bvae.data import array_width, check_split_column, check_split_sizes, columns_of, rows_of
 from bvae.errors import ConfigError, DataError, closest, shown, unknown
 from bvae.settings import STRICT_VALIDATOR
 from bvae.simulate import SimSettings
@@ -284,7 +284,7 @@ def check_results_root(config: dict) -> Path:
 
 def check_files(config: dict, root: Path) -> dict[str, int]:
     """Each user file exists (`~` expanded in the config), is a regular file outside the output root and has the
-    split column asked for; name -> d of the CSV and Parquet files, from their first bytes (arrays are not read)."""
+    split column asked for; name -> d of each file, from its first bytes or array headers (values are not read)."""
     widths = {}
     for i, entry in enumerate(config["files"]):
         key = f"files[{i}].path"
@@ -307,8 +307,9 @@ def check_files(config: dict, root: Path) -> dict[str, int]:
             n = rows_of(path)
             if n is not None:
                 check_split_sizes(n, entry["test_fraction"], f"files[{i}].test_fraction")
-        if columns is not None:
-            widths[entry["name"]] = len(columns) - (entry["split_column"] in columns)
+        width = array_width(path) if columns is None else len(columns) - (entry["split_column"] in columns)
+        if width is not None:
+            widths[entry["name"]] = width
     return widths
 
 
