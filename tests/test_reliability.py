@@ -1,6 +1,7 @@
 """Issue 13: no silent data loss, no training lost to a late failure, divergence caught, every rerun recovers."""
 
 import errno
+import json
 import os
 import signal
 import stat
@@ -15,7 +16,7 @@ import torch
 
 import bvae.train as train_module
 from bvae.cli import main
-from bvae.data import load_binary
+from bvae.data import load_binary, write_dataset
 from bvae.errors import ConfigError, DataError, DivergenceError, OutputError
 from bvae.io import (
     Claim,
@@ -632,3 +633,45 @@ def test_an_unrelated_parquet_in_the_output_directory_is_named(bits, tmp_path, c
     pd.DataFrame({"x": range(rows)}).to_parquet(out / "final.parquet")
     assert main(["train", str(bits), *CLI_TINY, "--out", str(out), "--no-progress"]) == 2
     assert f"{out}: holds final.parquet, not of this training" in one_line_error(capsys)
+
+
+def with_metadata(path, changes: dict):
+    """Rewrite the Parquet file `path` with its key-value metadata changed as by hand (no bvae checksum)."""
+    table = pq.read_table(path)
+    meta = {k: v for k, v in table.schema.metadata.items() if k != b"bvae.sha256"}
+    pq.write_table(table.replace_schema_metadata({**meta, **changes}), path)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"d": "20"}, "its recorded generating settings give d = '20'; expected an integer"),
+        ({"block": None}, "its recorded generating settings give block = None; expected an integer"),
+        ({"score_sd": [1e6, 1e6]}, "its recorded generating settings give score_sd = [1000000.0, 1000000.0]; expected"),
+    ],
+)
+def test_recorded_settings_of_the_wrong_kind_are_one_line(data, tmp_path, capsys, change, message):
+    path = tmp_path / "sim.parquet"
+    write_dataset(data, path)
+    meta = read_metadata(path)
+    with_metadata(path, {b"bvae": json.dumps({**meta, "settings": {**meta["settings"], **change}}).encode()})
+    assert main(["bound", str(path)]) == 2
+    assert f"bvae: error: dataset sim: {message}" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({b"bvae": b"{not json"}, "its bvae metadata is not JSON (Expecting property name"),
+        ({b"bvae": b"\xff\xfe"}, "its bvae metadata is not JSON ("),
+        ({b"bvae": b"[1, 2]"}, "its bvae metadata is [1, 2]; expected a mapping"),
+        ({b"pandas": b"{not json"}, "its pandas metadata is damaged (JSONDecodeError: "),
+        ({b"pandas": b'{"columns": null}'}, "its pandas metadata is damaged (KeyError: 'index_columns')"),
+    ],
+)
+def test_damaged_metadata_is_one_line_naming_the_file(data, tmp_path, capsys, change, message):
+    path = tmp_path / "sim.parquet"
+    write_dataset(data, path)
+    with_metadata(path, change)
+    assert main(["bound", str(path)]) == 2
+    assert f"bvae: error: {path}: {message}" in one_line_error(capsys)

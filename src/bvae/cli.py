@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -235,7 +236,8 @@ def cmd_bound(args: argparse.Namespace) -> int:
         f"bound test         {report['bound_test']:.4f}  (test data centred at their own mean)\n"
         f"bound test strict  {report['bound_test_strict']:.4f}  (test data centred at the training mean)\n"
         f"eigenvalues > 4          {report['n_eig_gt_4']}\n"
-        f"eigenvalues > MP edge    {report['n_eig_gt_mp']}  (edge 4(1+sqrt(d/n_train))^2 = {report['mp_edge']:.3f})\n"
+        f"eigenvalues > MP edge    {report['n_eig_gt_mp']}  "
+        f"(edge 4(1+sqrt(d/(n_train-1)))^2 = {report['mp_edge']:.3f})\n"
         f"suggested latent size    {report['suggested_latent_dim']['gt_4']} (> 4, the paper), "
         f"{report['suggested_latent_dim']['gt_mp']} (> MP edge, noise-aware)\n"
         f"leading eigenvalues      {lead}" + exact_nll_lines(report)
@@ -374,6 +376,9 @@ def main(argv: list[str] | None = None) -> int:
     except BvaeError as exc:
         print(f"bvae: error: {one_line(exc)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader stopped (| head): end quietly, as a program killed by SIGPIPE does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit would fail too
+        return 128 + 13
     except OSError as exc:  # e.g. an output path that cannot be written
         print(f"bvae: error: {one_line(exc)}", file=sys.stderr)
         return 1
