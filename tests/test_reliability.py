@@ -287,16 +287,22 @@ def test_finished_training_is_rewritten_from_its_checkpoint(data, tmp_path, monk
         train_and_write(data, other, [0, 1], outdirs, ckpt, replace=True)
 
 
-def kill_during_training(workdir, target, config, log):
-    """Start snakemake for `target`, SIGKILL it once the training job has started; return the job's final file."""
+def kill_snakemake(workdir, target, config, started) -> float:
+    """Start snakemake for `target` and SIGKILL it once the file `started` exists; the deadline for what follows."""
     env = {**os.environ, "PYTHONPATH": str(workdir / "src")}
     cmd = [*SNAKEMAKE, "--cores", "1", target, *config]
     proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while not log.exists() and time.monotonic() < deadline:
+    while not started.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    return deadline
+
+
+def kill_during_training(workdir, target, config, log):
+    """Kill snakemake once the training job has started (its log exists); return the job's final file."""
+    deadline = kill_snakemake(workdir, target, config, log)
     final = workdir / target
     while not final.exists() and time.monotonic() < deadline:  # the orphaned job trains on and writes
         time.sleep(0.2)
@@ -495,14 +501,7 @@ def test_an_orphaned_training_does_not_overwrite_a_rerun(tmp_path):
     target = "results/test/runs/spec/d24_N100/deep/vanilla/seed0/final.parquet"
     lock = (workdir / target).parent / ".bvae.lock"
     config = ["--configfile", ".test/config.yaml", "--config"]
-    env = {**os.environ, "PYTHONPATH": str(workdir / "src")}
-    cmd = [*SNAKEMAKE, "--cores", "1", target, *config, "epochs=100000"]
-    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not lock.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    deadline = kill_snakemake(workdir, target, [*config, "epochs=100000"], lock)  # once the training owns its directory
     orphan = orphan_pid(lock)
     try:
         assert running(orphan)
@@ -517,6 +516,32 @@ def test_an_orphaned_training_does_not_overwrite_a_rerun(tmp_path):
             os.kill(orphan, signal.SIGKILL)
     assert read_parquet(workdir / target)["epochs"].iloc[0] == 3
     assert not lock.exists()
+
+
+def test_a_killed_writers_temporaries_are_removed_by_the_next_owner(data, tmp_path):
+    outdir, ckpt = tmp_path / "s0", tmp_path / "ckpt.pt"
+    outdir.mkdir()
+    stale = [outdir / ".final.parquet.0123456789ab.tmp", outdir / ".history.parquet.ba9876543210.tmp",
+             tmp_path / ".ckpt.pt.00112233aabb.tmp"]  # fmt: skip
+    other = outdir / ".final.parquet.mine.tmp"  # not a name bvae gives its temporaries
+    for path in [*stale, other]:
+        path.write_bytes(b"half")
+    train_and_write(data, TrainSettings(arch="deep", variant="vanilla", **TINY), [0], [outdir], ckpt, progress=False)
+    assert not any(path.exists() for path in stale) and other.exists()
+
+
+def test_a_forced_rerun_trains_again(tmp_path):
+    """The checkpoint of a training whose run recorded its results does not answer --forcerun."""
+    workdir = copy_workflow(tmp_path)
+    config = ["--configfile", ".test/config.yaml"]
+    target = "results/test/runs/spec/d24_N100/deep/vanilla/seed0/final.parquet"
+    log = workdir / "results/test/logs/train/spec/d24_N100/deep/vanilla/seed0.log"
+    assert snakemake(workdir, "--cores", "1", target, *config).returncode == 0
+    first = read_parquet(workdir / target)
+    forced = snakemake(workdir, "--cores", "1", target, *config, "--forcerun", "train_deep")
+    assert forced.returncode == 0, forced.stderr[-2000:]
+    assert "holds this finished training" not in log.read_text()
+    assert read_parquet(workdir / target)["wall_seconds"].iloc[0] != first["wall_seconds"].iloc[0]
 
 
 # 12. Nothing bvae writes follows a link it did not make.
