@@ -130,7 +130,7 @@ def test_simulated_structure_two_factors():
     assert blocks == {frozenset(range(10)), frozenset(range(10, 20))}
     support = decision_support(fit.eigenvalues, data.n_train)
     assert support.n_eig_gt_mp == 2
-    assert support.mp_edge == pytest.approx(4 * (1 + np.sqrt(100 / data.n_train)) ** 2)
+    assert support.mp_edge == pytest.approx(4 * (1 + np.sqrt(100 / (data.n_train - 1))) ** 2)
 
 
 def test_marchenko_pastur_edge_bounds_pure_noise():
@@ -211,3 +211,16 @@ def test_figure4_title_states_the_sign_pattern_without_contradiction(saved):
     title = saved[0].axes[0].get_title()
     assert "point-symmetric" in title and "one-signed" not in title
     assert r"negative for $\gamma < 0$, positive for $\gamma > 0$" in title
+
+
+@pytest.mark.parametrize(("d", "n_train", "draws", "at_most"), [(200, 10, 30, 3), (1000, 7, 3, 0)])
+def test_few_rows_of_pure_noise_rarely_pass_the_edge(d, n_train, draws, at_most):
+    """The covariance about the training mean has n_train − 1 degrees of freedom: an edge for n_train passed pure
+    noise of d = 200, n_train = 10 in a third of these draws, and of d = 1000, n_train = 7 in every one."""
+    rng = np.random.default_rng(3)
+    passed = 0
+    for _ in range(draws):
+        noise = (rng.random((n_train + 2, d)) < 0.5).astype(np.uint8)
+        fit = fit_bound(noise[:n_train], noise[n_train:], 1)
+        passed += decision_support(fit.eigenvalues, n_train).n_eig_gt_mp > 0
+    assert passed <= at_most

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 
@@ -293,3 +294,15 @@ def test_train_on_a_simulated_dataset_draws_its_exact_nll(tmp_path, monkeypatch)
     )
     assert main(["train", str(path), *TINY, "--out", str(tmp_path / "run"), "--no-progress"]) == 0
     assert any(text.startswith("exact NLL train") for text in drawn["texts"])
+
+
+def test_output_into_a_reader_that_stopped_ends_quietly(tmp_path):
+    """As `bvae bound FILE | head -0`: no "Broken pipe" error, no traceback."""
+    path = tmp_path / "bits.csv"
+    path.write_text("a,b,c\n0,1,1\n1,0,1\n0,0,1\n1,1,0\n")
+    read, write = os.pipe()
+    os.close(read)
+    run = subprocess.run([sys.executable, "-m", "bvae.cli", "bound", str(path), "--test-fraction", "0.5"], stdout=write,
+                         stderr=subprocess.PIPE, text=True)  # fmt: skip
+    os.close(write)
+    assert (run.returncode, run.stderr) == (141, "")

@@ -4,6 +4,7 @@ without Snakemake; tests/test_workflow.py checks that the workflow prints that l
 import copy
 import os
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -172,13 +173,16 @@ def test_results_root_is_expanded_or_refused(tmp_path, monkeypatch):
     assert not (tmp_path / "~").exists()
 
 
-def test_results_root_that_cannot_be_written_is_refused(tmp_path, monkeypatch):
+def test_results_root_that_cannot_be_written_passes_the_check(tmp_path, monkeypatch):
+    """A dry run, --summary, --report or --list-changes only read the root; a run finds out when it locks it."""
     (tmp_path / "ro").mkdir(mode=0o500)
-    if os.access(tmp_path / "ro", os.W_OK):  # root writes anywhere: let the check see what others would see
-        monkeypatch.setattr(os, "access", lambda path, mode: Path(path).name != "ro")
-    assert (
-        refused(tmp_path, monkeypatch, results="ro/res")
-        == "results = 'ro/res': ro cannot be written (permission denied)"
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path).name != "ro")
+    assert checked(tmp_path, monkeypatch, results="ro/res")["results"] == "ro/res"
+
+
+def test_a_results_root_with_braces_is_refused(tmp_path, monkeypatch):
+    assert refused(tmp_path, monkeypatch, results="out/res_{x}") == (
+        "results = 'out/res_{x}': Snakemake reads {...} in a path as a wildcard; expected no braces"
     )
 
 
@@ -253,3 +257,44 @@ def test_compare_epochs_beyond_every_protocol_is_refused(tmp_path, monkeypatch):
         "trains to"
     )
     assert checked(tmp_path, monkeypatch, compare_epochs=[4], protocols={"spec": {}, "long": {"epochs": 4}})
+
+
+@pytest.mark.parametrize("value", [5, None])
+def test_datasets_of_neither_form_say_which_forms_there_are(tmp_path, monkeypatch, value):
+    assert refused(tmp_path, monkeypatch, datasets=value) == f"datasets = {value!r}; expected a mapping or a list"
+
+
+def test_settings_valid_alone_but_not_together_are_refused(tmp_path, monkeypatch):
+    assert refused(tmp_path, monkeypatch, precision="bf16", kernel="torch") == (
+        "protocol spec, deep: kernel = 'torch' with precision = 'bf16'; expected auto (the kernels are fp32)"
+    )
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz"])
+def test_an_array_file_narrower_than_the_latent_size_is_refused(tmp_path, monkeypatch, suffix):
+    column = np.zeros((10, 1), dtype=np.uint8)
+    if suffix == ".npy":
+        np.save(tmp_path / "one.npy", column)
+    else:
+        np.savez(tmp_path / "one.npz", train=column, test=column)
+    assert refused(tmp_path, monkeypatch, files=[{"name": "one", "path": f"one{suffix}"}]) == (
+        "latent_dim = 2 (protocol spec, deep) exceeds d = 1 of dataset one; expected at most the smallest d"
+    )
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
+    path = tmp_path / "bomb.yaml"
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    path.write_text("\n".join(levels) + "\n")
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match=rf"^{path}: its YAML aliases \(\*name\) expand it to 490,329,064 values"):
+        check_config({}, SCHEMA, [path])
+    assert time.perf_counter() - started < 1
+
+
+def test_scores_too_wide_for_the_exact_likelihood_are_refused(tmp_path, monkeypatch):
+    """score_sd = 1e6 made the exact likelihood's grid run for minutes."""
+    assert refused(tmp_path, monkeypatch, simulation={"score_sd": [2.5, 1e6]}) == (
+        "simulation.score_sd[1] = 1000000.0; expected a number <= 100"
+    )

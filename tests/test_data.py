@@ -1,5 +1,7 @@
 """Datasets on disk: the method §4 Parquet layout round-trips, and every bad user file gets its one-line error."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -127,3 +129,51 @@ def test_replicate_draws_are_new_data_and_draw_zero_is_unchanged():
     assert (base.name, other.name) == ("d20_N50", "d20_N50_r1")
     assert parse_name("d20_N50_r1") == (20, 50, 1) and parse_name("d20_N50") == (20, 50, 0)
     assert parse_name("digits") is None and parse_name("d20_N50_x") is None
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("b,c,d\n0,1,1,0\n1,0,1,1\n0,0,1,1\n1,1,0,1\n", "its header has 3 names but data row 1 has 4 values; expected"),
+        ("c,d\n0,1,1,0\n1,0,1,1\n0,0,1,1\n1,1,0,1\n", "its header has 2 names but data row 1 has 4 values; expected"),
+        (
+            "a,b,c\n0,1,1,\n1,0,1,\n0,0,1,\n1,1,0,\n",
+            "its header has 3 names but data row 1 has 4 values (it ends in a comma: a trailing comma on every row?)",
+        ),
+    ],
+)
+def test_a_header_shorter_than_its_rows_is_refused(tmp_path, content, message):
+    """pandas would make the first columns the row index: d = 3 or 2 where the rows have 4 values."""
+    path = tmp_path / "short.csv"
+    path.write_text(content)
+    with pytest.raises(DataError, match=f"^{re.escape(f'{path}: {message}')}"):
+        load_binary(path)
+
+
+def test_true_false_mixed_with_0_1_in_a_column_are_values(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_text("a,b\nTrue,0\n1,False\nfalse,1\n0,TRUE\n")
+    data = load_binary(path, test_fraction=0.5, seed=1)
+    assert sorted(np.vstack([data.train, data.test]).tolist()) == [[0, 1], [0, 1], [1, 0], [1, 0]]
+
+
+def test_a_column_of_lists_is_not_a_number(tmp_path):
+    path = tmp_path / "lists.parquet"
+    pd.DataFrame({"a": [[0, 1], [1, 0], [0, 0], [1, 1]], "b": [0, 1, 0, 1]}).to_parquet(path)
+    with pytest.raises(DataError, match=r"value array\(\[0, 1\]\) at row 1 \(counting data rows from 1\), column 'a' "):
+        load_binary(path)
+
+
+def test_a_value_near_1_is_shown_in_full(tmp_path):
+    path = tmp_path / "near.parquet"
+    pd.DataFrame({"a": [0.999999999999, 1, 0, 1], "b": [0, 1, 0, 1]}).to_parquet(path)
+    with pytest.raises(DataError, match="value 0.999999999999 at row 1"):
+        load_binary(path)
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz"])
+def test_text_saved_under_an_array_suffix_is_named_so(tmp_path, suffix):
+    path = tmp_path / f"x{suffix}"
+    path.write_text("a,b\n0,1\n1,0\n")
+    with pytest.raises(DataError, match=rf"^{path}: is not a \{suffix} file \(it starts with b'a,b\\n0,1\\n1,0\\n'\)"):
+        load_binary(path)

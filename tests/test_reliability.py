@@ -1,6 +1,7 @@
 """Issue 13: no silent data loss, no training lost to a late failure, divergence caught, every rerun recovers."""
 
 import errno
+import json
 import os
 import signal
 import stat
@@ -15,9 +16,18 @@ import torch
 
 import bvae.train as train_module
 from bvae.cli import main
-from bvae.data import load_binary
+from bvae.data import load_binary, write_dataset
 from bvae.errors import ConfigError, DataError, DivergenceError, OutputError
-from bvae.io import atomic_path, read_parquet, write_parquet, write_parquets, write_text
+from bvae.io import (
+    Claim,
+    atomic_path,
+    lock_results,
+    read_metadata,
+    read_parquet,
+    write_parquet,
+    write_parquets,
+    write_text,
+)
 from bvae.simulate import SimSettings, simulate
 from bvae.study import dataset_seeds, files_registry, reject_non_finite
 from bvae.train import TrainSettings, check_losses, train_and_write, train_seeds, write_result
@@ -277,16 +287,22 @@ def test_finished_training_is_rewritten_from_its_checkpoint(data, tmp_path, monk
         train_and_write(data, other, [0, 1], outdirs, ckpt, replace=True)
 
 
-def kill_during_training(workdir, target, config, log):
-    """Start snakemake for `target`, SIGKILL it once the training job has started; return the job's final file."""
+def kill_snakemake(workdir, target, config, started) -> float:
+    """Start snakemake for `target` and SIGKILL it once the file `started` exists; the deadline for what follows."""
     env = {**os.environ, "PYTHONPATH": str(workdir / "src")}
     cmd = [*SNAKEMAKE, "--cores", "1", target, *config]
     proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while not log.exists() and time.monotonic() < deadline:
+    while not started.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    return deadline
+
+
+def kill_during_training(workdir, target, config, log):
+    """Kill snakemake once the training job has started (its log exists); return the job's final file."""
+    deadline = kill_snakemake(workdir, target, config, log)
     final = workdir / target
     while not final.exists() and time.monotonic() < deadline:  # the orphaned job trains on and writes
         time.sleep(0.2)
@@ -441,3 +457,246 @@ def test_results_get_the_mode_of_the_umask(tmp_path, umask, mode):
         os.umask(old)
     for name in ("x.parquet", "x.md", "x.png"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name
+
+
+# 11. A result is written only by the run that owns it.
+
+
+def test_a_second_training_into_one_directory_is_refused(bits, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+    monkeypatch.setattr(train_module, "run_epoch", no_training)
+    with Claim([out]):  # a training running into out
+        assert main(["train", str(bits), *CLI_TINY, "--out", str(out), "--no-progress"]) == 2
+        err = one_line_error(capsys)
+    assert f"{out}: another training is writing here (pid {os.getpid()} on " in err
+    assert not out.exists() or not list(out.iterdir())  # its lock file goes with it
+
+
+def test_a_training_taken_over_stops_without_writing(data, tmp_path, capsys):
+    outdirs, ckpt = [tmp_path / "s0"], tmp_path / "ckpt.pt"
+    settings = TrainSettings(arch="deep", variant="vanilla", **TINY)
+    with Claim(outdirs) as orphan, Claim(outdirs, take_over=True):
+        assert "taken over from a training of an earlier run that still goes on (pid" in capsys.readouterr().err
+        with pytest.raises(OutputError, match=rf"^{outdirs[0]}: a later run took this training's output directory"):
+            train_and_write(data, settings, [0], outdirs, ckpt, progress=False, owner=orphan)
+    assert not ckpt.exists() and not list(outdirs[0].iterdir())
+
+
+def orphan_pid(lock) -> int:
+    return int(lock.read_text().split()[1])
+
+
+def running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat_file:
+            return stat_file.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+def test_an_orphaned_training_does_not_overwrite_a_rerun(tmp_path):
+    """Snakemake killed, unlocked and rerun with other settings while its training goes on: the rerun's result
+    stands, and the orphan stops without writing."""
+    workdir = copy_workflow(tmp_path)
+    target = "results/test/runs/spec/d24_N100/deep/vanilla/seed0/final.parquet"
+    lock = (workdir / target).parent / ".bvae.lock"
+    config = ["--configfile", ".test/config.yaml", "--config"]
+    deadline = kill_snakemake(workdir, target, [*config, "epochs=100000"], lock)  # once the training owns its directory
+    orphan = orphan_pid(lock)
+    try:
+        assert running(orphan)
+        assert snakemake(workdir, "--unlock", *config, "epochs=3").returncode == 0
+        rerun = snakemake(workdir, "--cores", "1", target, *config, "epochs=3")
+        assert rerun.returncode == 0, rerun.stderr[-2000:]
+        while running(orphan) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not running(orphan), "the orphaned training goes on after the rerun took its directory over"
+    finally:
+        if running(orphan):
+            os.kill(orphan, signal.SIGKILL)
+    assert read_parquet(workdir / target)["epochs"].iloc[0] == 3
+    assert not lock.exists()
+
+
+def test_a_killed_writers_temporaries_are_removed_by_the_next_owner(data, tmp_path):
+    outdir, ckpt = tmp_path / "s0", tmp_path / "ckpt.pt"
+    outdir.mkdir()
+    stale = [outdir / ".final.parquet.0123456789ab.tmp", outdir / ".history.parquet.ba9876543210.tmp",
+             tmp_path / ".ckpt.pt.00112233aabb.tmp"]  # fmt: skip
+    other = outdir / ".final.parquet.mine.tmp"  # not a name bvae gives its temporaries
+    for path in [*stale, other]:
+        path.write_bytes(b"half")
+    train_and_write(data, TrainSettings(arch="deep", variant="vanilla", **TINY), [0], [outdir], ckpt, progress=False)
+    assert not any(path.exists() for path in stale) and other.exists()
+
+
+def test_a_forced_rerun_trains_again(tmp_path):
+    """The checkpoint of a training whose run recorded its results does not answer --forcerun."""
+    workdir = copy_workflow(tmp_path)
+    config = ["--configfile", ".test/config.yaml"]
+    target = "results/test/runs/spec/d24_N100/deep/vanilla/seed0/final.parquet"
+    log = workdir / "results/test/logs/train/spec/d24_N100/deep/vanilla/seed0.log"
+    assert snakemake(workdir, "--cores", "1", target, *config).returncode == 0
+    first = read_parquet(workdir / target)
+    forced = snakemake(workdir, "--cores", "1", target, *config, "--forcerun", "train_deep")
+    assert forced.returncode == 0, forced.stderr[-2000:]
+    assert "holds this finished training" not in log.read_text()
+    assert read_parquet(workdir / target)["wall_seconds"].iloc[0] != first["wall_seconds"].iloc[0]
+
+
+# 12. Nothing bvae writes follows a link it did not make.
+
+
+@pytest.fixture
+def victim(tmp_path):
+    path = tmp_path / "victim.txt"
+    path.write_text("precious\n")
+    return path
+
+
+def test_a_link_planted_as_the_output_roots_lock_is_refused(tmp_path, victim):
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / ".bvae.lock").symlink_to(victim)
+    with pytest.raises(OutputError, match=rf"^{tmp_path / 'root' / '.bvae.lock'}: is a symbolic link \(to "):
+        lock_results(tmp_path / "root")
+    assert victim.read_text() == "precious\n"
+
+
+@pytest.mark.parametrize("name", ["final.parquet", "history.parquet", "checkpoint.pt", "loss.png", ".bvae.lock"])
+def test_a_link_planted_in_the_output_directory_is_refused(bits, tmp_path, victim, capsys, name):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / name).symlink_to(victim)
+    assert main(["train", str(bits), *CLI_TINY, "--out", str(out), "--no-progress", "--force"]) == 2
+    assert f"{out / name}: is a symbolic link (to '{victim}'), which bvae did not make" in one_line_error(capsys)
+    assert victim.read_text() == "precious\n" and [p.name for p in out.iterdir()] == [name]
+
+
+def test_a_link_planted_as_the_checkpoint_during_training_is_refused(data, tmp_path, victim):
+    settings = TrainSettings(arch="deep", variant="vanilla", **TINY)
+    (tmp_path / "ckpt.pt").symlink_to(victim)
+    with pytest.raises(OutputError, match="is a symbolic link"):
+        train_seeds(data, settings, [0], checkpoint=tmp_path / "ckpt.pt", progress=False)
+    assert victim.read_text() == "precious\n"
+
+
+# 13. What bvae reads back is verified.
+
+
+def test_a_finished_checkpoint_edited_is_not_trusted(data, tmp_path, capsys):
+    settings = TrainSettings(arch="deep", variant="vanilla", **TINY)
+    ckpt, outdirs = tmp_path / "ckpt.pt", [tmp_path / "s0"]
+    (first,) = train_and_write(data, settings, [0], outdirs, ckpt, progress=False, keep_results=True)
+    loss = f"{first.final['final_train_loss']!r}".encode()
+    blob = ckpt.read_bytes()
+    assert blob.count(loss) == 1
+    ckpt.write_bytes(blob.replace(loss, loss[:2] + bytes([loss[2] ^ 1]) + loss[3:]))  # one digit changed
+    (outdirs[0] / "final.parquet").unlink()
+    capsys.readouterr()
+    (again,) = train_and_write(data, settings, [0], outdirs, ckpt, progress=False, keep_results=True)
+    assert "do not match their SHA-256: damaged or edited); moved to" in capsys.readouterr().err
+    assert again.final["final_train_loss"] == first.final["final_train_loss"]  # trained again, not read
+
+
+def test_an_unfinished_checkpoint_with_a_flipped_byte_starts_over(data, tmp_path, capsys, monkeypatch):
+    settings = TrainSettings(arch="deep", variant="vanilla", **{**TINY, "epochs": 4, "checkpoint_every": 2})
+    ckpt = tmp_path / "ckpt.pt"
+    fresh = train_seeds(data, settings, [0], progress=False)[0]
+    monkeypatch.setattr(train_module, "full_pass", stop_after_checkpoint(ckpt))
+    with pytest.raises(KeyboardInterrupt):
+        train_seeds(data, settings, [0], checkpoint=ckpt, progress=False)
+    monkeypatch.undo()
+    blob = bytearray(ckpt.read_bytes())
+    blob[len(blob) // 2] ^= 0x01
+    ckpt.write_bytes(bytes(blob))
+    resumed = train_seeds(data, settings, [0], checkpoint=ckpt, progress=False)[0]
+    assert "training starts over" in capsys.readouterr().err
+    pd.testing.assert_frame_equal(resumed.history.drop(columns="seconds"), fresh.history.drop(columns="seconds"))
+
+
+def stop_after_checkpoint(ckpt):
+    real = train_module.full_pass
+
+    def full_pass(*args, **kwargs):
+        if ckpt.exists():
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    return full_pass
+
+
+def test_edited_metadata_of_a_result_is_an_error_naming_the_file(data, tmp_path):
+    result = train_seeds(data, TrainSettings(arch="canonical", variant="preinit", **TINY), [0], progress=False)[0]
+    write_result(result, tmp_path)
+    path = tmp_path / "history.parquet"
+    table = pq.read_table(path)
+    meta = dict(table.schema.metadata)
+    meta[b"bvae"] = meta[b"bvae"].replace(b'"seed": 0', b'"seed": 1')
+    pq.write_table(table.replace_schema_metadata(meta), path)
+    message = rf"^{path}: its metadata does not match the checksum bvae stored with it \(damaged or edited\)"
+    for read in (read_metadata, read_parquet):
+        with pytest.raises(DataError, match=message):
+            read(path)
+
+
+# 14. Results a training cannot tell as its own.
+
+
+def test_a_training_whose_final_file_is_gone_is_still_its_own(bits, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train", str(bits), *CLI_TINY, "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    (out / "final.parquet").unlink()  # deleted, or a kill between the two renames
+    assert main(args) == 0, capsys.readouterr().err
+    assert (out / "final.parquet").exists()
+
+
+@pytest.mark.parametrize("rows", [1, 0])
+def test_an_unrelated_parquet_in_the_output_directory_is_named(bits, tmp_path, capsys, rows):
+    out = tmp_path / "run"
+    out.mkdir()
+    pd.DataFrame({"x": range(rows)}).to_parquet(out / "final.parquet")
+    assert main(["train", str(bits), *CLI_TINY, "--out", str(out), "--no-progress"]) == 2
+    assert f"{out}: holds final.parquet, not of this training" in one_line_error(capsys)
+
+
+def with_metadata(path, changes: dict):
+    """Rewrite the Parquet file `path` with its key-value metadata changed as by hand (no bvae checksum)."""
+    table = pq.read_table(path)
+    meta = {k: v for k, v in table.schema.metadata.items() if k != b"bvae.sha256"}
+    pq.write_table(table.replace_schema_metadata({**meta, **changes}), path)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"d": "20"}, "its recorded generating settings give d = '20'; expected an integer"),
+        ({"block": None}, "its recorded generating settings give block = None; expected an integer"),
+        ({"score_sd": [1e6, 1e6]}, "its recorded generating settings give score_sd = [1000000.0, 1000000.0]; expected"),
+    ],
+)
+def test_recorded_settings_of_the_wrong_kind_are_one_line(data, tmp_path, capsys, change, message):
+    path = tmp_path / "sim.parquet"
+    write_dataset(data, path)
+    meta = read_metadata(path)
+    with_metadata(path, {b"bvae": json.dumps({**meta, "settings": {**meta["settings"], **change}}).encode()})
+    assert main(["bound", str(path)]) == 2
+    assert f"bvae: error: dataset sim: {message}" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({b"bvae": b"{not json"}, "its bvae metadata is not JSON (Expecting property name"),
+        ({b"bvae": b"\xff\xfe"}, "its bvae metadata is not JSON ("),
+        ({b"bvae": b"[1, 2]"}, "its bvae metadata is [1, 2]; expected a mapping"),
+        ({b"pandas": b"{not json"}, "its pandas metadata is damaged (JSONDecodeError: "),
+        ({b"pandas": b'{"columns": null}'}, "its pandas metadata is damaged (KeyError: 'index_columns')"),
+    ],
+)
+def test_damaged_metadata_is_one_line_naming_the_file(data, tmp_path, capsys, change, message):
+    path = tmp_path / "sim.parquet"
+    write_dataset(data, path)
+    with_metadata(path, change)
+    assert main(["bound", str(path)]) == 2
+    assert f"bvae: error: {path}: {message}" in one_line_error(capsys)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -265,7 +266,8 @@ def cmd_bound(args: argparse.Namespace) -> int:
         f"bound test         {report['bound_test']:.4f}  (test data centred at their own mean)\n"
         f"bound test strict  {report['bound_test_strict']:.4f}  (test data centred at the training mean)\n"
         f"eigenvalues > 4          {report['n_eig_gt_4']}\n"
-        f"eigenvalues > MP edge    {report['n_eig_gt_mp']}  (edge 4(1+sqrt(d/n_train))^2 = {report['mp_edge']:.3f})\n"
+        f"eigenvalues > MP edge    {report['n_eig_gt_mp']}  "
+        f"(edge 4(1+sqrt(d/(n_train-1)))^2 = {report['mp_edge']:.3f})\n"
         f"suggested latent size    {report['suggested_latent_dim']['gt_4']} (> 4, the paper), "
         f"{report['suggested_latent_dim']['gt_mp']} (> MP edge, noise-aware)\n"
         f"leading eigenvalues      {lead}" + exact_nll_lines(report)
@@ -283,7 +285,7 @@ TRAIN_OUTPUTS = ("history.parquet", "final.parquet", "loss.png", "checkpoint.pt"
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from bvae.io import check_output_dir, check_outputs
+    from bvae.io import Claim, check_output_dir, check_outputs
     from bvae.likelihood import exact_nll
     from bvae.plot_training import labelled_history, loss_development
     from bvae.train import check_training, train_and_write
@@ -292,18 +294,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = load(args)
     settings = from_args(args, arch=args.arch, variant=args.variant, threads=args.threads)
     check_training(data, settings, [args.seed])  # before anything is written
-    check_output_dir(args.out, ["loss.png", "checkpoint.pt"])  # train_and_write checks the result files
+    check_output_dir(args.out, TRAIN_OUTPUTS)
     started = time.perf_counter()
-    (result,) = train_and_write(
-        data, settings, [args.seed], [args.out], args.out / "checkpoint.pt", progress=not args.no_progress,
-        replace=args.force, outputs=("loss.png",),
-    )  # fmt: skip
-    final = result.final
-    history = labelled_history(result.history, result.final)
-    title = f"{data.name}: {settings.arch}, {settings.variant}, κ = {settings.latent_dim}"
-    nll = exact_nll(data)  # None for data without a generating model: no exact-NLL lines
-    nll_true = None if nll is None else (nll["nll_true_train"], nll["nll_true_test"])
-    loss_development(history, final["bound_train"], final["bound_test"], title, args.out / "loss.png", nll_true)
+    with Claim([args.out]) as owner:  # a second training into DIR is refused until this one has written loss.png
+        (result,) = train_and_write(
+            data, settings, [args.seed], [args.out], args.out / "checkpoint.pt", progress=not args.no_progress,
+            replace=args.force, outputs=("loss.png",), owner=owner,
+        )  # fmt: skip
+        final = result.final
+        history = labelled_history(result.history, result.final)
+        title = f"{data.name}: {settings.arch}, {settings.variant}, κ = {settings.latent_dim}"
+        nll = exact_nll(data)  # None for data without a generating model: no exact-NLL lines
+        nll_true = None if nll is None else (nll["nll_true_train"], nll["nll_true_test"])
+        loss_development(history, final["bound_train"], final["bound_test"], title, args.out / "loss.png", nll_true)
     wall = time.perf_counter() - started
     print(
         f"dataset {data.name}: d = {data.d}, n_train = {data.n_train}, n_test = {data.n_test}; "
@@ -446,6 +449,9 @@ def main(argv: list[str] | None = None) -> int:
     except BvaeError as exc:
         print(f"bvae: error: {one_line(exc)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader stopped (| head): end quietly, as a program killed by SIGPIPE does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit would fail too
+        return 128 + 13
     except OSError as exc:  # e.g. an output path that cannot be written
         print(f"bvae: error: {one_line(exc)}", file=sys.stderr)
         return 1

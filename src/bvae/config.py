@@ -23,9 +23,9 @@ import yaml
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from bvae.data import check_split_column, check_split_sizes, columns_of, rows_of
+from bvae.data import array_width, check_split_column, check_split_sizes, columns_of, rows_of
 from bvae.errors import ConfigError, DataError, closest, shown, unknown
-from bvae.settings import STRICT_VALIDATOR
+from bvae.settings import STRICT_VALIDATOR, check_combination
 from bvae.simulate import SimSettings
 from bvae.study import files_registry, protocol_architectures, protocol_settings, reject_non_finite, simulated
 
@@ -63,15 +63,33 @@ def duplicate_key(node, path: tuple = ()) -> str | None:
     return None
 
 
+MAX_VALUES = 100_000  # a config expanding to more, through YAML aliases, is an alias bomb: the checks would walk it
+
+
+def expanded_size(node, sizes: dict[int, int]) -> int:
+    """How many values a composed YAML node stands for, its aliases expanded (counted once per node: `sizes`)."""
+    if id(node) not in sizes:
+        children = node.value if isinstance(node, yaml.SequenceNode) else []
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        sizes[id(node)] = 1 + sum(expanded_size(child, sizes) for child in children)
+    return sizes[id(node)]
+
+
 def check_unique_keys(paths: Iterable[str | os.PathLike]) -> None:
-    """ConfigError naming the first key given twice in a mapping of any of the YAML (or JSON) config files."""
+    """ConfigError naming the first key given twice in a mapping of any of the YAML (or JSON) config files, or a file
+    whose aliases expand it beyond MAX_VALUES values."""
     for path in paths:
         with open(path, encoding="utf-8") as file:
             try:
-                found = duplicate_key(yaml.compose(file, Loader=yaml.SafeLoader))
+                node = yaml.compose(file, Loader=yaml.SafeLoader)
             except yaml.YAMLError:
                 continue  # Snakemake read the file; what it takes for YAML or JSON is its own business
-        if found:
+        if node is not None and (size := expanded_size(node, {})) > MAX_VALUES:
+            raise ConfigError(
+                f"{path}: its YAML aliases (*name) expand it to {size:,} values; expected at most {MAX_VALUES:,}"
+            )
+        if found := duplicate_key(node):
             raise ConfigError(found)
 
 
@@ -168,6 +186,10 @@ def describe(resolver, error) -> str:
         return f"{key or 'the config'}: {missing} is missing; expected keys {', '.join(error.validator_value)}"
     if "propertyNames" in error.absolute_schema_path:
         return f"{key}: name {shown(error.instance)} is not allowed; expected {_expected(error)}"
+    if error.validator in ("oneOf", "anyOf"):  # of no branch's type: say which types they are
+        kinds = [resolved(resolver, branch)[0].get("type") for branch in error.validator_value]
+        expected = " or ".join(TYPE_WORDS[kind] for kind in kinds if isinstance(kind, str)) or error.message
+        return f"{key or 'the config'} = {shown(error.instance)}; expected {expected}"
     return f"{key or 'the config'} = {shown(error.instance)}; expected {_expected(error)}"
 
 
@@ -269,17 +291,19 @@ def expand_path(value: str, key: str) -> Path:
     """`~` is the home directory; a `$VARIABLE` is refused, since it would become a folder of that literal name."""
     if re.search(r"\$\{?[A-Za-z_]", value):
         raise ConfigError(f"{key} = {value!r}: environment variables are not expanded; write the path out")
+    if re.search(r"[{}]", value):
+        raise ConfigError(f"{key} = {value!r}: Snakemake reads {{...}} in a path as a wildcard; expected no braces")
     return Path(os.path.expanduser(value))
 
 
 def check_results_root(config: dict) -> Path:
-    """The output root, `~` expanded in the config: an existing directory or one that can be made and written."""
+    """The output root, `~` expanded in the config: an existing directory or one that can be made. Whether it can be
+    written is for a run to find out (its lock on the root, before the first job): a dry run, --summary or --report
+    only read it."""
     root = expand_path(config["results"], "results")
     existing = next(p for p in [root, *root.parents] if p.exists())  # ends at / or the working directory
     if not existing.is_dir():
         raise ConfigError(f"results = {config['results']!r}: {existing} is not a directory; expected a directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"results = {config['results']!r}: {existing} cannot be written (permission denied)")
     config["results"] = str(root)
     return root
 
@@ -296,7 +320,7 @@ def check_archive(config: dict) -> None:
 
 def check_files(config: dict, root: Path) -> dict[str, int]:
     """Each user file exists (`~` expanded in the config), is a regular file outside the output root and has the
-    split column asked for; name -> d of the CSV and Parquet files, from their first bytes (arrays are not read)."""
+    split column asked for; name -> d of each file, from its first bytes or array headers (values are not read)."""
     widths = {}
     for i, entry in enumerate(config["files"]):
         key = f"files[{i}].path"
@@ -319,8 +343,9 @@ def check_files(config: dict, root: Path) -> dict[str, int]:
             n = rows_of(path)
             if n is not None:
                 check_split_sizes(n, entry["test_fraction"], f"files[{i}].test_fraction")
-        if columns is not None:
-            widths[entry["name"]] = len(columns) - (entry["split_column"] in columns)
+        width = array_width(path) if columns is None else len(columns) - (entry["split_column"] in columns)
+        if width is not None:
+            widths[entry["name"]] = width
     return widths
 
 
@@ -335,6 +360,8 @@ def check_config(config: dict, schema_path: str | os.PathLike, config_files: Ite
         for name in config["protocols"]
         for arch in protocol_architectures(config, name)
     }
+    for key, settings in protocols.items():
+        check_combination(settings, f"protocol {key}: ")
     names = [*simulated(config), *files_registry(config), *config["examples"]]
     check_names(config, names)
     check_grids(config)

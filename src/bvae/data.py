@@ -9,6 +9,7 @@ import csv
 import numbers
 import os
 import stat
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,9 +89,15 @@ def _is_value(field: str) -> bool:
     return True
 
 
-def _first_csv_row(path: Path) -> list[str]:
+def _first_csv_rows(path: Path, count: int = 1) -> list[list[str]]:
+    """The first `count` non-blank rows of a CSV, their fields stripped."""
     with open(path, newline="", encoding="utf-8-sig") as file:  # -sig: a byte-order mark is not part of a name
-        return [field.strip() for field in next(csv.reader(file), [])]
+        rows = (row for row in csv.reader(file) if any(field.strip() for field in row))
+        return [[field.strip() for field in row] for _, row in zip(range(count), rows, strict=False)]
+
+
+def _first_csv_row(path: Path) -> list[str]:
+    return (_first_csv_rows(path) or [[]])[0]
 
 
 def _is_header(fields: list[str]) -> bool:
@@ -117,6 +124,13 @@ def csv_header(path: Path) -> list[str] | None:
         raise DataError(
             f"{path}: its first line {shown(header[0])} has no comma but {sep!r}; expected comma-separated values"
         )
+    row = (_first_csv_rows(path, 2)[1:] or [header])[0]
+    if len(row) > len(header):  # pandas would make the first columns the row index, or shift every name
+        trailing = " (it ends in a comma: a trailing comma on every row?)" if row[-1] == "" else ""
+        raise DataError(
+            f"{path}: its header has {len(header)} names but data row 1 has {len(row)} values{trailing}; expected "
+            "one name per column"
+        )
     twice = next((name for j, name in enumerate(header) if name in header[:j]), None)
     if twice is not None:  # pandas would rename the second one silently ("a.1")
         raise DataError(f"{path}: column name {twice!r} appears twice in the header; expected distinct names")
@@ -131,9 +145,25 @@ def csv_header(path: Path) -> list[str] | None:
 def _read_csv(path: Path) -> pd.DataFrame:
     """A CSV with or without a header row; without one, the columns are named x0, x1, ... like .npy columns."""
     if csv_header(path) is not None:
-        return pd.read_csv(path, encoding="utf-8-sig")
-    frame = pd.read_csv(path, header=None, encoding="utf-8-sig")
-    return frame.set_axis([f"x{j}" for j in range(frame.shape[1])], axis=1)
+        frame = pd.read_csv(path, encoding="utf-8-sig")
+    else:
+        frame = pd.read_csv(path, header=None, encoding="utf-8-sig")
+        frame = frame.set_axis([f"x{j}" for j in range(frame.shape[1])], axis=1)
+    return frame.apply(_csv_values)
+
+
+def _csv_values(cells: pd.Series) -> pd.Series:
+    """A CSV column whose every field is a value (`_is_value`) as numbers: pandas keeps a column mixing true/false
+    with numbers as text, though each field on its own is a value it reads."""
+    if pd.api.types.is_numeric_dtype(cells) or pd.api.types.is_bool_dtype(cells):
+        return cells
+    if not cells.map(lambda cell: pd.isna(cell) or (isinstance(cell, str) and _is_value(cell.strip()))).all():
+        return cells  # text: `numbers_of` names it
+    return cells.map(lambda cell: np.nan if pd.isna(cell) else _csv_number(cell.strip())).astype(np.float64)
+
+
+def _csv_number(field: str) -> float:
+    return float(field.lower() == "true") if field in BOOLEANS else float(field)
 
 
 def columns_of(path: str | os.PathLike) -> list[str] | None:
@@ -167,11 +197,56 @@ def rows_of(path: str | os.PathLike) -> int | None:
             lines = sum(1 for line in file if line.strip())  # pandas skips blank lines
         return lines - (csv_header(path) is not None)
     if suffix == ".npy":
-        try:
-            return np.load(path, mmap_mode="r").shape[0]
-        except (OSError, ValueError, IndexError) as exc:  # not an array file; a 0-d array
-            raise DataError(f"{path}: cannot be read ({exc})") from None
+        shape = array_shapes(path)["X"]
+        return shape[0] if shape else None
     return None
+
+
+ARRAY_MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK"}  # how numpy.save and numpy.savez files start
+
+
+def check_array_file(path: Path) -> None:
+    """A one-line DataError unless an .npy or .npz file starts as numpy writes one (numpy itself would say that any
+    other file, CSV text say, holds pickled data)."""
+    magic = ARRAY_MAGIC[path.suffix.lower()]
+    with open(path, "rb") as file:
+        start = file.read(len(magic) + 10)
+    if not start.startswith(magic):
+        writer = {".npy": "numpy.save", ".npz": "numpy.savez"}[path.suffix.lower()]
+        raise DataError(
+            f"{path}: is not a {path.suffix} file (it starts with {shown(start)}); expected one {writer} writes"
+        )
+
+
+def array_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """The shape of each array of an .npy ("X") or .npz file, from the array headers alone."""
+    check_array_file(path)
+    try:
+        if path.suffix.lower() == ".npy":
+            with open(path, "rb") as file:
+                return {"X": _header_shape(file)}
+        with zipfile.ZipFile(path) as archive:
+            return {
+                name.removesuffix(".npy"): _header_shape(archive.open(name))
+                for name in archive.namelist()
+                if name.endswith(".npy")
+            }
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: cannot be read ({exc})") from None
+
+
+def _header_shape(file) -> tuple[int, ...]:
+    version = np.lib.format.read_magic(file)
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    return read(file)[0]
+
+
+def array_width(path: str | os.PathLike) -> int | None:
+    """The number of columns of the matrix in an .npy or .npz file (of its 'train' array), from its headers; None
+    if it holds no single 2-D matrix (loading it then says why)."""
+    shapes = array_shapes(Path(path))
+    shape = shapes["train"] if "train" in shapes else next(iter(shapes.values())) if len(shapes) == 1 else ()
+    return shape[1] if len(shape) == 2 else None
 
 
 def check_split_sizes(n: int, test_fraction: float, key: str) -> None:
@@ -227,6 +302,8 @@ def _read_table(path: Path) -> pd.DataFrame | dict[str, np.ndarray]:
     try:
         if suffix == ".csv":
             return _read_csv(path)
+        if suffix in ARRAY_MAGIC:
+            check_array_file(path)
         if suffix == ".npy":
             return {"X": np.load(path, allow_pickle=False)}
         if suffix == ".npz":
@@ -247,6 +324,11 @@ def data_row(index: int) -> str:
     return f"row {index + 1} (counting data rows from 1)"
 
 
+def is_missing(cell) -> bool:
+    """Whether a cell is a missing value (a list or array in a cell is a value, though not a number)."""
+    return pd.api.types.is_scalar(cell) and pd.isna(cell)
+
+
 def numbers_of(frame: pd.DataFrame, source: str) -> np.ndarray:
     """A frame's values as float64, missing values as NaN. Only numbers and booleans are values: text is a DataError
     naming its row and column, the first that reads as no number at all, else the first number stored as text."""
@@ -254,7 +336,7 @@ def numbers_of(frame: pd.DataFrame, source: str) -> np.ndarray:
         cells = frame[column]
         if pd.api.types.is_numeric_dtype(cells) or pd.api.types.is_bool_dtype(cells):
             continue
-        text = cells.map(lambda cell: not (pd.isna(cell) or isinstance(cell, numbers.Number | np.bool_)))
+        text = cells.map(lambda cell: not (is_missing(cell) or isinstance(cell, numbers.Number | np.bool_)))
         wrong = text & ~cells.map(lambda cell: isinstance(cell, str) and _is_value(cell.strip()))
         for bad in (wrong, text):
             if bad.any():
@@ -284,9 +366,16 @@ def check_binary(values: np.ndarray, columns: list[str], source: str) -> np.ndar
     if bad.size:
         row, col = bad[0]
         raise DataError(
-            f"{source}: value {values[row, col]:g} at {data_row(row)}, column {columns[col]!r}; expected only 0 and 1"
+            f"{source}: value {exact(values[row, col])} at {data_row(row)}, column {columns[col]!r}; expected only 0 "
+            "and 1"
         )
     return values.astype(np.uint8)
+
+
+def exact(value: float) -> str:
+    """A number for a message, short if that is exact (5, 0.5), else in full (0.999999999999, not 1)."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
 
 
 def random_split(n: int, test_fraction: float, seed: int) -> np.ndarray:

@@ -12,7 +12,8 @@ from bvae.likelihood import exact_nll
 
 
 def mp_edge(d: int, n: int) -> float:
-    """The Marchenko–Pastur edge 4 (1 + √(d/n))²: where pure-noise sample eigenvalues on the ±2 scale end."""
+    """The Marchenko–Pastur edge 4 (1 + √(d/n))² for n degrees of freedom: where pure-noise sample eigenvalues on the
+    ±2 scale end."""
     return NOISE_VAR * (1 + np.sqrt(d / n)) ** 2
 
 
@@ -26,9 +27,11 @@ class DecisionSupport:
 
 
 def decision_support(eigenvalues: np.ndarray, n_train: int) -> DecisionSupport:
-    """Counts of the training eigenvalues above 4 (the paper) and above the Marchenko–Pastur edge (noise-aware)."""
+    """Counts of the training eigenvalues above 4 (the paper) and above the Marchenko–Pastur edge (noise-aware), of a
+    covariance about the training mean: n_train − 1 degrees of freedom (with n_train, pure noise of d = 200 and
+    n_train = 10 rose above the edge in 40 % of draws)."""
     lam = np.asarray(eigenvalues, dtype=np.float64)
-    edge = mp_edge(lam.size, n_train)
+    edge = mp_edge(lam.size, n_train - 1)
     return DecisionSupport(
         eigenvalues=lam,
         threshold=NOISE_VAR,

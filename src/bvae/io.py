@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import errno
+import glob
+import hashlib
 import json
 import os
 import platform
+import re
 import secrets
 import sys
 import traceback
@@ -18,9 +22,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bvae.errors import DataError, OutputError, tell
+from bvae.errors import DataError, OutputError, shown, tell
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, and no locks
+    fcntl = None
 
 METADATA_KEY = b"bvae"
+DIGEST_KEY = b"bvae.sha256"  # of the bvae and pandas metadata, which the page checksums do not cover
 LOCK_FILE = ".bvae.lock"
 _held_locks: list = []  # open lock files: a lock lasts as long as the process that holds it
 
@@ -33,6 +43,36 @@ def naming(path: str | os.PathLike) -> Iterator[None]:
     except OSError as exc:
         reason = os.strerror(exc.errno) if exc.errno else str(exc).splitlines()[0]
         raise OutputError(f"{path}: cannot be written ({reason})") from exc
+
+
+def refuse_link(path: str | os.PathLike) -> None:
+    """OutputError if `path` is a symbolic link: a file bvae names itself in an output directory is never written or
+    read through a link that someone else planted there."""
+    if os.path.islink(path):
+        raise OutputError(
+            f"{path}: is a symbolic link (to {os.readlink(path)!r}), which bvae did not make; expected bvae's own file "
+            "or nothing there: remove the link"
+        )
+
+
+def open_own(path: Path) -> int:
+    """A read-write descriptor of the file `path`, created if need be, without following a link (`refuse_link`)."""
+    with naming(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                refuse_link(path)
+            raise
+
+
+def remove_temporaries(target: str | os.PathLike) -> None:
+    """Delete the temporaries of `target` that a killed writer left behind (call only while owning `target`)."""
+    target = Path(target)
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        if re.fullmatch(rf"\.{re.escape(target.name)}\.[0-9a-f]{{12}}\.tmp", stale.name):
+            stale.unlink(missing_ok=True)
 
 
 def _temporary(target: Path) -> Path:
@@ -87,6 +127,7 @@ def check_output_dir(outdir: str | os.PathLike, names: Iterable[str]) -> None:
     if outdir.exists() and not outdir.is_dir():
         raise OutputError(f"{outdir}: exists and is not a directory; expected an output directory")
     for name in names:
+        refuse_link(outdir / name)
         if (tmp := _temporary(outdir / name)) != outdir / name:
             tmp.unlink()
 
@@ -146,6 +187,7 @@ def write_parquets(items: list[tuple[pd.DataFrame, str | os.PathLike, dict | Non
             table = pa.Table.from_pandas(df, preserve_index=False)
             meta = dict(table.schema.metadata or {})
             meta[METADATA_KEY] = json.dumps({**provenance(), **(metadata or {})}, default=str).encode()
+            meta[DIGEST_KEY] = metadata_digest(meta)
             # An open file, not a path: on failure pyarrow deletes a path it was given, even a device like /dev/full.
             with naming(path), open(tmp, "wb") as sink:
                 pq.write_table(table.replace_schema_metadata(meta), sink, write_page_checksum=True)
@@ -154,6 +196,22 @@ def write_parquets(items: list[tuple[pd.DataFrame, str | os.PathLike, dict | Non
 def write_parquet(df: pd.DataFrame, path: str | os.PathLike, metadata: dict | None = None) -> None:
     """Write `df` atomically, with `metadata` (JSON-able) and provenance in the key-value metadata."""
     write_parquets([(df, path, metadata)])
+
+
+def metadata_digest(meta: dict) -> bytes:
+    """The SHA-256 of the pandas and bvae key-value metadata of a Parquet file that bvae writes."""
+    return hashlib.sha256(meta.get(b"pandas", b"") + b"\0" + meta[METADATA_KEY]).hexdigest().encode()
+
+
+def verified(path: str | os.PathLike, meta: dict | None) -> dict:
+    """The key-value metadata `meta` of Parquet file `path`, a DataError if bvae wrote it and it has changed since."""
+    meta = meta or {}
+    if DIGEST_KEY in meta and (METADATA_KEY not in meta or meta[DIGEST_KEY] != metadata_digest(meta)):
+        raise DataError(
+            f"{path}: its metadata does not match the checksum bvae stored with it (damaged or edited); expected the "
+            "file as bvae wrote it: write it again"
+        )
+    return meta
 
 
 @contextlib.contextmanager
@@ -167,9 +225,16 @@ def reading(path: str | os.PathLike) -> Iterator[None]:
 
 
 def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read a Parquet file, verifying its page checksums: a damaged file is a one-line DataError naming it."""
+    """Read a Parquet file, verifying its page checksums and bvae's metadata checksum: a damaged file is a one-line
+    DataError naming it."""
     with reading(path):
-        return pq.read_table(path, columns=columns, page_checksum_verification=True).to_pandas()
+        table = pq.read_table(path, columns=columns, page_checksum_verification=True)
+    verified(path, table.schema.metadata)
+    try:
+        return table.to_pandas()
+    except Exception as exc:  # pandas' metadata (index, dtypes) as JSON in the footer: damage raises many types
+        raise DataError(f"{path}: its pandas metadata is damaged ({type(exc).__name__}: {exc}); expected a file as "
+                        "pandas writes it") from None  # fmt: skip
 
 
 def read_columns(path: str | os.PathLike) -> list[str]:
@@ -187,8 +252,16 @@ def read_num_rows(path: str | os.PathLike) -> int:
 def read_metadata(path: str | os.PathLike) -> dict:
     """The metadata dictionary that `write_parquet` stored in `path` (empty if none)."""
     with reading(path):
-        meta = pq.read_schema(path).metadata or {}
-    return json.loads(meta[METADATA_KEY]) if METADATA_KEY in meta else {}
+        meta = verified(path, pq.read_schema(path).metadata)
+    if METADATA_KEY not in meta:
+        return {}
+    try:
+        found = json.loads(meta[METADATA_KEY])
+    except ValueError as exc:  # not JSON, not UTF-8
+        raise DataError(f"{path}: its bvae metadata is not JSON ({exc}); expected the file as bvae wrote it") from None
+    if not isinstance(found, dict):
+        raise DataError(f"{path}: its bvae metadata is {shown(found)}; expected a mapping, as bvae writes it")
+    return found
 
 
 def write_text(text: str, path: str | os.PathLike) -> None:
@@ -208,38 +281,141 @@ def log_to(path: str | os.PathLike) -> Iterator[None]:
             raise
 
 
-def lock_results(root: str | os.PathLike) -> None:
-    """Hold an exclusive lock on the output root `root` for the rest of this process, or fail with one line naming
-    the run that holds it (its pid, host, start and directory, which it writes into `root`/.bvae.lock).
+def _holder() -> str:
+    """Who holds a lock, as its lock file tells the next run that finds it held."""
+    started = datetime.datetime.now().isoformat(sep=" ", timespec="seconds")
+    return f"pid {os.getpid()} on {platform.node()}, started {started} in {os.getcwd()}\n"
+
+
+def _lock(path: Path, file=None):
+    """Lock the file `path` (or its open `file`) for this process: (the open file, None); (None, the holder's details)
+    if another process holds it; (None, None) on a file system without locks, with a warning.
 
     An advisory lock (flock) of the operating system: it is released when its process ends, however it ends, so a
-    killed run never leaves it behind. A file system without locks gets a warning, and the run goes on.
+    killed run never leaves it behind.
     """
-    try:
-        import fcntl
-    except ImportError:  # Windows: no flock
-        return
-    path = Path(root) / LOCK_FILE
-    with naming(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        file = open(path, "a+")  # held open for the life of the process; "a+" keeps the holder's details
+    if fcntl is None:  # Windows: no flock
+        return None, None
+    file = file or os.fdopen(open_own(path), "r+")
     try:
         fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        file.seek(0)
         holder = file.read().strip() or "its details unknown"
         file.close()
+        return None, holder
+    except OSError as exc:
+        file.close()
+        reason = os.strerror(exc.errno)
+        tell(f"{path.parent}: cannot be locked ({reason}); make sure no other run writes there", "warning")
+        return None, None
+    if not _same(file, path):  # its holder removed it on release meanwhile: lock the file now in its place
+        file.close()
+        return _lock(path)
+    file.truncate(0)
+    file.write(_holder())
+    file.flush()
+    return file, None
+
+
+def _same(file, path: Path) -> bool:
+    """Whether the open `file` is the file at `path` (not one removed or replaced since it was opened)."""
+    mine = os.fstat(file.fileno())
+    try:
+        now = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return (now.st_dev, now.st_ino) == (mine.st_dev, mine.st_ino)
+
+
+def lock_results(root: str | os.PathLike) -> None:
+    """Hold an exclusive lock on the output root `root` for the rest of this process, or fail with one line naming
+    the run that holds it (its pid, host, start and directory, which it writes into `root`/.bvae.lock)."""
+    file, holder = _lock(Path(root) / LOCK_FILE)
+    if holder:
         raise OutputError(
             f"{root}: another run is writing this output root ({holder}); wait until it ends, or give this study "
             "its own output root (results: in its config)"
-        ) from None
-    except OSError as exc:
-        file.close()
-        tell(f"{root}: cannot be locked ({os.strerror(exc.errno)}); make sure no other run writes there", "warning")
-        return
-    started = datetime.datetime.now().isoformat(sep=" ", timespec="seconds")
-    file.seek(0)
-    file.truncate()
-    file.write(f"pid {os.getpid()} on {platform.node()}, started {started} in {os.getcwd()}\n")
-    file.flush()
-    _held_locks.append(file)
+        )
+    if file:
+        _held_locks.append(file)
+
+
+def held(path: str | os.PathLike) -> bool | None:
+    """Whether a process holds the lock on the lock file `path` (`_lock`); None where that cannot be told."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return None
+    finally:
+        os.close(fd)  # releases the lock too
+    return False
+
+
+class Claim:
+    """The ownership of output directories by the training that writes them: a lock on each one's .bvae.lock.
+
+    A result is written only by the training that owns its directory. A second training into a directory is refused,
+    unless it may `take_over` (a workflow job: the workflow's own lock on its output root leaves only a training of a
+    killed run to hold it): it then puts a new lock file in place, and the old training, finding its lock file gone
+    (`check`, before each write and each epoch), stops without writing.
+    """
+
+    def __init__(self, dirs: Iterable[str | os.PathLike] = (), take_over: bool = False):
+        self.held: list[tuple[Path, object]] = []  # (lock file path, its open file, None without locks)
+        try:
+            for outdir in dirs:
+                self.held.append(self._claim(Path(outdir) / LOCK_FILE, take_over))
+        except BaseException:
+            self.release()
+            raise
+
+    @staticmethod
+    def _claim(path: Path, take_over: bool) -> tuple[Path, object]:
+        file, holder = _lock(path)
+        if holder and not take_over:
+            raise OutputError(
+                f"{path.parent}: another training is writing here ({holder}); wait until it ends, or choose another "
+                "output directory"
+            )
+        if holder:
+            tmp = _temporary(path)
+            file, _ = _lock(tmp, open(tmp, "r+"))
+            os.replace(tmp, path)
+            tell(f"{path.parent}: taken over from a training of an earlier run that still goes on ({holder}); it stops "
+                 "without writing", "warning")  # fmt: skip
+        return path, file
+
+    def check(self) -> None:
+        """OutputError if a later run took over one of the directories."""
+        for path, file in self.held:
+            if file is not None and not _same(file, path):
+                holder = path.read_text().strip() if path.is_file() and not path.is_symlink() else "unknown"
+                raise OutputError(
+                    f"{path.parent}: a later run took this training's output directory over ({holder}); this "
+                    "training stops without writing"
+                )
+
+    def release(self) -> None:
+        """Remove the lock files still ours (a claimant that opened one meanwhile sees it gone: `_lock`); unlock."""
+        for path, file in self.held:
+            if file is not None:
+                if _same(file, path):
+                    path.unlink()
+                file.close()
+        self.held = []
+
+    def __enter__(self) -> Claim:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()

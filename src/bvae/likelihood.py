@@ -92,14 +92,35 @@ def converged_log_likelihood(x: np.ndarray, B: np.ndarray, score_sd) -> tuple[np
     raise ConfigError(f"score_sd = {list(score_sd)}: the quadrature did not converge with {MAX_STEPS} steps")
 
 
+RECORDED = {"score_sd": "a list of two numbers", "test_fraction": "a number"}  # the other settings: integers
+
+
+def _recorded_fits(name: str, value) -> bool:
+    """Whether a recorded generating setting has the type SimSettings needs (JSON holds anything)."""
+    if name == "score_sd":
+        pair = isinstance(value, list | tuple) and len(value) == 2
+        return pair and all(_recorded_fits("test_fraction", v) for v in value)
+    kinds = int | float if name == "test_fraction" else int
+    return isinstance(value, kinds) and not isinstance(value, bool)
+
+
 def generating_settings(data) -> SimSettings | None:
     """The SimSettings recorded in a simulated dataset's metadata; None for user data and for examples, whose
     recorded settings describe how they were made, not a generating model."""
     recorded = data.metadata.get("settings")
     if not isinstance(recorded, dict) or set(recorded) != {f.name for f in dataclasses.fields(SimSettings)}:
         return None
+    for name, value in recorded.items():
+        if not _recorded_fits(name, value):
+            raise DataError(
+                f"dataset {data.name}: its recorded generating settings give {name} = {value!r}; expected "
+                f"{RECORDED.get(name, 'an integer')}"
+            )
     settings = SimSettings(**{**recorded, "score_sd": tuple(recorded["score_sd"])})
-    settings.check()
+    try:
+        settings.check()
+    except ConfigError as exc:
+        raise DataError(f"dataset {data.name}: its recorded generating settings give {exc}") from None
     if settings.d != data.d:
         raise DataError(f"dataset {data.name}: settings give d = {settings.d}, but the data have {data.d} columns")
     return settings

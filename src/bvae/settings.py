@@ -45,8 +45,7 @@ class _SettingsMethods:
         if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1:
             raise ConfigError(f"threads = {self.threads!r}; expected a positive integer")
         check_values(self.values())
-        if self.precision == "bf16" and self.kernel != "auto":
-            raise ConfigError(f"kernel = {self.kernel!r} with precision = 'bf16'; expected auto (the kernels are fp32)")
+        check_combination(self.values())
         check_latent_dim(self.latent_dim, d)
 
     def values(self) -> dict:
@@ -101,6 +100,14 @@ def check_values(values: dict, where: str = "") -> None:
         finite = not isinstance(value, float) or math.isfinite(value)
         if error is not None or not finite:
             raise ConfigError(f"{where}{key} = {value!r}; expected {expected(PROPERTIES[key])}")
+
+
+def check_combination(values: dict, where: str = "") -> None:
+    """Settings valid one by one but not together."""
+    if values["precision"] == "bf16" and values["kernel"] != "auto":
+        raise ConfigError(
+            f"{where}kernel = {values['kernel']!r} with precision = 'bf16'; expected auto (the kernels are fp32)"
+        )
 
 
 def _is_integer(checker, instance) -> bool:

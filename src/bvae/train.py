@@ -8,12 +8,15 @@ fixed order whatever else is in the stack, so a seed's numbers do not depend on 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+import io
 import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +27,17 @@ import torch
 from bvae.bound import Bound, check_bound_memory, fit_bound
 from bvae.data import BinaryData, check_seed
 from bvae.errors import ConfigError, DivergenceError, OutputError, tell
-from bvae.io import atomic_path, check_output_dir, provenance, read_metadata, read_parquet, write_parquets
+from bvae.io import (
+    Claim,
+    atomic_path,
+    check_output_dir,
+    provenance,
+    read_metadata,
+    read_parquet,
+    refuse_link,
+    remove_temporaries,
+    write_parquets,
+)
 from bvae.kernels import Choice, available, blas_threads, choose, step_products
 from bvae.networks import StackedVAE, build, linear_layers, use_kernel
 from bvae.numerics import VERSION as NUMERICS
@@ -113,8 +126,11 @@ class Checkpoint:
     without training.
     """
 
-    def __init__(self, path: str | os.PathLike | None, key: str, label: str = ""):
+    MAGIC = b"bvae checkpoint sha256 "  # then the SHA-256 of the payload, a newline, and torch.save's payload
+
+    def __init__(self, path: str | os.PathLike | None, key: str, label: str = "", owner: Claim | None = None):
         self.path, self.key, self.label = (Path(path) if path else None), key, label
+        self.owner = owner or Claim()  # the training's claim on its output directories: saved only while it holds
 
     def load(self) -> dict | None:
         """The saved state if it belongs to this training."""
@@ -122,13 +138,15 @@ class Checkpoint:
         return state if state and state.get("key") == self.key else None
 
     def read(self) -> dict | None:
-        """The saved state of whichever training; a file that cannot be read is set aside, once."""
-        if self.path is None or not self.path.is_file():  # none yet, or a device written in place (/dev/null)
+        """The saved state of whichever training; a file that cannot be read or fails its checksum is set aside,
+        once."""
+        if self.path is None:
+            return None
+        refuse_link(self.path)
+        if not self.path.is_file():  # none yet, or a device written in place (/dev/null)
             return None
         try:
-            state = torch.load(self.path, weights_only=True)
-            if not isinstance(state, dict):
-                raise TypeError(f"holds a {type(state).__name__}, not a checkpoint")
+            state = self.parse(self.path.read_bytes())
         except Exception as exc:  # truncated or damaged files raise many types (RuntimeError, UnpicklingError...)
             aside = self.path.with_name(self.path.name + ".unreadable")
             os.replace(self.path, aside)
@@ -137,12 +155,31 @@ class Checkpoint:
             return None
         return state
 
+    @classmethod
+    def parse(cls, blob: bytes) -> dict:
+        """The state in a checkpoint file's bytes; ValueError unless they are as `save` wrote them (torch.load checks
+        no checksum: a flipped byte would resume or report silently different numbers)."""
+        head, _, payload = blob.partition(b"\n")
+        if not head.startswith(cls.MAGIC):
+            raise ValueError("not a bvae checkpoint: no checksum line")
+        if head[len(cls.MAGIC) :] != hashlib.sha256(payload).hexdigest().encode():
+            raise ValueError("its contents do not match their SHA-256: damaged or edited")
+        state = torch.load(io.BytesIO(payload), weights_only=True)
+        if not isinstance(state, dict):
+            raise TypeError(f"holds a {type(state).__name__}, not a checkpoint")
+        return state
+
     def save(self, state: dict) -> None:
         if self.path is not None:
+            self.owner.check()
+            refuse_link(self.path)
+            payload = io.BytesIO()
+            torch.save({**state, "key": self.key, "label": self.label}, payload)
             # Through a Python file: a full disk is then an OSError (ENOSPC), which atomic_path names, where torch's
             # own writer would report "[enforce fail at inline_container.cc:672] . unexpected pos".
             with atomic_path(self.path) as tmp, open(tmp, "wb") as file:
-                torch.save({**state, "key": self.key, "label": self.label}, file)
+                file.write(self.MAGIC + hashlib.sha256(payload.getvalue()).hexdigest().encode() + b"\n")
+                file.write(payload.getvalue())
 
     def save_results(self, history: dict, finals: list[dict]) -> None:
         """Replace the training state by the finished training's results (JSON keeps them exact and loadable)."""
@@ -209,14 +246,16 @@ def train_seeds(
     seeds: list[int],
     checkpoint: str | os.PathLike | None = None,
     progress: bool = True,
+    owner: Claim | None = None,
 ) -> list[TrainResult]:
     """Train one model per seed as one stack; resume from `checkpoint` if it holds this training (unfinished, or
     finished: then its results are returned without training), else replace it (`train_and_write` refuses to, unless
-    asked). The checkpoint then holds the results."""
+    asked). The checkpoint then holds the results. With `owner`, the training stops as soon as it loses that claim on
+    its output directories (a later run took them over)."""
     check_training(data, settings, seeds)
     key = checkpoint_key(data, settings, list(seeds))
     label = f"{data.name} {settings.arch} {settings.variant} seeds {seeds[0]}..{seeds[-1]}"
-    ckpt = Checkpoint(checkpoint, key, f"{label}, {settings.epochs} epochs")
+    ckpt = Checkpoint(checkpoint, key, f"{label}, {settings.epochs} epochs", owner)
     state = ckpt.load()
     if state and "finals" in state:
         tell(f"{ckpt.path} holds this finished training: its results are taken from there, without training")
@@ -242,6 +281,7 @@ def train_seeds(
         kernel = pick_kernel(state, model, settings)
         use_kernel(model, kernel.kernel)
         for epoch in bar:
+            ckpt.owner.check()
             tick = time.perf_counter()
             train_loss = run_epoch(model, opt, x_train, run_gens, settings.batch_size).numpy()
             test = full_pass(model, x_test, run_gens)
@@ -352,6 +392,8 @@ def write_result(result: TrainResult, outdir: str | os.PathLike) -> None:
     text = {key: "string" for key, value in result.final.items() if value is None or isinstance(value, str)}
     final = pd.DataFrame([result.final]).astype({**text, "epochs_to_1pct": "Int64", "epochs_to_bound": "Int64"})
     history_path, final_path = (outdir / name for name in RESULT_FILES)
+    for path in (history_path, final_path):
+        refuse_link(path)
     training = {"training": result.key}  # whose results these are: `check_owner` compares it
     write_parquets(
         [
@@ -364,17 +406,20 @@ def write_result(result: TrainResult, outdir: str | os.PathLike) -> None:
 def check_owner(outdirs: list, checkpoint, key: str, outputs: tuple[str, ...] = ()) -> None:
     """OutputError unless the output directories and the checkpoint hold nothing but this training's files: the
     results of another training (or of this one under another numerics version) or another training's checkpoint,
-    finished or not, are never overwritten unless asked for."""
+    finished or not, are never overwritten unless asked for. A directory whose final.parquet is gone (deleted, or a
+    kill between the two renames) is known by its history.parquet."""
     for outdir in map(Path, outdirs):
         present = [name for name in (*RESULT_FILES, *outputs) if (outdir / name).exists()]
-        final = outdir / "final.parquet"
-        if present and not (final.exists() and read_metadata(final).get("training") == key):
-            if final.exists():
-                raise OutputError(f"{outdir}: holds the results of another training ({results_label(final)}){ANOTHER}")
-            raise OutputError(
-                f"{outdir}: holds {', '.join(present)}, not of this training; choose another output directory, or "
-                "replace them (bvae train --force)"
-            )
+        marker = next((outdir / name for name in reversed(RESULT_FILES) if (outdir / name).exists()), None)
+        meta = read_metadata(marker) if marker else {}
+        if not present or meta.get("training") == key:
+            continue
+        if "training" in meta:
+            raise OutputError(f"{outdir}: holds the results of another training ({results_label(marker)}){ANOTHER}")
+        raise OutputError(
+            f"{outdir}: holds {', '.join(present)}, not of this training; choose another output directory, or "
+            "replace them (bvae train --force)"
+        )
     state = Checkpoint(checkpoint, key).read()
     if state is not None and state.get("key") != key:
         label = state.get("label", "unlabelled: an older bvae")
@@ -388,9 +433,11 @@ ANOTHER = (
 )
 
 
-def results_label(final: Path) -> str:
-    row = read_parquet(final).iloc[0]
-    return f"{row['dataset']} {row['arch']} {row['variant']} seed {row['seed']}, {row['epochs']} epochs"
+def results_label(path: Path) -> str:
+    """Which training a result file of `write_result` holds: the record is in final.parquet's row and in
+    history.parquet's metadata."""
+    record = read_metadata(path).get("final") or read_parquet(path).iloc[0]
+    return f"{record['dataset']} {record['arch']} {record['variant']} seed {record['seed']}, {record['epochs']} epochs"
 
 
 def train_and_write(
@@ -400,28 +447,37 @@ def train_and_write(
     outdirs: list[str | os.PathLike],
     checkpoint: str | os.PathLike | None = None,
     progress: bool = True,
-    keep_results: bool = False,
+    keep_results: bool | Callable[[], bool] = False,
     replace: bool = False,
     outputs: tuple[str, ...] = (),
+    take_over: bool = False,
+    owner: Claim | None = None,
 ) -> list[TrainResult]:
     """`train_seeds`, then each seed's results into its directory, so that no late failure loses the training.
 
     The output directories are checked before training: they must be writable and, unless `replace`, hold no
     results or checkpoint of another training (`check_owner`; `outputs`: the caller's own files in them, such as
-    loss.png). The checkpoint, by then holding the finished training's results, is removed only after every result
-    file is written; with `keep_results` it stays, so that a rerun whose outputs were deleted in between (Snakemake
-    deletes the outputs of a job it found incomplete) writes them again without training.
+    loss.png). The training owns its directories while it runs (`owner`, the caller's claim on them, else its own
+    `Claim`, which may `take_over` from a training of a killed run); one that loses them writes nothing. The
+    checkpoint, by then holding the finished training's results, is removed only after every result file is
+    written; with `keep_results` (or if it returns true then) it stays, so that a rerun whose outputs were deleted in
+    between (Snakemake deletes the outputs of a job it found incomplete) writes them again without training.
     """
     check_training(data, settings, seeds)
     if len(outdirs) != len(seeds):
         raise ConfigError(f"{len(outdirs)} output directories for {len(seeds)} seeds; expected one per seed")
     for outdir in outdirs:
         check_output_dir(outdir, RESULT_FILES)
-    if not replace:
-        check_owner(outdirs, checkpoint, checkpoint_key(data, settings, list(seeds)), outputs)
-    results = train_seeds(data, settings, seeds, checkpoint, progress)
-    for result, outdir in zip(results, outdirs, strict=True):
-        write_result(result, outdir)
-    if checkpoint and not keep_results:
-        Path(checkpoint).unlink(missing_ok=True)
+    with contextlib.nullcontext(owner) if owner else Claim(outdirs, take_over) as claim:
+        if not replace:
+            check_owner(outdirs, checkpoint, checkpoint_key(data, settings, list(seeds)), outputs)
+        for target in [*(Path(outdir) / name for outdir in outdirs for name in RESULT_FILES), checkpoint]:
+            if target:  # a killed writer's temporaries: ours now
+                remove_temporaries(target)
+        results = train_seeds(data, settings, seeds, checkpoint, progress, claim)
+        claim.check()
+        for result, outdir in zip(results, outdirs, strict=True):
+            write_result(result, outdir)
+        if checkpoint and not (keep_results() if callable(keep_results) else keep_results):
+            Path(checkpoint).unlink(missing_ok=True)
     return results

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from bvae.data import read_dataset
-from bvae.io import log_to
+from bvae.io import LOCK_FILE, held, log_to
 from bvae.settings import TrainSettings, frozen
 from bvae.train import train_and_write
 
@@ -11,10 +11,13 @@ with log_to(snakemake.log[0]):
     given = {key: frozen(value) for key, value in snakemake.params.settings.items()}
     settings = TrainSettings(**given, **vars(snakemake.params.run_only), variant=snakemake.wildcards.variant)
     outdirs = [Path(final).parent for final in snakemake.output.final]
-    # keep_results: if Snakemake loses track of this job (killed meanwhile) and deletes its outputs to rerun it,
-    # the rerun writes them from the checkpoint instead of training again. replace: the outputs are Snakemake's, and
-    # it reruns a job only when its data, settings or code changed, so another training's checkpoint is stale.
+    # keep_results: while the run that started this job holds its output root, it records the results; otherwise
+    # (Snakemake killed meanwhile) a rerun deletes them as incomplete and writes them from the checkpoint instead of
+    # training again. A forced rerun (--forcerun) thus trains again. replace: the outputs are Snakemake's, and it
+    # reruns a job only when its data, settings or code changed, so another training's checkpoint is stale.
+    # take_over: the root lock leaves only a training of a killed run in these directories.
     train_and_write(
         read_dataset(snakemake.input.dataset), settings, list(snakemake.params.seeds), outdirs,
-        snakemake.params.checkpoint, keep_results=True, replace=True,
+        snakemake.params.checkpoint, keep_results=lambda: not held(Path(snakemake.config["results"]) / LOCK_FILE),
+        replace=True, take_over=True,
     )  # fmt: skip
