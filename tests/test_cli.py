@@ -293,4 +293,3 @@ def test_train_on_a_simulated_dataset_draws_its_exact_nll(tmp_path, monkeypatch)
     )
     assert main(["train", str(path), *TINY, "--out", str(tmp_path / "run"), "--no-progress"]) == 0
     assert any(text.startswith("exact NLL train") for text in drawn["texts"])
-
