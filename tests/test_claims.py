@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from matplotlib.lines import Line2D
 from scipy import stats
 
 from bvae.claims import (
@@ -26,7 +25,7 @@ from bvae.comparison import paper_tables, read_histories
 from bvae.errors import ConfigError
 from bvae.evidence import Cell, combine, critical, narrower, sign, within
 from bvae.io import write_parquet
-from bvae.plot_claims import claims_figure
+from bvae.plot_claims import CEILING, NEVER, claims_figure
 from bvae.study import run_dir
 from tests.conftest import ROOT
 
@@ -376,10 +375,13 @@ def test_histories_read_from_the_runs_layout_and_figure(tmp_path, monkeypatch):
     monkeypatch.setattr("bvae.plot_claims.save", lambda fig, path: drawn.append(fig))
     claims_figure(epochs, Thresholds(), tmp_path / "again.png")
     (legend,) = drawn[0].legends
-    labels = dict(zip([text.get_text() for text in legend.get_texts()], legend.legend_handles, strict=True))
-    assert {"preinit", "vanilla", "never (plotted at epochs + 1)"} <= set(labels)  # the variants as CLI and config
-    never = {line.get_color() for line in legend.findobj(Line2D) if line.get_marker() == "^"}
-    assert never == {labels[v].get_color() for v in ("preinit", "vanilla")}  # the open triangles in their colours
+    labels = [text.get_text() for text in legend.get_texts()]
+    assert {"preinit, a seed", "vanilla, a seed", "a seed that never reaches"} <= set(labels)  # as CLI and config
+    train = drawn[0].axes[0]
+    never = [line for line in train.get_lines() if line.get_marker() == "o" and line.get_markerfacecolor() == "none"]
+    heights = np.concatenate([line.get_ydata() for line in never])
+    assert heights.tolist() == [NEVER * 10]  # vanilla's seed 2, in the band "never" above the last epoch (10)
+    assert NEVER * 10 > CEILING * 10 > 10
 
 
 def test_the_report_says_when_settings_decide_nothing_about_the_paper():
