@@ -641,26 +641,35 @@ def study_settings(protocols: dict) -> dict[str, dict]:
             for arch in ARCHITECTURES}  # fmt: skip
 
 
+def reduced(runs: pd.DataFrame) -> str:
+    """For one protocol's runs: "shorter", "narrower", both joined, or "" when it trains at least as long and as wide
+    as some protocol the project ships for the paper (`study_settings`) on every architecture it ran."""
+    least = study_settings(PROTOCOLS)
+    short = any(runs.loc[runs["arch"] == a, "epochs"].min() < least[a]["epochs"] for a in runs["arch"].unique())
+    widths = runs.loc[runs["arch"] == "deep", "hidden"].unique()
+    narrow = any(min(json.loads(h)) < least["deep"]["hidden"] for h in widths)
+    return " and ".join(word for word, flag in (("shorter", short), ("narrower", narrow)) if flag)
+
+
+def decides_nothing(what: str) -> str:
+    """The caveat of a protocol whose settings are `reduced`, with the shipped protocols' least settings."""
+    ours = "; ".join(f"{a} {v['epochs']} epochs" + (f", hidden width {v['hidden']}" if a == "deep" else "")
+                     for a, v in study_settings(PROTOCOLS).items())  # fmt: skip
+    return (f"Trained {what} than any protocol the project ships for the paper ({ours}): its verdicts describe these "
+            "settings and decide nothing about the paper.")  # fmt: skip
+
+
 def training_note(runs: pd.DataFrame) -> list[str]:
     """Markdown lines: per protocol what its verdicts rest on (epochs, deep hidden widths, seeds per cell), and for a
     protocol that trains shorter or narrower than every protocol the project ships, that it decides nothing about
-    the paper: its verdicts describe those settings."""
-    least = study_settings(PROTOCOLS)
+    the paper."""
     lines = []
     for protocol, part in runs.groupby("protocol", sort=False):
-        archs = list(part["arch"].unique())
-        short = any(part.loc[part["arch"] == a, "epochs"].min() < least[a]["epochs"] for a in archs)
-        deep = part.loc[part["arch"] == "deep", "hidden"].unique()
-        narrow = any(min(json.loads(h)) < least["deep"]["hidden"] for h in deep)
         n = part.groupby(["arch", "dataset", "variant"]).size()
-        said = "; ".join(f"{a} {training_text(part, a)}" for a in archs)
+        said = "; ".join(f"{a} {training_text(part, a)}" for a in part["arch"].unique())
         line = f"- `{protocol}`: {said}; {seeds_text(n)} (the paper: {PAPER_SEEDS})."
-        if short or narrow:
-            what = " and ".join(w for w, flag in (("shorter", short), ("narrower", narrow)) if flag)
-            ours = "; ".join(f"{a} {v['epochs']} epochs" + (f", hidden width {v['hidden']}" if a == "deep" else "")
-                             for a, v in least.items())  # fmt: skip
-            line += (f" **Trained {what} than any protocol the project ships for the paper ({ours}): these verdicts "
-                     "describe these settings and decide nothing about the paper.**")  # fmt: skip
+        if what := reduced(part):
+            line += f" **{decides_nothing(what)}**"
         lines.append(line)
     return ["## What the verdicts rest on", "", *lines, ""]
 
