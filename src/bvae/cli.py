@@ -214,8 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
 def protocol_text() -> str:
     """How `bvae train` picks its settings, for its --help."""
     return (f"Settings: an option not given takes its value under --protocol. {DEFAULT} (the default) is what the "
-            "study trains (docs/calibration.md says why); spec is the method's settings exactly (docs/method.md "
-            "§5-6). An option whose value differs between them shows each.")  # fmt: skip
+            "study trains (docs/calibration.md says why); spec is the method's settings exactly "
+            "(method §5-6). An option whose value differs between them shows each.")  # fmt: skip
 
 
 def mark_protocol_defaults(parser: argparse.ArgumentParser) -> None:
