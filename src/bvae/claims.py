@@ -122,7 +122,7 @@ COLUMNS = ["claim", "title", "protocol", "level", "arch", "dataset", "split", "c
 
 @dataclass(frozen=True)
 class Thresholds:
-    """The claims report's thresholds: config key `claims:` (workflow/schemas/config.schema.yaml, README)."""
+    """The claims report's thresholds: config key `claims:` (workflow/schemas/config.schema.yaml, docs/claims.md)."""
 
     noise_se: float = 2.0  # a difference is decided beyond this many standard errors (t-corrected, see evidence)
     min_seeds: int = 3  # fewer seeds per cell leave a claim undecided
