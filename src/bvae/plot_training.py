@@ -171,8 +171,8 @@ def pct_panel(ax: plt.Axes, summary: pd.DataFrame, split: str, bound: float, exa
     ax.axhline(0, color="k", ls=SPLIT_STYLES[split], lw=1.1)
     if np.isfinite(exact):
         ax.axhline(100 * (exact - bound) / bound, color=EXACT_COLOR, ls=SPLIT_STYLES[split], lw=1.1)
-    title = f"{split}, second half: 100 (loss − bound) / bound"
-    ax.set(xlabel="epoch", ylabel=f"pct of the {split} bound [%]", title=title)
+    ax.set(xlabel="epoch", ylabel="100 (loss − bound) / bound [%]")
+    ax.set_title(f"{split}, second half of training", fontsize=10)  # two panels side by side: a short title
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
 
