@@ -154,13 +154,13 @@ def html_table(table: Table) -> list[str]:
 
 
 STYLE = """
-body { font-family: system-ui, sans-serif; font-size: 14px; color: #1f2937; margin: 1.5em; max-width: 72em; }
+body { font-family: system-ui, sans-serif; font-size: 14px; color: #1f2937; margin: 1.5em; max-width: 96em; }
 table { border-collapse: collapse; margin: 1em 0; }
 caption { caption-side: top; text-align: left; padding-bottom: 0.6em; max-width: 60em; }
 th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #d1d5db; vertical-align: top; }
 th { border-bottom: 2px solid #6b7280; }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.text { text-align: left; max-width: 32em; overflow-wrap: anywhere; }
+.text { text-align: left; overflow-wrap: break-word; }  /* long cells wrap between words, short ones whole */
 tbody tr:nth-child(even) { background: #f3f4f6; }
 td.yes { background: #dcfce7; color: #14532d; }
 td.no { background: #fee2e2; color: #7f1d1d; }
