@@ -1,10 +1,11 @@
 """The comparison figure: for every paper cell that the study covers, ours against the paper's, at a glance.
 
-Panels by N (rows) and architecture × split (columns), only those that hold a compared cell; inside a panel, one slot
-per d and variant. In a slot the paper's `[min; max]` over its 100 seeds is a grey bar with its mean as a black tick,
-and each protocol that trained the cell has a coloured bar (its `[min; max]` over our seeds) with its mean as a dot,
-side by side and centred on the slot, so that every mark stays inside its own slot. A protocol keeps its colour in
-every panel; one that did not train an architecture (a deep-only protocol) is simply absent from its panels.
+Panels by N and architecture (rows) and split (columns, train beside test), only those that hold a compared cell, so
+that the paper's whole grid stays two panels wide and legible; inside a panel, one slot per d and variant. In a slot
+the paper's `[min; max]` over its 100 seeds is a grey bar with its mean as a black tick, and each protocol that
+trained the cell has a coloured bar (its `[min; max]` over our seeds) with its mean as a dot, side by side and centred
+on the slot, so that every mark stays inside its own slot. A protocol keeps its colour in every panel; one that did
+not train an architecture (a deep-only protocol) is simply absent from its panels.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pandas as pd
 from bvae.plot_bound import save, save_message
 from bvae.tables import COLUMN_ORDER
 
-PANELS = [("deep", "train"), ("deep", "test"), ("canonical", "train"), ("canonical", "test")]
+ARCHS, SPLITS = ("deep", "canonical"), ("train", "test")
 SLOT = 0.8  # of the unit between slots, the width that a slot's bars share
 PAPER_COLOR = "0.6"
 YLABEL = "pct = 100 (loss − bound) / bound [%]"
@@ -45,13 +46,13 @@ def comparison_figure(table: pd.DataFrame, path: str | os.PathLike) -> None:
         save_message("No dataset of this study is in the paper's tables.", path)
         return
     data = cells(table)
-    sizes = sorted(data["N"].unique())
-    columns = [p for p in PANELS if ((data["arch"] == p[0]) & (data["split"] == p[1])).any()]
+    rows = [(n, arch) for n in sorted(data["N"].unique()) for arch in ARCHS if (data["arch"] == arch).any()]
+    splits = [s for s in SPLITS if (data["split"] == s).any()]
     colors = {protocol: f"C{i}" for i, protocol in enumerate(sorted(data["protocol"].unique()))}
-    slots = max(len(data.loc[data["arch"] == arch, ["d", "variant"]].drop_duplicates()) for arch, _ in columns)
-    size = (max(3.2, 0.75 * slots + 1.2) * len(columns), 3.2 * len(sizes) + 0.8)
-    fig, axes = plt.subplots(len(sizes), len(columns), figsize=size, squeeze=False)
-    for (row, n), (col, (arch, split)) in ((r, c) for r in enumerate(sizes) for c in enumerate(columns)):
+    slots = len(data[["d", "variant"]].drop_duplicates())
+    size = (max(4.0, 0.8 * slots + 1.4) * len(splits), 3.0 * len(rows) + 0.9)
+    fig, axes = plt.subplots(len(rows), len(splits), figsize=size, squeeze=False)
+    for (row, (n, arch)), (col, split) in ((r, c) for r in enumerate(rows) for c in enumerate(splits)):
         ax = axes[row][col]
         part = data[(data["N"] == n) & (data["arch"] == arch) & (data["split"] == split)]
         if part.empty:  # a cell the study did not compare: say so rather than draw empty axes
@@ -67,8 +68,8 @@ def comparison_figure(table: pd.DataFrame, path: str | os.PathLike) -> None:
     handles += [plt.Line2D([], [], color=c, lw=3, marker="o", ms=5, label=f"{p} [min; max] (dot: mean)")
                 for p, c in colors.items() if p in drawn]  # fmt: skip
     fig.suptitle("Our cells against the paper's published ones", fontsize=12)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 3), fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.8 / size[1], 1, 1 - 0.45 / size[1]))  # room for the legend and the title
+    fig.legend(handles=handles, loc="lower center", ncol=1, fontsize=9, frameon=False)
     save(fig, path)
 
 
