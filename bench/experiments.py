@@ -1,4 +1,4 @@
-"""Scratch experiments for issue 7: candidate speed-ups of run_epoch / full_pass / Adam, measured without editing src.
+"""Scratch experiments: candidate speed-ups of run_epoch / full_pass / Adam, measured without editing src.
 
 Usage, from the repository root::
 

@@ -1,11 +1,11 @@
-"""Roofline benchmark of bvae training (issues 7 and 20): achieved speed against the machine's own measured limits.
+"""Roofline benchmark of bvae training: achieved speed against the machine's own measured limits.
 
 Usage, from the repository root (with the project's venv)::
 
     python -m bench.roofline                       # full run, 1 and 2 threads, writes bench/results/<date>_<host>.json
     python bench/roofline.py --quick               # fewer steps and smaller probes (a few minutes)
     python -m bench.roofline --threads 1 --stack 1 10 --out bench/results/after.json
-    taskset -c 0 python -m bench.roofline --threads 1   # pinned to one core, as issue 20's kernel table was measured
+    taskset -c 0 python -m bench.roofline --threads 1   # pinned to one core, as the kernel table was measured
     python -m bench.roofline --variant preinit     # time the preinit models instead of vanilla
     python -m bench.roofline --adam fused          # what-if: force Adam(fused=True) (default: the package's choice,
                                                    # bvae.train.make_optimizer)
@@ -22,10 +22,10 @@ batch 100, hidden 1024 1024, latent 2) and each thread count:
 * **the machine**: CPU model and vendor, the instruction-set flags that decide which kernel is fast (AVX2, AVX-512,
   AVX512-BF16, AMX), torch's CPU capability, MKL and oneDNN versions, numpy's BLAS, whether torch's bf16 product
   runs on bf16 instructions, the CPUs this process may use (pin it with taskset).
-* **the kernel table** (issue 20): GFLOP/s of every matrix-product kernel at the deep network's two big shapes,
+* **the kernel table**: GFLOP/s of every matrix-product kernel at the deep network's two big shapes,
   forward and both backward products, all kernels taking turns in one run at the same thread count
   (`bvae.kernels.race`): torch's default (MKL on x86), oneDNN as training calls it
-  (``torch.ops.mkldnn._linear_pointwise`` on plain tensors) and as issue 20 measured it (``mkldnn_linear`` on
+  (``torch.ops.mkldnn._linear_pointwise`` on plain tensors) and as first measured (``mkldnn_linear`` on
   mkldnn tensors, forward only), numpy's BLAS (limited to the same threads with threadpoolctl), torch's bf16
   product and the bf16 emulation that ``precision: bf16`` uses on CPUs without bf16 instructions.
 * **the kernel choice**: `bvae.kernels.choose` at each configuration's products, as a training makes it (and how
@@ -36,7 +36,7 @@ batch 100, hidden 1024 1024, latent 2) and each thread count:
   over 3,300 rows timed separately; samples per second (seed-samples: S seeds × rows, training steps only) and
   achieved GFLOP/s, counting 6 FLOPs per weight multiply-add per example (forward 2, backward 4) over every weight.
 * **limits**: the fp32 matmul peak at the step's own products with the *best* fp32 kernel for each product (and,
-  for comparison, torch's alone: the floor before issue 20), and the memory bandwidth of a stream triad
+  for comparison, torch's alone: the floor before the kernel choice), and the memory bandwidth of a stream triad
   ``a = b + s*c`` (torch.add(b, c, alpha=s, out=a)) over arrays far larger than the caches (STREAM convention:
   12 bytes per element). A cache-resident triad (arrays the size of one parameter set) is reported for information.
 * **roofline floor per step** = the products autograd runs (forward, grad-input and grad-weight of every layer,
@@ -48,9 +48,9 @@ batch 100, hidden 1024 1024, latent 2) and each thread count:
   is the floor.
 * **stacking**: canonical samples/s with S seeds per stacked model for every S in ``--stack`` (ratio to S=1), at
   d = 200 for every thread count and at every d of the study grid at 1 thread (for the projection).
-* **projection** of the full study in ``config.yaml`` (else the method's defaults), with torch's kernel (before
-  issue 20) and with the chosen one: every (arch, d) of the grid is measured at 1 thread with the configured
-  ``seeds_per_job`` (and, for canonical, every S in ``--stack``); a training's time = epochs × (step time ×
+* **projection** of the full study in ``config.yaml`` (else the method's defaults), with torch's kernel (as
+  before the kernel choice) and with the chosen one: every (arch, d) of the grid is measured at 1 thread with the
+  configured ``seeds_per_job`` (and, for canonical, every S in ``--stack``); a training's time = epochs × (step time ×
   ceil(n_train / batch) + test pass × n_test / 3300) + the final ``mc_samples``-sample passes over train and test
   + the checkpoint saves + the kernel choice; core-hours = Σ jobs × job time; 28-core wall = core-hours / 28.
   Assumptions: perfect packing of one-thread jobs, each core as fast as one core here with no memory-bandwidth
@@ -108,7 +108,7 @@ ROOT = Path(__file__).resolve().parents[1]
 N_TRAIN, N_TEST, BATCH, HIDDEN, LATENT = 6700, 3300, 100, (1024, 1024), 2
 STEPS_PER_EPOCH = math.ceil(N_TRAIN / BATCH)  # 67
 TABLE_D = (200, 1000)
-KERNEL_TABLE_SHAPES = ((1024, 1024), (1000, 1024))  # (fan_in, fan_out) of issue 20's table: hidden, first layer
+KERNEL_TABLE_SHAPES = ((1024, 1024), (1000, 1024))  # (fan_in, fan_out) of the kernel table: hidden, first layer
 ADAM_BYTES_PER_PARAM = 7 * 4
 METHOD_GRID = dict(
     d=[200, 400, 1000],
@@ -245,10 +245,10 @@ def print_machine(m: dict) -> None:
 
 
 def table_calls(p: Product) -> dict:
-    """Every kernel issue 20's table compares, as calls on one product's operands."""
+    """Every kernel the kernel table compares, as calls on one product's operands."""
     a, b = (t[0] for t in p.operands())
     calls = {k: functools.partial(MM[k], a, b) for k in available()}
-    if p.role == "forward" and torch.backends.mkldnn.is_available():  # issue 20's oneDNN figure: mkldnn tensors
+    if p.role == "forward" and torch.backends.mkldnn.is_available():  # the first oneDNN figure: mkldnn tensors
         x, w = a.to_mkldnn(), b.T.contiguous().to_mkldnn()
         calls["onednn (mkldnn tensors)"] = functools.partial(torch._C._nn.mkldnn_linear, x, w)
     for k in BF16:  # on operands already rounded, as a training step multiplies them

@@ -6,13 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from matplotlib.lines import Line2D
 from scipy import stats
 
 from bvae.claims import (
     CLAIMS,
     NOT_PUBLISHED,
     NOT_REACHED,
+    ONE_ARCH,
+    ONE_N,
     PUBLISHED,
     TOO_FEW,
     Thresholds,
@@ -24,7 +25,7 @@ from bvae.comparison import paper_tables, read_histories
 from bvae.errors import ConfigError
 from bvae.evidence import Cell, combine, critical, narrower, sign, within
 from bvae.io import write_parquet
-from bvae.plot_claims import claims_figure
+from bvae.plot_claims import CEILING, NEVER, claims_figure
 from bvae.study import run_dir
 from tests.conftest import ROOT
 
@@ -224,7 +225,10 @@ def test_claim7_canonical_favours_preinit_more():
     assert len(claim(more, 7, level="all")) == 1 and claim(more, 7, level="arch").empty
     assert verdicts(decide(study(-8)), 7) == ["fails"]
     assert verdicts(decide(study(2.5)), 7) == ["undecided"]
-    assert claim(decide(runs({"preinit": (-5, 5, 1), "vanilla": (-5, 7, 1)})), 7).empty  # one architecture
+    one_arch = decide(runs({"preinit": (-5, 5, 1), "vanilla": (-5, 7, 1)}))  # present, and undecided with its reason
+    assert claim(one_arch, 7)["reason"].tolist() == [ONE_ARCH]
+    overall = claim(one_arch, 7, level="all")["reason"].tolist()
+    assert overall == [f"outside the claim's scope on every unit: {ONE_ARCH}"]
 
 
 def test_claim8_eigenvalues_above_4_count_the_true_latent_size():
@@ -243,7 +247,8 @@ def test_further_draws_and_user_files():
     mine = runs({"preinit": (-10, 5, 1), "vanilla": (-20, 15, 1)}, dataset="mine", d=24, N=60)
     table = decide(pd.concat([first, draw, mine]))
     assert claim(table, 4)["dataset"].tolist() == ["d200_N100", "mine"]  # the draw measures the data spread only
-    assert claim(table, 6).empty  # one N per d
+    assert set(claim(table, 6)["reason"]) == {ONE_N}  # one N per d: every claim has its row, undecided with why
+    assert verdicts(table, 6, level="all") == ["undecided"]
 
 
 # --- the paper's own cells --------------------------------------------------------------------------------------------
@@ -336,7 +341,8 @@ def test_published_rows_cover_only_the_studys_cells():
     assert not (decide(quick, paper=None)["protocol"] == PUBLISHED).any()
     assert "no `published` rows" in markdown(decide(quick, paper=None))
     one = decide(runs({"preinit": (-10, 5, 1), "vanilla": (-20, 15, 1)}, arch="deep", d=200, N=100), paper=paper)
-    assert set(claim(one, 4, PUBLISHED)["dataset"]) == {"d200_N100"} and claim(one, 7, PUBLISHED).empty
+    assert set(claim(one, 4, PUBLISHED)["dataset"]) == {"d200_N100"}
+    assert claim(one, 7, PUBLISHED)["reason"].tolist() == [ONE_ARCH]  # the study has one architecture there
 
 
 # --- thresholds, files, figure ----------------------------------------------------------------------------------------
@@ -369,7 +375,24 @@ def test_histories_read_from_the_runs_layout_and_figure(tmp_path, monkeypatch):
     monkeypatch.setattr("bvae.plot_claims.save", lambda fig, path: drawn.append(fig))
     claims_figure(epochs, Thresholds(), tmp_path / "again.png")
     (legend,) = drawn[0].legends
-    labels = dict(zip([text.get_text() for text in legend.get_texts()], legend.legend_handles, strict=True))
-    assert {"preinit", "vanilla", "never (plotted at epochs + 1)"} <= set(labels)  # the variants as CLI and config
-    never = {line.get_color() for line in legend.findobj(Line2D) if line.get_marker() == "^"}
-    assert never == {labels[v].get_color() for v in ("preinit", "vanilla")}  # the open triangles in their colours
+    labels = [text.get_text() for text in legend.get_texts()]
+    assert {"preinit, a seed", "vanilla, a seed", "a seed that never reaches"} <= set(labels)  # as CLI and config
+    train = drawn[0].axes[0]
+    never = [line for line in train.get_lines() if line.get_marker() == "o" and line.get_markerfacecolor() == "none"]
+    heights = np.concatenate([line.get_ydata() for line in never])
+    assert heights.tolist() == [NEVER * 10]  # vanilla's seed 2, in the band "never" above the last epoch (10)
+    assert NEVER * 10 > CEILING * 10 > 10
+
+
+def test_the_report_says_when_settings_decide_nothing_about_the_paper():
+    """A protocol trained shorter or narrower than every protocol the project ships gets the caveat; the study's
+    own protocols do not."""
+    quick = runs({"preinit": (-10, 5, 1), "vanilla": (-20, 15, 1)}).assign(epochs=20, hidden="[64, 64]")
+    full = quick.assign(protocol="calibrated", epochs=300, hidden="[1024, 1024]")
+    text = markdown(decide(pd.concat([quick, full])), runs=pd.concat([quick, full]))
+    lines = {line.split("`")[1]: line for line in text.splitlines() if line.startswith("- `")}
+    assert "deep 20 epochs, hidden widths 64 64; 3 seeds per cell (the paper: 100)" in lines["p"]
+    assert "Trained shorter and narrower than any protocol the project ships" in lines["p"]
+    assert "deep 300 epochs, hidden width 1024; canonical 50 epochs" in lines["p"]  # from the shipped protocols
+    assert "decide nothing about the paper" in lines["p"]
+    assert "decide nothing" not in lines["calibrated"]

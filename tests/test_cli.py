@@ -94,8 +94,8 @@ def test_train_agrees_with_the_library(csv, tmp_path, capsys):
     args = ["train", str(csv), "--arch", "deep", "--variant", "preinit", "--latent-dim", "2", *TINY]
     assert main([*args, "--seed", "7", "--out", str(out), "--no-progress"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["final.parquet", "history.parquet", "loss.png"]  # no checkpoint
-    settings = TrainSettings(
-        arch="deep", variant="preinit", latent_dim=2, hidden=(16, 16), epochs=3, batch_size=50, mc_samples=2
+    settings = TrainSettings(  # the default protocol's deep learning rate
+        arch="deep", variant="preinit", latent_dim=2, hidden=(16, 16), epochs=3, batch_size=50, mc_samples=2, lr=3e-4
     )
     direct = train(load_binary(csv), settings, seed=7, progress=False)
     final = pd.read_parquet(out / "final.parquet")

@@ -77,3 +77,13 @@ def test_markdown_reads_back_as_the_blocks_it_was_written_from():
                        Bullets(("item",))]  # fmt: skip
     with pytest.raises(ValueError, match="has 3 cells; expected 2"):
         from_markdown("| a | b |\n|---|---|\n| 1 | 2 | 3 |")
+
+
+def test_negative_numbers_take_the_minus_sign_and_marked_cells_their_colour():
+    table = Table(("name", "value", "verdict"), (("lr5e-4_b256", "[-1.50; -0.20]", "**✓ holds**"),
+                                                 ("d200_N100", "-.5", "✗ fails")), (False, True, False))  # fmt: skip
+    text = to_markdown([table])
+    assert "[−1.50; −0.20]" in text and "| −.5 |" in text and "lr5e-4_b256" in text  # names keep their hyphens
+    page = to_html([table], "t")
+    assert '<td class="text yes"><strong>✓ holds</strong></td>' in page and '<td class="text no">✗ fails</td>' in page
+    assert "nowrap; }" in page and "td.yes" in page  # only numbers and verdicts stay on one line

@@ -155,3 +155,19 @@ def test_spread_keeps_order_and_gap_within_the_axes(positions):
     assert placed.max() <= 1.0 + 1e-12
     if np.all(np.diff(np.sort(positions)) >= 0.05):
         np.testing.assert_allclose(placed, positions)  # far enough apart: left where they are
+
+
+def test_pct_panels_show_each_split_against_its_own_bound_over_the_second_half():
+    history = fake_history(("vanilla", "preinit"), (0, 1, 2), epochs=40)
+    fig = loss_figure(history, 100.0, 101.0, "x", nll_true=(99.0, 100.5))
+    nats, train, test = fig.axes
+    summary = epoch_bands(history)
+    late = summary[(summary["variant"] == "vanilla") & (summary["epoch"] >= 20)]
+    for ax, split, bound in ((train, "train", 100.0), (test, "test", 101.0)):
+        curve = ax.get_lines()[0]  # vanilla's median, first in VARIANT_COLORS
+        assert curve.get_xdata().tolist() == late["epoch"].tolist()
+        assert np.allclose(curve.get_ydata(), 100 * (late[f"{split}_loss_median"] - bound) / bound)
+        assert [line.get_ydata()[0] for line in ax.get_lines()[-2:]] == pytest.approx(
+            [0, 100 * ({"train": 99.0, "test": 100.5}[split] - bound) / bound]
+        )  # the bound at 0, the exact NLL in pct
+    assert any(patch.get_hatch() for patch in nats.collections)  # test bands hatched, train bands plain

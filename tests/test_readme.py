@@ -19,3 +19,25 @@ def test_readme_python_example(tmp_path, monkeypatch, capsys):
     exec(example, {})
     data = load_binary(tmp_path / "my_bits.csv", test_fraction=0.33, seed=0)
     assert f"{fit_bound(data.train, data.test, 2).bound_train!r}" in capsys.readouterr().out
+
+
+def test_the_readme_is_a_front_page_with_the_answer_first():
+    """At most 200 lines of at most 120 characters; the answer, between its markers, right after the two set-up
+    commands and within the first 40 lines."""
+    lines = (ROOT / "README.md").read_text().splitlines()
+    assert len(lines) <= 200 and max(map(len, lines)) <= 120
+    marks = ("## The answer", "<!-- answer:begin -->", "<!-- answer:end -->")
+    heading, begin, end = (lines.index(mark) for mark in marks)
+    assert heading < begin < end < 40 and end - begin - 1 <= 8
+    setup = [i for i, line in enumerate(lines[:heading]) if line.startswith("```")]
+    assert lines[setup[-2]] == "```bash" and setup[-1] - setup[-2] == 3  # the two commands, then the answer
+    assert not [line for line in lines[setup[-1] + 1 : heading] if line.strip()]
+
+
+def test_no_page_a_reader_sees_names_an_issue():
+    """Issue numbers mean nothing outside the tracker: none in the README, the docs, configs, report captions or
+    --help texts."""
+    pages = [ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("config/*"), ROOT / "config.yaml",
+             *ROOT.glob("workflow/report/*.rst"), *ROOT.glob("src/bvae/*.py"), *ROOT.glob("bench/*.py")]  # fmt: skip
+    found = [f"{p.name}: {m[0]}" for p in pages for m in re.finditer(r"\b[Ii]ssues? #?\d+", p.read_text())]
+    assert not found

@@ -6,7 +6,7 @@ import pytest
 
 from bvae.document import to_html, to_markdown
 from bvae.errors import DataError
-from bvae.tables import TABLES, deviation_table, document, with_exact_nll
+from bvae.tables import TABLES, deviation_table, document, training_text, with_exact_nll
 from tests.conftest import markdown_tables
 from tests.test_document import html_rows
 
@@ -110,3 +110,21 @@ def test_bad_runs_table(runs):
         deviation_table(runs.drop(columns="pct_test"), "deep", "test")
     with pytest.raises(DataError, match="no runs of arch 'canonical'"):
         deviation_table(runs[runs.arch == "deep"], "canonical", "test")
+
+
+def test_the_caption_says_what_the_cells_rest_on(runs):
+    """Seeds per cell against the paper's 100, epochs and the deep widths, the columns in their order, and the exact
+    NLL's meaning for this table's split only."""
+    runs = runs.assign(epochs=20, hidden="[64, 64]")
+    spec = TABLES[1]  # deep, train
+    table = with_exact_nll(deviation_table(runs, spec.arch, spec.split), bounds_with_nll(runs), spec.split)
+    caption = document(table, spec, "spec", training_text(runs, spec.arch))[0].caption
+    assert "Over 4 seeds per cell (the paper: 100), 20 epochs, hidden widths 64 64." in caption
+    assert 'preinit and vanilla are the paper\'s "VAE preinit" and "VAE"' in caption
+    assert "overfitting" in caption and "test data" not in caption
+    assert "hidden" not in document(table, TABLES[3], "spec", training_text(runs, "canonical"))[0].caption
+
+
+def bounds_with_nll(runs):
+    names = runs["dataset"].unique()
+    return pd.DataFrame({"dataset": names, "nll_true_train": 1.0, "nll_true_test": 1.0})

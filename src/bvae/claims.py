@@ -63,17 +63,21 @@ tables)`, and claim 2's published rows read part (b) alone.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from bvae.architectures import VARIANTS
+from bvae.architectures import ARCHITECTURES, VARIANTS
 from bvae.comparison import PAPER_COLUMNS, RUN_KEYS, paper_tables
 from bvae.errors import ConfigError
 from bvae.evidence import Cell, combine, narrower, sign, within
+from bvae.protocols import PROTOCOLS
 from bvae.simulate import loadings, parse_name
+from bvae.study import protocol_settings
+from bvae.tables import PAPER_SEEDS, seeds_text, training_text
 
 CLAIMS = {  # number -> (title, the paper's claim, paraphrased, with its sections)
     1: ("Faster convergence", "VAE preinit reaches the bound region in fewer epochs than VAE, on training and test "
@@ -96,7 +100,6 @@ CLAIMS = {  # number -> (title, the paper's claim, paraphrased, with its section
 PUBLISHED, DATA = "published", "data"  # protocols of the paper's own cells and of the datasets' claims
 HOLDS, FAILS, UNDECIDED = "holds", "fails", "undecided"
 LEVELS = ("all", "arch", "dataset")  # rows over both architectures, per architecture, per unit
-PAPER_SEEDS = 100  # every cell of the paper summarises 100 seeds (bvae/paper/README.md)
 PRINTED = 0.005  # half the last printed digit of the paper's two-decimal cells
 EXCEPTIONS = 1  # claim 4's "all but one"
 TRUE_LATENT = loadings(2, 1).shape[1]  # the generating model's latent size: the columns of its loadings (method §4)
@@ -107,7 +110,10 @@ TOO_FEW = "too few seeds"
 MISSING = "missing cells"
 NOT_REACHED = "neither variant reaches the region"
 NOT_PUBLISHED = "not in the published tables"
-OUT_OF_SCOPE = {NOT_REACHED}  # units a claim says nothing about: counted, but they do not decide an aggregate
+ONE_N = "one N for this d: nothing to compare across N"
+ONE_ARCH = "one architecture for this dataset: nothing to compare"
+OUT_OF_SCOPE = {NOT_REACHED, ONE_N, ONE_ARCH}  # units a claim says nothing about: counted, they do not decide
+MARKS = {HOLDS: "✓", FAILS: "✗", UNDECIDED: "?"}  # verdicts as the report shows them, to be scanned
 CELL_COLUMNS = ["protocol", "arch", "dataset", "d", "N", "variant", "bound_train", "bound_test", "n",
                 *(f"{stat}_{q}" for q in QUANTITIES for stat in ("mean", "std", "mround", "sround"))]  # fmt: skip
 COLUMNS = ["claim", "title", "protocol", "level", "arch", "dataset", "split", "criterion", "numbers", "seeds",
@@ -116,7 +122,7 @@ COLUMNS = ["claim", "title", "protocol", "level", "arch", "dataset", "split", "c
 
 @dataclass(frozen=True)
 class Thresholds:
-    """The claims report's thresholds: config key `claims:` (workflow/schemas/config.schema.yaml, README)."""
+    """The claims report's thresholds: config key `claims:` (workflow/schemas/config.schema.yaml, docs/claims.md)."""
 
     noise_se: float = 2.0  # a difference is decided beyond this many standard errors (t-corrected, see evidence)
     min_seeds: int = 3  # fewer seeds per cell leave a claim undecided
@@ -266,7 +272,7 @@ def criterion(claim: int, t: Thresholds, published: bool = False) -> str:
 def unit(claim, protocol, arch, dataset, split, numbers, n, verdict, reason, t) -> dict:
     """One row of the report at the unit level; `n`: the seed counts behind it."""
     published = protocol == PUBLISHED
-    seeds = f"{PAPER_SEEDS} per cell (the paper)" if published else seeds_text(n)
+    seeds = f"{PAPER_SEEDS} seeds per cell (the paper)" if published else seeds_text(n)
     return {
         "claim": claim,
         "title": CLAIMS[claim][0],
@@ -282,13 +288,6 @@ def unit(claim, protocol, arch, dataset, split, numbers, n, verdict, reason, t) 
         "reason": reason,
         "_n": list(n),
     }
-
-
-def seeds_text(n) -> str:
-    n = [int(x) for x in n]
-    if not n:
-        return ""
-    return f"{n[0]} per cell" if min(n) == max(n) else f"{min(n)}–{max(n)} per cell"
 
 
 def noise(protocol: str) -> str:
@@ -454,10 +453,11 @@ def more_data(cells: pd.DataFrame, protocol: str, t: Thresholds) -> list[dict]:
     sim = cells[np.array([simulated(ds) for ds in cells["dataset"]], dtype=bool)]
     for (arch, d), part in sim.groupby(["arch", "d"], sort=False):
         sizes = sorted(part["N"].unique())
-        if len(sizes) < 2:
-            continue
         for split in SPLITS:
             args = (6, protocol, arch, f"d{d}", split)
+            if len(sizes) < 2:
+                rows.append(unit(*args, f"N = {sizes[0]}", part["n"], UNDECIDED, ONE_N, t))
+                continue
             series = {v: [part[(part["variant"] == v) & (part["N"] == n)] for n in sizes] for v in VARIANTS}
             rows_of = [r.iloc[0] if len(r) else None for v in series for r in series[v]]
             n = [int(r["n"]) for r in rows_of if r is not None]
@@ -483,10 +483,11 @@ def canonical_more(cells: pd.DataFrame, protocol: str, t: Thresholds) -> list[di
     for dataset, part in cells.groupby("dataset", sort=False):
         got = {(r["arch"], r["variant"]): r for _, r in part.iterrows()}
         needed = [got.get((a, v)) for a in ("canonical", "deep") for v in ("vanilla", "preinit")]
-        if {a for a, _ in got} != {"canonical", "deep"}:
-            continue  # the study has one architecture here: the claim does not apply
         n = [int(r["n"]) for r in needed if r is not None]
         args = (7, protocol, "", dataset, "test")
+        if {a for a, _ in got} != {"canonical", "deep"}:
+            rows.append(unit(*args, f"{next(iter(got))[0]} only", n, UNDECIDED, ONE_ARCH, t))
+            continue
         if reason := missing_or_few(needed, t):
             rows.append(unit(*args, "", n, UNDECIDED, reason, t))
             continue
@@ -531,12 +532,12 @@ def aggregate(units: pd.DataFrame, level: str, arch: str) -> dict:
     numbers = f"holds {holds}, fails {fails}, undecided {open_} of {len(scope)}"
     numbers += "".join(f"; {v}: {names(scope[scope['verdict'] == v])}" for v in (FAILS, UNDECIDED) if count.get(v))
     outside = units[units["reason"].isin(OUT_OF_SCOPE)]
-    if len(outside):
-        numbers += f"; outside the claim's scope ({NOT_REACHED}): {names(outside)}"
+    for why, part in outside.groupby("reason", sort=False):
+        numbers += f"; outside the claim's scope ({why}): {names(part)}"
     reasons = scope.loc[scope["verdict"] == UNDECIDED, "reason"].value_counts()
     reason = "" if verdict != UNDECIDED else ", ".join(f"{r} ({c})" for r, c in reasons.items())
     if scope.empty:
-        reason = f"{NOT_REACHED} on every unit"
+        reason = "outside the claim's scope on every unit: " + ", ".join(outside["reason"].unique())
     n = [x for ns in units["_n"] for x in ns]
     return {
         **{k: "" for k in COLUMNS},
@@ -547,7 +548,7 @@ def aggregate(units: pd.DataFrame, level: str, arch: str) -> dict:
         "arch": arch,
         "criterion": rule,
         "numbers": numbers,
-        "seeds": f"{PAPER_SEEDS} per cell (the paper)" if protocol == PUBLISHED else seeds_text(n),
+        "seeds": f"{PAPER_SEEDS} seeds per cell (the paper)" if protocol == PUBLISHED else seeds_text(n),
         "verdict": verdict,
         "reason": reason,
     }
@@ -613,16 +614,64 @@ def evaluate(
     return table.reset_index(drop=True)
 
 
+def marked(verdict: str) -> str:
+    return f"{MARKS[verdict]} {verdict}"
+
+
 def verdict_matrix(table: pd.DataFrame) -> list[str]:
-    """Markdown lines: one row per protocol, one column per claim, the verdict over all units ('–': no row)."""
+    """Markdown lines: one row per protocol, one column per claim (numbered, with a key), the verdict over all units
+    ('–': the protocol has no row for the claim)."""
     overall = table[table["level"] == "all"]
     claims = sorted(CLAIMS)
-    lines = ["| protocol | " + " | ".join(f"{c} {CLAIMS[c][0]}" for c in claims) + " |"]
+    lines = ["| protocol | " + " | ".join(f"claim {c}" for c in claims) + " |"]
     lines.append("|---|" + "---|" * len(claims))
     for protocol in overall["protocol"].unique():
         got = overall[overall["protocol"] == protocol].set_index("claim")["verdict"]
-        lines.append(f"| {protocol} | " + " | ".join(got.get(c, "–") for c in claims) + " |")
-    return lines
+        lines.append(f"| {protocol} | " + " | ".join(marked(got[c]) if c in got else "–" for c in claims) + " |")
+    key = "; ".join(f"{c} {CLAIMS[c][0].lower()}" for c in claims)
+    return [*lines, "", f"Claims: {key}. Each claim's section below gives the reason of every undecided verdict."]
+
+
+def study_settings(protocols: dict) -> dict[str, dict]:
+    """Per architecture, the fewest epochs and the narrowest hidden width of `protocols` (name -> overrides)."""
+    resolved = [protocol_settings({"protocols": protocols}, name, arch) | {"arch": arch}
+                for name in protocols for arch in ARCHITECTURES]  # fmt: skip
+    return {arch: {"epochs": min(r["epochs"] for r in resolved if r["arch"] == arch),
+                   "hidden": min(min(r["hidden"]) for r in resolved if r["arch"] == arch)}
+            for arch in ARCHITECTURES}  # fmt: skip
+
+
+def reduced(runs: pd.DataFrame) -> str:
+    """For one protocol's runs: "shorter", "narrower", both joined, or "" when it trains at least as long and as wide
+    as some protocol the project ships for the paper (`study_settings`) on every architecture it ran."""
+    least = study_settings(PROTOCOLS)
+    short = any(runs.loc[runs["arch"] == a, "epochs"].min() < least[a]["epochs"] for a in runs["arch"].unique())
+    widths = runs.loc[runs["arch"] == "deep", "hidden"].unique()
+    narrow = any(min(json.loads(h)) < least["deep"]["hidden"] for h in widths)
+    return " and ".join(word for word, flag in (("shorter", short), ("narrower", narrow)) if flag)
+
+
+def decides_nothing(what: str) -> str:
+    """The caveat of a protocol whose settings are `reduced`, with the shipped protocols' least settings."""
+    ours = "; ".join(f"{a} {v['epochs']} epochs" + (f", hidden width {v['hidden']}" if a == "deep" else "")
+                     for a, v in study_settings(PROTOCOLS).items())  # fmt: skip
+    return (f"Trained {what} than any protocol the project ships for the paper ({ours}): its verdicts describe these "
+            "settings and decide nothing about the paper.")  # fmt: skip
+
+
+def training_note(runs: pd.DataFrame) -> list[str]:
+    """Markdown lines: per protocol what its verdicts rest on (epochs, deep hidden widths, seeds per cell), and for a
+    protocol that trains shorter or narrower than every protocol the project ships, that it decides nothing about
+    the paper."""
+    lines = []
+    for protocol, part in runs.groupby("protocol", sort=False):
+        n = part.groupby(["arch", "dataset", "variant"]).size()
+        said = "; ".join(f"{a} {training_text(part, a)}" for a in part["arch"].unique())
+        line = f"- `{protocol}`: {said}; {seeds_text(n)} (the paper: {PAPER_SEEDS})."
+        if what := reduced(part):
+            line += f" **{decides_nothing(what)}**"
+        lines.append(line)
+    return ["## What the verdicts rest on", "", *lines, ""]
 
 
 def findings(table: pd.DataFrame) -> list[str]:
@@ -634,8 +683,9 @@ def findings(table: pd.DataFrame) -> list[str]:
     return lines
 
 
-def markdown(table: pd.DataFrame, thresholds: Thresholds | None = None) -> str:
-    """The report: how to read it, the verdicts per protocol, the paper's contradicted claims, then every claim."""
+def markdown(table: pd.DataFrame, thresholds: Thresholds | None = None, runs: pd.DataFrame | None = None) -> str:
+    """The report: how to read it, the verdicts per protocol, what they rest on (with `runs`, the runs tables), the
+    paper's contradicted claims, then every claim."""
     t = thresholds or Thresholds()
     lines = [
         "# Does the paper hold? Its claims, decided from data",
@@ -658,6 +708,7 @@ def markdown(table: pd.DataFrame, thresholds: Thresholds | None = None) -> str:
         "",
         *verdict_matrix(table),
         "",
+        *(training_note(runs) if runs is not None else []),
     ]
     found = findings(table)
     if found:
@@ -680,7 +731,8 @@ def markdown(table: pd.DataFrame, thresholds: Thresholds | None = None) -> str:
         for _, row in part.iterrows():
             arch = row["arch"] or ("all" if row["level"] != "dataset" or row["claim"] == 7 else "")
             dataset = row["dataset"] or ("all" if row["level"] != "dataset" else "")
-            verdict = f"**{row['verdict']}**" if row["level"] != "dataset" else row["verdict"]
+            verdict = marked(row["verdict"])
+            verdict = f"**{verdict}**" if row["level"] != "dataset" else verdict
             lines.append(f"| {row['protocol']} | {arch} | {dataset} | {row['split']} | {verdict} | {row['reason']} | "
                          f"{row['numbers']} | {row['seeds']} |")  # fmt: skip
         lines.append("")

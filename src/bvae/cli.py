@@ -7,9 +7,12 @@ without a traceback, and before anything is written.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
+import shutil
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -20,16 +23,35 @@ from bvae import __version__
 from bvae.architectures import ARCHITECTURES, VARIANTS
 from bvae.calibration import SEEDS
 from bvae.errors import BvaeError, OutputError
-from bvae.settings import add_options, from_args
+from bvae.protocols import DEFAULT, PROTOCOLS
+from bvae.settings import PROPERTIES, add_options, from_args
+from bvae.study import protocol_settings
 
 DESCRIPTION = """\
 The ELBO lower bound of the Bernoulli VAE for your own 0/1 data (Parquet, CSV, .npy or .npz).
 
-Workflow: `bvae bound FILE` gives the training/test bound and the eigenvalue counts that suggest a latent size K;
-`bvae train FILE --variant preinit --latent-dim K --epochs E --out DIR` trains a VAE whose decoder output layer and
-encoder heads start at the bound's optimum, and plots its loss against the bound; `bvae example digits
-digits.parquet` writes a ready-made example file. "method §N" is a section of docs/method.md in the repository."""
+Workflow: `bvae bound FILE` gives the training/test bound and the eigenvalue counts that suggest a latent size \
+LATENT_DIM; `bvae train FILE --variant preinit --latent-dim LATENT_DIM --out DIR` trains a VAE whose decoder output \
+layer and encoder heads start at the bound's optimum, under the study's default settings, and plots its loss against \
+the bound; `bvae example digits digits.parquet` writes a ready-made example file. "method §N" is a section of \
+docs/method.md in the repository."""
+WIDTH = 120  # help text, option lists and the command list wrap alike, at most this wide
 
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's layout at one width for every part (the terminal's, at most WIDTH); a description keeps its
+    paragraphs, each filled to that width."""
+
+    def __init__(self, prog):
+        super().__init__(prog, width=min(WIDTH, shutil.get_terminal_size().columns), max_help_position=32)
+
+    def _fill_text(self, text, width, indent):
+        paragraphs = text.split("\n\n")
+        return "\n\n".join(textwrap.fill(" ".join(p.split()), width, initial_indent=indent,
+                                         subsequent_indent=indent) for p in paragraphs)  # fmt: skip
+
+
+SEED_PAIRS = [f"{n}={s}" for n, s in SEEDS.items()]  # `bvae calibration --seeds` default
 N_LEADING = 10  # eigenvalues printed by `bvae bound`
 
 
@@ -88,9 +110,10 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="bvae", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="bvae", description=DESCRIPTION, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}", help="print the version")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser = functools.partial(sub.add_parser, formatter_class=HelpFormatter)
 
     bound = sub.add_parser(
         "bound",
@@ -103,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_options(bound)
     # `--seed` is the training seed in `bvae train`; here it stays an undocumented alias of --split-seed (old usage)
     bound.add_argument("--seed", dest="split_seed", type=int, help=argparse.SUPPRESS)
-    bound.add_argument("--latent-dim", type=int, default=2, metavar="K", help="latent size κ of the bound (default: 2)")
+    bound.add_argument(
+        "--latent-dim", type=int, default=2, metavar="LATENT_DIM", help="latent size κ of the bound (default: 2)"
+    )
     bound.add_argument("--scree", type=path, metavar="PNG", help="also write a scree plot of the eigenvalues here")
     bound.add_argument("--json", type=path, metavar="OUT.json", help="also write the printed numbers as JSON here")
     bound.set_defaults(func=cmd_bound)
@@ -115,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         "DIR/final.parquet (final losses, bounds, pct deviations, active units) and DIR/loss.png. A checkpoint "
         "at DIR/checkpoint.pt lets an interrupted run resume when rerun with the same settings. DIR must hold none "
         "of these files (others are left alone) or hold this same training (then it resumes, or trains again); the "
-        "results or the checkpoint of another training are replaced only with --force.",
+        "results or the checkpoint of another training are replaced only with --force.\n\n" + protocol_text(),
     )
     add_data_options(train)
     train.add_argument("--arch", choices=list(ARCHITECTURES), default="deep", help="architecture (default: deep)")
@@ -126,7 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="vanilla: random initialisation; preinit: decoder output layer and encoder heads set to the bound's "
         "optimum, hidden layers random (method §5; default: preinit)",
     )
+    train.add_argument(
+        "--protocol", choices=list(PROTOCOLS), default=DEFAULT,
+        help=f"whose settings an option not given takes (default: {DEFAULT}, the study's; see above)",
+    )  # fmt: skip
     add_options(train)  # one option per training setting (bvae/settings.schema.yaml)
+    mark_protocol_defaults(train)
     train.add_argument(
         "--seed", type=int, default=0, help="training seed: initialisation, shuffling and noise (default: 0)"
     )
@@ -163,8 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="also compare every protocol's cells at these epochs, read from the histories, as protocol name@E",
     )  # fmt: skip
     calibration.add_argument(
-        "--seeds", nargs="+", default=[f"{n}={s}" for n, s in SEEDS.items()], metavar="N=S",
-        help="seeds of a complete cell per N (default: %(default)s; other N: any)",
+        "--seeds", nargs="+", default=SEED_PAIRS, metavar="N=S",
+        help=f"seeds of a complete cell per N (default: {' '.join(SEED_PAIRS)}; other N: any)",
     )  # fmt: skip
     calibration.add_argument(
         "--protocols", nargs="+", default=[], metavar="NAME", help="summarise these protocols only (default: all)"
@@ -212,6 +242,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def protocol_text() -> str:
+    """How `bvae train` picks its settings, for its --help."""
+    return (f"Settings: an option not given takes its value under --protocol. {DEFAULT} (the default) is what the "
+            "study trains (docs/calibration.md says why); spec is the method's settings exactly "
+            "(method §5-6). An option whose value differs between them shows each.")  # fmt: skip
+
+
+def mark_protocol_defaults(parser: argparse.ArgumentParser) -> None:
+    """A setting that some protocol changes shows its value per protocol and architecture instead of one default."""
+    resolved = {name: {arch: protocol_settings({"protocols": PROTOCOLS}, name, arch) for arch in ARCHITECTURES}
+                for name in PROTOCOLS}  # fmt: skip
+    for action in (a for a in parser._actions if a.dest in PROPERTIES):
+        values = {name: {arch: s[action.dest] for arch, s in r.items()} for name, r in resolved.items()}
+        if all(v == values[DEFAULT] for v in values.values()):
+            continue
+        per = [f"{name}: " + ", ".join(f"{shown(v)} {arch}" for arch, v in v.items()) for name, v in values.items()]
+        action.help = action.help[: action.help.rindex("(default: ")] + f"(default, {'; '.join(per)})"
+
+
+def shown(value) -> str:
+    return " ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+
+
+def train_settings(args: argparse.Namespace):
+    """The protocol's settings for the architecture, overridden by every setting option given on the command line."""
+    given = getattr(args, "_given", {})  # StoreOnce's record of the options given
+    values = {**protocol_settings({"protocols": PROTOCOLS}, args.protocol, args.arch),
+              **{key: getattr(args, key) for key in PROPERTIES if key in given}}  # fmt: skip
+    return from_args(argparse.Namespace(**values), arch=args.arch, variant=args.variant, threads=args.threads)
+
+
 def load(args: argparse.Namespace):
     """The file's data, with its generating settings when it is a simulated dataset of the project (exact NLL)."""
     from bvae.data import load_binary
@@ -246,7 +307,7 @@ def exact_nll_lines(report: dict) -> str:
     lines = ["exact NLL of the generating model (no model beats it on fresh data in expectation):"]
     for split in ("train", "test"):
         nll, bound = report[f"nll_true_{split}"], report[f"bound_{split}"]
-        lines.append(f"exact NLL {split:<9}{nll:.4f}  ({100 * (nll - bound) / bound:+.3f} % vs the {split} bound)")
+        lines.append(f"exact NLL {split:<9}{nll:.4f} nats  ({100 * (nll - bound) / bound:+.3f} % vs the {split} bound)")
     return "\n" + "\n".join(lines)
 
 
@@ -262,9 +323,9 @@ def cmd_bound(args: argparse.Namespace) -> int:
     print(
         f"dataset {data.name}: d = {data.d}, n_train = {data.n_train}, n_test = {data.n_test}, "
         f"latent_dim = {args.latent_dim}\n"
-        f"bound train        {report['bound_train']:.4f}\n"
-        f"bound test         {report['bound_test']:.4f}  (test data centred at their own mean)\n"
-        f"bound test strict  {report['bound_test_strict']:.4f}  (test data centred at the training mean)\n"
+        f"bound train        {report['bound_train']:.4f} nats per row\n"
+        f"bound test         {report['bound_test']:.4f} nats  (test data centred at their own mean)\n"
+        f"bound test strict  {report['bound_test_strict']:.4f} nats  (test data centred at the training mean)\n"
         f"eigenvalues > 4          {report['n_eig_gt_4']}\n"
         f"eigenvalues > MP edge    {report['n_eig_gt_mp']}  "
         f"(edge 4(1+sqrt(d/(n_train-1)))^2 = {report['mp_edge']:.3f})\n"
@@ -292,7 +353,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     check_outputs([args.file], [("--out", args.out / name) for name in TRAIN_OUTPUTS])
     data = load(args)
-    settings = from_args(args, arch=args.arch, variant=args.variant, threads=args.threads)
+    settings = train_settings(args)
     check_training(data, settings, [args.seed])  # before anything is written
     check_output_dir(args.out, TRAIN_OUTPUTS)
     started = time.perf_counter()
@@ -310,9 +371,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - started
     print(
         f"dataset {data.name}: d = {data.d}, n_train = {data.n_train}, n_test = {data.n_test}; "
-        f"{settings.arch} {settings.variant}, latent_dim = {settings.latent_dim}, seed = {args.seed}, "
+        f"{settings.arch} {settings.variant}, protocol {args.protocol}, latent_dim = {settings.latent_dim}, "
+        f"seed = {args.seed}, "
         f"{settings.epochs} epochs in {wall:.1f} s\n"
-        f"{'':6}{'final loss':>12}{'bound':>12}{'pct':>10}\n"
+        f"{'':6}{'final loss':>12}{'bound':>12}{'pct':>10}   (losses and bounds in nats per row)\n"
         f"{'train':6}{final['final_train_loss']:12.4f}{final['bound_train']:12.4f}{final['pct_train']:+9.3f}%\n"
         f"{'test':6}{final['final_test_loss']:12.4f}{final['bound_test']:12.4f}{final['pct_test']:+9.3f}%\n"
         f"strict test bound {final['bound_test_strict']:.4f}; "

@@ -25,7 +25,9 @@ from bvae.document import Block, Bullets, Heading, Paragraph, Table
 from bvae.io import read_parquet
 from bvae.simulate import parse_name
 from bvae.study import run_dir
+from bvae.tables import TABLES
 
+TABLE_LABELS = {spec.name: spec.label for spec in TABLES}  # table1_deep_test_range -> 1: deep, test, [min %; max %]
 PAPER_CSV = Path(__file__).with_name("paper") / "paper_tables.csv"
 PAPER_COLUMNS = {"preinit": ("preinit_a", "preinit_b"), "vanilla": ("vae_a", "vae_b")}
 RUN_KEYS = ["protocol", "dataset", "arch", "variant", "seed"]  # one training
@@ -152,7 +154,7 @@ def document(table: pd.DataFrame, datasets: list[str]) -> list[Block]:
     blocks: list[Block] = [
         Heading("Our tables against the paper's published cells"),
         Paragraph(
-            "All numbers are pct = 100 (loss - bound) / bound. *published*: the paper's cell (100 seeds); the column"
+            "All numbers are pct = 100 (loss − bound) / bound. *published*: the paper's cell (100 seeds); the column"
             " named after a protocol: ours under that protocol, over n seeds; *diff*: ours minus published (centres"
             " of the ranges, or means); *exact NLL*: the generating model's average negative log-likelihood in the"
             " same units (no model beats it on test data in expectation; a training loss below it is overfitting)."
@@ -175,7 +177,7 @@ def document(table: pd.DataFrame, datasets: list[str]) -> list[Block]:
     for protocol, part in table.groupby("protocol"):
         header = ("table", "dataset", "variant", "published", f"`{protocol}`", "n", "diff", "exact NLL", "agree")
         rows = tuple(
-            (row["table"], row["dataset"], row["variant"], paper_cell(row), our_cell(row), str(row["n"]),
+            (TABLE_LABELS[row["table"]], row["dataset"], row["variant"], paper_cell(row), our_cell(row), str(row["n"]),
              f"{row['diff']:+.2f}", signed(row["nll_pct"]), agreement(row))
             for _, row in part.iterrows()
         )  # fmt: skip
@@ -188,9 +190,9 @@ def signed(value: float) -> str:
 
 
 def agreement(row: pd.Series) -> str:
-    """yes, no, or "within data draws" for a difference that the data-draw spread explains."""
+    """yes, no, or "within data draws" for a difference that the data-draw spread explains; marked to be scanned."""
     explained = pd.notna(row["within_draw_spread"]) and bool(row["within_draw_spread"])
-    return "yes" if row["agree"] else ("within data draws" if explained else "no")
+    return "✓ yes" if row["agree"] else ("≈ within data draws" if explained else "✗ no")
 
 
 def is_paper_dataset(name: str) -> bool:

@@ -49,9 +49,24 @@ class Table:
 Block = Heading | Paragraph | Bullets | Table
 
 
+NEGATIVE = re.compile(r"(?<![\w.\-])-(?=\.?\d)")  # a hyphen before a number that starts no word: a minus sign
+MARKS = {"✓": "yes", "✗": "no", "?": "open", "≈": "open"}  # a cell opening with one of these, then a space
+
+
+def minus(cell: str) -> str:
+    """A table cell with its negative numbers written with the minus sign (−), as the text writes them."""
+    return NEGATIVE.sub("−", cell)
+
+
+def mark(cell: str) -> str:
+    """The class of a cell that opens with a verdict mark (also in **strong**), or ""."""
+    bare = cell.lstrip("*")
+    return MARKS.get(bare[:1], "") if bare[1:2] == " " else ""
+
+
 def markdown_row(cells: tuple[str, ...]) -> str:
     """One table line; a | inside a cell is escaped, an empty cell stays empty."""
-    return "|" + "|".join(" " + cell.replace("|", "\\|") + " " if cell else " " for cell in cells) + "|"
+    return "|" + "|".join(" " + minus(cell).replace("|", "\\|") + " " if cell else " " for cell in cells) + "|"
 
 
 def markdown_table(table: Table) -> list[str]:
@@ -126,7 +141,8 @@ def inline(text: str) -> str:
 
 
 def html_row(cells: tuple[str, ...], right: tuple[bool, ...], tag: str) -> str:
-    tagged = (f'<{tag} class="{"num" if r else "text"}">{inline(c)}</{tag}>' for c, r in zip(cells, right, strict=True))
+    tagged = (f'<{tag} class="{" ".join(filter(None, ("num" if r else "text", mark(c))))}">{inline(minus(c))}</{tag}>'
+              for c, r in zip(cells, right, strict=True))  # fmt: skip
     return "<tr>" + "".join(tagged) + "</tr>"
 
 
@@ -138,14 +154,18 @@ def html_table(table: Table) -> list[str]:
 
 
 STYLE = """
-body { font-family: system-ui, sans-serif; font-size: 14px; color: #1f2937; margin: 1.5em; max-width: 72em; }
+body { font-family: system-ui, sans-serif; font-size: 14px; color: #1f2937; margin: 1.5em; max-width: 96em; }
 table { border-collapse: collapse; margin: 1em 0; }
 caption { caption-side: top; text-align: left; padding-bottom: 0.6em; max-width: 60em; }
-th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #d1d5db; white-space: nowrap; }
+th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #d1d5db; vertical-align: top; }
 th { border-bottom: 2px solid #6b7280; }
-.num { text-align: right; font-variant-numeric: tabular-nums; }
-.text { text-align: left; }
+.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.text { text-align: left; overflow-wrap: break-word; }  /* long cells wrap between words, short ones whole */
 tbody tr:nth-child(even) { background: #f3f4f6; }
+td.yes { background: #dcfce7; color: #14532d; }
+td.no { background: #fee2e2; color: #7f1d1d; }
+td.open { background: #fef3c7; color: #78350f; }
+td.yes, td.no, td.open { white-space: nowrap; }
 code { font-size: 0.95em; }
 """
 

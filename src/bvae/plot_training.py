@@ -5,6 +5,10 @@ the test loss (dashed), with a min–max band when there is more than one seed, 
 horizontal lines, and for simulated data the exact NLL of the generating model per split. The y-axis is focused on
 the bound so that the bound lines stay visible instead of being squashed by the large losses of the first epochs;
 triangles on the top edge mark where a median lies above that range.
+
+Below it, one panel per split in pct of that split's bound, 100 (loss − bound) / bound, the unit of the paper's
+tables: at large N the variants and the bound lie within a fraction of a percent of each other, which an axis in
+nats cannot show, and train and test bands that overlap in nats get a panel each.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ VARIANT_COLORS = {"vanilla": "C0", "preinit": "C1"}
 BELOW, ABOVE = 0.03, 0.15  # default view: bound · [1 − BELOW, 1 + ABOVE], widened to show the final losses
 SPLIT_STYLES = {"train": "-", "test": "--"}  # every test line dashed: curves, bound and exact NLL alike
 EXACT_COLOR = "crimson"
-LABEL_GAP = 0.055  # axes fraction between reference-line labels: one line of small text on a 4-inch figure
+LABEL_GAP = 0.055  # axes fraction between reference-line labels: one line of small text on a 4-inch panel
+BAND_ALPHA = 0.18
+TEST_HATCH = "////"  # test bands hatched in the nats panel, so that overlapping train and test bands stay apart
 
 
 def labelled_history(history: pd.DataFrame, final) -> pd.DataFrame:
@@ -119,31 +125,21 @@ def mark_cut_off(ax: plt.Axes, epochs: np.ndarray, values: np.ndarray, color: st
     return bool(above.any())
 
 
-def loss_figure(
-    history: pd.DataFrame,
-    bound_train: float,
-    bound_test: float,
-    title: str,
-    nll_true: tuple[float, float] | None = None,
-) -> plt.Figure:
-    """The loss-development figure of `history` (columns variant, seed, epoch, train_loss, test_loss).
-
-    `nll_true` (train, test): the exact NLL of the generating model, drawn as reference lines when finite.
-    """
-    check_history(history)
-    summary = epoch_bands(history)
-    refs = [(bound, f"bound {s}", "k", SPLIT_STYLES[s]) for bound, s in ((bound_train, "train"), (bound_test, "test"))]
-    if nll_true is not None:
-        refs += [
-            (v, f"exact NLL {s}", EXACT_COLOR, SPLIT_STYLES[s]) for v, s in zip(nll_true, SPLIT_STYLES, strict=True)
-        ]
-    refs = [ref for ref in refs if np.isfinite(ref[0])]  # NaN: data without a generating model
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.set_ylim(*y_limits(summary, [ref[0] for ref in refs]))
+def ordered_variants(summary: pd.DataFrame) -> dict[str, str]:
+    """The variants in the order of VARIANT_COLORS (others after), each with its colour."""
     order = list(VARIANT_COLORS)
     variants = sorted(summary["variant"].unique(), key=lambda v: (order.index(v) if v in order else len(order), str(v)))
-    n_seeds = int(history["seed"].nunique())
-    colors = {v: VARIANT_COLORS.get(v, f"C{i + 2}") for i, v in enumerate(variants)}
+    return {v: VARIANT_COLORS.get(v, f"C{i + 2}") for i, v in enumerate(variants)}
+
+
+def band(ax: plt.Axes, epochs, low, high, color: str, split: str, hatched: bool) -> None:
+    hatch = {"hatch": TEST_HATCH, "facecolor": "none", "edgecolor": color} if hatched and split == "test" else {}
+    ax.fill_between(epochs, low, high, color=color, alpha=BAND_ALPHA, lw=0, **hatch)
+
+
+def nats_panel(ax: plt.Axes, summary: pd.DataFrame, refs: list, colors: dict, curve: str) -> None:
+    """The losses in nats with the bound and exact-NLL lines, focused on the bound."""
+    ax.set_ylim(*y_limits(summary, [ref[0] for ref in refs]))
     highest = {}  # variant -> the highest median of its curves that leave the view at the top
     for variant, color in colors.items():
         part = summary[summary["variant"] == variant]
@@ -154,19 +150,66 @@ def loss_figure(
             if mark_cut_off(ax, epochs, median, color):
                 highest[variant] = max(highest.get(variant, -np.inf), float(np.nanmax(median)))
             if part["n_seeds"].max() > 1:
-                ax.fill_between(
-                    epochs, part[f"{split}_loss_min"], part[f"{split}_loss_max"], color=color, alpha=0.15, lw=0
-                )
-    curve = "median" if n_seeds > 1 else "loss"
+                band(ax, epochs, part[f"{split}_loss_min"], part[f"{split}_loss_max"], color, split, hatched=True)
     for variant, top in highest.items():  # legend markers in their curve's colour, as drawn
         ax.plot([], [], "^", color=colors[variant], ms=5, label=f"{variant} {curve} above the range (up to {top:.4g})")
     reference_lines(ax, refs)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers: no 2.5, 7.5
-    seeds = f"{n_seeds} seeds: median, min–max band" if n_seeds > 1 else "1 seed"
-    ax.set(xlabel="epoch", ylabel="negative ELBO per observation [nats]", title=f"{title} ({seeds})")
-    # below the axes: inside, "best" may cover the bound lines, which sit low in the view
-    ax.legend(fontsize="small", ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
+    ax.set(xlabel="epoch", ylabel="negative ELBO per observation [nats]")
+
+
+def pct_panel(ax: plt.Axes, summary: pd.DataFrame, split: str, bound: float, exact: float, colors: dict) -> None:
+    """One split in pct of its bound over the second half of training, where the variants settle: 0 is the bound."""
+    last = summary.groupby("variant")["epoch"].transform("max")
+    late = summary[summary["epoch"] >= 0.5 * last]
+    pct = lambda column: 100 * (late[column] - bound) / bound  # noqa: E731
+    for variant, color in colors.items():
+        mine = late["variant"] == variant
+        epochs = late.loc[mine, "epoch"].to_numpy()
+        ax.plot(epochs, pct(f"{split}_loss_median")[mine], SPLIT_STYLES[split], color=color, lw=1.5)
+        if late.loc[mine, "n_seeds"].max() > 1:
+            band(ax, epochs, pct(f"{split}_loss_min")[mine], pct(f"{split}_loss_max")[mine], color, split, False)
+    ax.axhline(0, color="k", ls=SPLIT_STYLES[split], lw=1.1)
+    if np.isfinite(exact):
+        ax.axhline(100 * (exact - bound) / bound, color=EXACT_COLOR, ls=SPLIT_STYLES[split], lw=1.1)
+    ax.set(xlabel="epoch", ylabel="100 (loss − bound) / bound [%]")
+    ax.set_title(f"{split}, second half of training", fontsize=10)  # two panels side by side: a short title
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
+
+
+def loss_figure(
+    history: pd.DataFrame,
+    bound_train: float,
+    bound_test: float,
+    title: str,
+    nll_true: tuple[float, float] | None = None,
+) -> plt.Figure:
+    """The loss-development figure of `history` (columns variant, seed, epoch, train_loss, test_loss): the losses in
+    nats (the figure's first axes), then one pct panel per split.
+
+    `nll_true` (train, test): the exact NLL of the generating model, drawn as reference lines when finite.
+    """
+    check_history(history)
+    summary = epoch_bands(history)
+    exact = dict(zip(SPLIT_STYLES, nll_true if nll_true is not None else (np.nan, np.nan), strict=True))
+    bounds = {"train": bound_train, "test": bound_test}
+    refs = [(bounds[s], f"bound {s}", "k", style) for s, style in SPLIT_STYLES.items()]
+    refs += [(exact[s], f"exact NLL {s}", EXACT_COLOR, style) for s, style in SPLIT_STYLES.items()]
+    refs = [ref for ref in refs if np.isfinite(ref[0])]  # NaN: data without a generating model
+    n_seeds = int(history["seed"].nunique())
+    colors = ordered_variants(summary)
+    fig = plt.figure(figsize=(8, 7.5))
+    grid = fig.add_gridspec(2, 2, height_ratios=(3, 2), hspace=0.55, wspace=0.3)
+    top = fig.add_subplot(grid[0, :])
+    nats_panel(top, summary, refs, colors, "median" if n_seeds > 1 else "loss")
+    for column, split in enumerate(SPLIT_STYLES):
+        pct_panel(fig.add_subplot(grid[1, column]), summary, split, bounds[split], exact[split], colors)
+    top.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers: no 2.5, 7.5
+    seeds = f"{n_seeds} seeds: median, min–max band" if n_seeds > 1 else "1 seed"
+    top.set_title(f"{title} ({seeds})")
+    # beside the axes: inside, "best" may cover the bound lines, which sit low in the view
+    top.legend(fontsize="small", ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.13), frameon=False)
+    top.grid(alpha=0.3)
     return fig
 
 

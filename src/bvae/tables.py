@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pandas as pd
 
-from bvae.architectures import VARIANT_NOTE
+from bvae.architectures import VARIANTS
 from bvae.document import Table
 from bvae.errors import DataError
 from bvae.io import read_parquet
 
 COLUMN_ORDER = ("preinit", "vanilla")  # the paper's column order: VAE preinit, then VAE
 STATS = ("mean", "std", "min", "max", "n")
-EXACT_NOTE = (
-    " Exact NLL: the average negative log-likelihood of the model that generated the simulated data, with its"
-    " deviation from the bound: no model beats it on test data in expectation, and a training loss below the"
-    " training split's exact NLL is overfitting."
-)
+COLUMN_NOTE = f"{' and '.join(COLUMN_ORDER)} are the paper's " + " and ".join(f'"{VARIANTS[v]}"' for v in COLUMN_ORDER)
+EXACT_NOTE = {  # what the exact NLL says of the split's losses
+    "train": "a training loss below it is overfitting",
+    "test": "no model beats it on test data in expectation",
+}
+PAPER_SEEDS = 100  # every cell of the paper summarises 100 seeds (bvae/paper/README.md)
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class TableSpec:
     @property
     def statistic(self) -> str:
         return "[min %; max %]" if self.stat == "range" else "mean % ± std %"
+
+    @property
+    def label(self) -> str:
+        return f"{self.number}: {self.arch}, {self.split}, {self.statistic}"
 
     def caption(self, protocol: str | None = None) -> str:
         ours = f" (protocol `{protocol}`)" if protocol else ""
@@ -101,11 +107,31 @@ def row_label(row: pd.Series) -> str:
     return f"d={row['d']}; N={row['N']}" if simulated else f"{row['dataset']} (d={row['d']}; N={row['N']})"
 
 
-def document(table: pd.DataFrame, spec: TableSpec, protocol: str | None = None) -> list[Table]:
+def seeds_text(n) -> str:
+    """Seeds per cell, from the cells' seed counts: "3 seeds per cell", "3–10 seeds per cell"."""
+    n = [int(x) for x in n]
+    if not n:
+        return ""
+    return f"{n[0]} seeds per cell" if min(n) == max(n) else f"{min(n)}–{max(n)} seeds per cell"
+
+
+def training_text(runs: pd.DataFrame, arch: str) -> str:
+    """The epochs and, for the deep network, the hidden widths that an architecture's runs trained with."""
+    mine = runs[runs["arch"] == arch]
+    epochs = " / ".join(str(e) for e in sorted(mine["epochs"].unique()))
+    widths = " / ".join(" ".join(map(str, json.loads(h))) for h in mine["hidden"].unique())
+    return f"{epochs} epochs" + (f", hidden widths {widths}" if arch == "deep" else "")
+
+
+def document(table: pd.DataFrame, spec: TableSpec, protocol: str | None = None, training: str = "") -> list[Table]:
     """The paper's layout: rows per dataset, columns bound, preinit, vanilla; with an exact-NLL column after the
     bound when `table` has one (`with_exact_nll`) and at least one dataset has a generating model."""
     exact = "nll_true" in table.columns and table["nll_true"].notna().any()
-    caption = f"{spec.caption(protocol)} Columns: {VARIANT_NOTE}{EXACT_NOTE if exact else ''}"
+    exact_note = (f" Exact NLL: the average negative log-likelihood of the model that generated the simulated data,"
+                  f" with its deviation from the bound; {EXACT_NOTE[spec.split]}.")  # fmt: skip
+    seeds = seeds_text(table[[f"{v}_n" for v in COLUMN_ORDER if f"{v}_n" in table]].stack().dropna())
+    trained = f" Over {seeds} (the paper: {PAPER_SEEDS}){f', {training}' if training else ''}."
+    caption = f"{spec.caption(protocol)}{trained} Columns: {COLUMN_NOTE}.{exact_note if exact else ''}"
     header = ("", "bound", *(["exact NLL"] if exact else []), *COLUMN_ORDER)
     rows = []
     for _, row in table.iterrows():

@@ -3,8 +3,18 @@
 
 rule theory_figures:
     output:
-        figure3=report(f"{ROOT}/figures/figure3.png", caption="../report/figure3.rst", category="Figures"),
-        figure4=report(f"{ROOT}/figures/figure4.png", caption="../report/figure4.rst", category="Figures"),
+        figure3=report(
+            f"{ROOT}/figures/figure3.png",
+            caption="../report/figure3.rst",
+            category="The bound",
+            labels={"figure": "Figure 3: the Taylor bound of h"},
+        ),
+        figure4=report(
+            f"{ROOT}/figures/figure4.png",
+            caption="../report/figure4.rst",
+            category="The bound",
+            labels={"figure": "Figure 4: the third derivative of h"},
+        ),
     params:
         code=code("theory_figures.py"),
     log:
@@ -20,7 +30,12 @@ rule scree:
         bounds=f"{ROOT}/bounds/bounds.parquet",
         eigenvalues=f"{ROOT}/bounds/eigenvalues.parquet",
     output:
-        report(f"{ROOT}/figures/scree_{{dataset}}.png", caption="../report/scree.rst", category="Decision support"),
+        report(
+            f"{ROOT}/figures/scree_{{dataset}}.png",
+            caption="../report/scree.rst",
+            category="Decision support",
+            labels={"dataset": "{dataset}", "figure": "scree plot"},
+        ),
     params:
         code=code("scree.py"),
     log:
@@ -42,6 +57,7 @@ rule loss_development:
             caption="../report/loss.rst",
             category="Loss development",
             subcategory="{protocol}, {arch}",
+            labels={"dataset": "{dataset}", "network": "{arch}", "protocol": "{protocol}"},
         ),
     params:
         code=code("loss_development.py"),
@@ -61,7 +77,7 @@ rule comparison_figure:
             f"{ROOT}/figures/comparison.png",
             caption="../report/comparison_figure.rst",
             category="Comparison",
-            labels={"result": "figure"},
+            labels={"result": "figure: ours beside the published ranges"},
         ),
     params:
         code=code("comparison_figure.py"),

@@ -16,7 +16,7 @@ with log_to(snakemake.log[0]):
     epochs = epochs_to_region(read_histories(snakemake.params.root, runs), bounds, thresholds)
     table = evaluate(runs, epochs, bounds, thresholds)
     write_parquet(table, snakemake.output.parquet, {"thresholds": vars(thresholds)})
-    text = markdown(table, thresholds)
+    text = markdown(table, thresholds, runs)
     write_text(text, snakemake.output.markdown)
     write_text(to_html(from_markdown(text), "the paper's claims"), snakemake.output.html)
     claims_figure(epochs, thresholds, snakemake.output.figure)

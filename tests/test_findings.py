@@ -1,0 +1,30 @@
+"""The report's landing page: what the study found, from its finished tables, with the caveat of quick settings."""
+
+import pandas as pd
+
+from bvae.findings import findings
+from bvae.io import write_parquet
+
+
+def write_tables(root, epochs):
+    tables = root / "tables"
+    write_parquet(pd.DataFrame({"protocol": ["spec"] * 3, "agree": [True, False, True]}),
+                  tables / "comparison.parquet")  # fmt: skip
+    claims = pd.DataFrame({
+        "protocol": ["published", "spec", "spec", "spec", "data"], "level": ["all", "all", "all", "arch", "all"],
+        "verdict": ["fails", "holds", "undecided", "fails", "fails"],
+    })  # fmt: skip
+    write_parquet(claims, tables / "claims.parquet")
+    runs = pd.DataFrame({"arch": ["deep", "canonical"], "epochs": epochs, "hidden": "[1024, 1024]"})
+    write_parquet(runs, tables / "spec" / "runs.parquet")
+
+
+def test_the_landing_page_counts_agreement_and_verdicts(tmp_path):
+    assert findings(tmp_path, ["spec"]) == ""  # the study has not finished: the page says so instead
+    write_tables(tmp_path, [300, 50])
+    text = findings(tmp_path, ["spec"])
+    assert "``spec``: 2 of 3 published cells agree (Comparison_); the claims: holds 1, fails 0, undecided 1." in text
+    assert "(``published``), the claims: holds 0, fails 1, undecided 0" in text and "Claims_" in text
+    assert "decide nothing" not in text
+    write_tables(tmp_path, [20, 20])
+    assert "Trained shorter than any protocol the project ships" in findings(tmp_path, ["spec"])
