@@ -16,6 +16,7 @@ def test_the_readme_gives_the_answer_that_the_archive_gives(parts):
     shown = readme.split(MARK_BEGIN, 1)[1].split(MARK_END, 1)[0].strip()
     stale = "README's answer is stale: run bvae answer reference --readme README.md"
     assert shown == readme_block(parts, "reference"), stale
+    assert len(shown.splitlines()) <= 8 and max(map(len, shown.splitlines())) <= 120
 
 
 def test_the_answer_counts_every_archived_cell_the_paper_publishes(parts):

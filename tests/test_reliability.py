@@ -92,8 +92,13 @@ def test_clashing_dataset_names(files, examples, message):
 
 def test_registry_keeps_every_dataset_in_order():
     files = [{"name": "mine", "path": "a.csv"}, {"name": "yours", "path": "b.csv"}]
-    names = dataset_seeds({"datasets": SIM, "files": files, "examples": ["digits"], "seeds": 2})
-    assert names == {"d24_N100": 2, "mine": 2, "yours": 2, "digits": 2}
+    config = {"datasets": SIM, "files": files, "examples": ["digits"], "seeds": 2, "architectures": ["deep"]}
+    assert dataset_seeds(config) == {
+        "d24_N100": {"deep": 2},
+        "mine": {"deep": 2},
+        "yours": {"deep": 2},
+        "digits": {"deep": 2},
+    }
 
 
 @pytest.mark.parametrize(

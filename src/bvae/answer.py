@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import textwrap
 
 import pandas as pd
 
@@ -23,6 +24,7 @@ from bvae.decision import bound_tables
 
 PAPER_SIZES = sorted(set(paper_tables()["N"]))  # the paper's N: 100, 5000, 10000
 MARK_BEGIN, MARK_END = "<!-- answer:begin -->", "<!-- answer:end -->"
+LINE = 120  # README's widest line
 
 
 def answer_parts(archive: str | os.PathLike) -> dict[str, pd.DataFrame]:
@@ -63,33 +65,51 @@ def claim_verdicts(claims: pd.DataFrame, protocol: str, arch: str) -> dict[str, 
     return found
 
 
+def claim_list(claims: list[int]) -> str:
+    """[1, 2, 3, 5] -> '1–3, 5'."""
+    runs: list[list[int]] = []
+    for claim in sorted(claims):
+        if runs and claim == runs[-1][-1] + 1:
+            runs[-1].append(claim)
+        else:
+            runs.append([claim])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs)
+
+
 def verdict_text(verdicts: dict[str, list[int]]) -> str:
-    return "; ".join(f"{verdict} {', '.join(map(str, claims))}" for verdict, claims in sorted(verdicts.items()))
+    return ", ".join(f"{verdict} {claim_list(claims)}" for verdict, claims in sorted(verdicts.items()))
 
 
 def readme_block(parts: dict[str, pd.DataFrame], archive: str | os.PathLike) -> str:
-    """At most eight lines for README: ranges agreeing per architecture and N, claims per architecture, lost latent
-    units against the paper's ranges."""
+    """README's answer, at most eight lines of at most LINE characters: per protocol the [min; max] cells agreeing
+    per architecture and N and the claims per architecture, then the deep vanilla seeds that lost a latent unit
+    beside what the paper's ranges imply."""
     runs, claims = parts["runs"], parts["claims"]
     hours = (runs["wall_seconds"] / runs["stack_size"]).sum() / 3600
     protocols = list(runs["protocol"].unique())
     agreement = range_agreement(parts["comparison"])
-    lines = [f"From `bvae answer {archive}`: {len(runs)} trainings of {', '.join(f'`{p}`' for p in protocols)}, "
-             f"{hours:.1f} core-hours, seeds per cell {seed_counts(runs)}.",
-             "", "| protocol | [min; max] cells agreeing with the paper's (N = 100, 5000, 10000) | "
-             "claims 1–6, deep | claims 1–6, canonical |", "|---|---|---|---|"]  # fmt: skip
+    items = [
+        f"From `bvae answer {archive}`: {len(runs)} trainings ({hours:.1f} core-hours, {seed_counts(runs)} "
+        "seeds a cell). [min; max] cells agreeing with the paper's at N = 100, 5000, 10000, and the claims:"
+    ]
     for protocol in protocols:
         mine = agreement.loc[protocol]
-        total = f"**{int(mine['agreeing'].sum())} of {int(mine['compared'].sum())}**"
-        trained = mine.index.unique("arch")
-        counts = "; ".join(f"{arch} {per_size(mine.loc[arch])}" for arch in ARCHITECTURES if arch in trained)
-        verdicts = [verdict_text(claim_verdicts(claims, protocol, arch)) if arch in trained else "not trained"
-                    for arch in ARCHITECTURES]  # fmt: skip
-        lines.append(f"| `{protocol}` | {total}: {counts} | {' | '.join(verdicts)} |")
-    lines += ["", f"Claim 7 (canonical favours preinit more): {overall(claims, 7, protocols)}; claim 8 (decision "
-              f"support): {overall(claims, 8, [DATA])}. Deep vanilla seeds that lost a latent unit, N ≥ 5000: "
-              f"{lost_text(lost_units(runs))}."]  # fmt: skip
-    return "\n".join(lines)
+        trained = [arch for arch in ARCHITECTURES if arch in mine.index.unique("arch")]
+        counts = "; ".join(f"{arch} {per_size(mine.loc[arch])}" for arch in trained)
+        verdicts = "; ".join(f"{arch} {verdict_text(claim_verdicts(claims, protocol, arch))}" for arch in trained)
+        only = f" ({trained[0]} only)" if len(trained) == 1 else ""
+        items.append(f"- `{protocol}`{only}: **{int(mine['agreeing'].sum())} of {int(mine['compared'].sum())}**: "
+                     f"{counts}. Claims 1–6: {verdicts}; claim 7: {overall(claims, 7, [protocol])}.")  # fmt: skip
+    items.append(f"- Claim 8 (decision support, on the data): {overall(claims, 8, [DATA])}. Deep vanilla seeds that "
+                 f"lost a latent unit, N ≥ 5000 ({' / '.join(protocols)}; what the paper's ranges imply): "
+                 f"{lost_text(lost_units(runs), protocols)}.")  # fmt: skip
+    return "\n".join(wrap(item) for item in items)
+
+
+def wrap(item: str) -> str:
+    """A paragraph or a bullet in lines of at most LINE characters, never broken inside a name."""
+    indent = "  " if item.startswith("- ") else ""
+    return textwrap.fill(item, LINE, subsequent_indent=indent, break_on_hyphens=False, break_long_words=False)
 
 
 def per_size(counts: pd.DataFrame) -> str:
@@ -105,16 +125,18 @@ def seed_counts(runs: pd.DataFrame) -> str:
 
 def overall(claims: pd.DataFrame, claim: int, protocols: list[str]) -> str:
     rows = claims[(claims["claim"] == claim) & (claims["level"] == "all") & claims["protocol"].isin(protocols)]
-    return ", ".join(f"{row.verdict} (`{row.protocol}`)" for row in rows.itertuples()) or "–"
+    return ", ".join(rows["verdict"]) or "–"
 
 
-def lost_text(cells: pd.DataFrame) -> str:
-    """d200_N5000 1/5 `calibrated`, 0/5 `glorot` (paper: none); ..."""
+def lost_text(cells: pd.DataFrame, protocols: list[str]) -> str:
+    """d200_N5000 1/5, 0/5 (none); ...: per dataset, each protocol's seeds that lost a unit (– where it has none
+    archived), and what the paper's ranges imply."""
     parts = []
     for (d, n, paper), group in cells.groupby(["d", "N", "paper"], sort=False):
-        counts = ", ".join(f"{int(r.lost)}/{int(r.seeds)} `{r.protocol}`" for r in group.itertuples())
-        parts.append(f"d{d}_N{n} {counts} (paper: {paper})")
-    return "; ".join(parts)
+        found = group.set_index("protocol")
+        counts = [f"{found.at[p, 'lost']}/{found.at[p, 'seeds']}" if p in found.index else "–" for p in protocols]
+        parts.append(f"d{d}_N{n} {', '.join(counts)} ({paper})")
+    return "; ".join(parts) or "no such cell archived yet"
 
 
 def with_block(readme: str, block: str) -> str:
