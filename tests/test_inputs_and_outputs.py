@@ -120,7 +120,7 @@ def test_train_never_overwrites_another_trainings_results(bits, tmp_path, capsys
     assert main(["train", str(bits), *TRAIN, "--seed", "1", "--out", str(out)]) == 2
     assert one_line_error(capsys) == (
         f"bvae: error: {out}: holds the results of another training (bits deep preinit seed 0, 2 epochs); other data, "
-        "settings, seeds or code: choose another output directory, or replace it (bvae train --force)"
+        "settings, seeds or numerics version: choose another output directory, or replace it (bvae train --force)"
     )
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert main(["train", str(bits), *TRAIN, "--seed", "0", "--out", str(out)]) == 0  # the same training: fine
@@ -157,8 +157,8 @@ def test_train_never_replaces_an_unfinished_checkpoint_of_another_training(bits,
     assert main([*args, "--lr", "0.01"]) == 2
     assert one_line_error(capsys) == (
         f"bvae: error: {out / 'checkpoint.pt'}: holds the checkpoint of another training (bits deep preinit seeds "
-        "0..0, 3 epochs, unfinished: epoch 1); other data, settings, seeds or code: choose another output directory, "
-        "or replace it (bvae train --force)"
+        "0..0, 3 epochs, unfinished: epoch 1); other data, settings, seeds or numerics version: choose another output "
+        "directory, or replace it (bvae train --force)"
     )
     assert (out / "checkpoint.pt").read_bytes() == saved
     calls.clear()
