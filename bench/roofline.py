@@ -8,7 +8,7 @@ Usage, from the repository root (with the project's venv)::
     taskset -c 0 python -m bench.roofline --threads 1   # pinned to one core, as the kernel table was measured
     python -m bench.roofline --variant preinit     # time the preinit models instead of vanilla
     python -m bench.roofline --adam fused          # what-if: force Adam(fused=True) (default: the package's choice,
-                                                   # bvae.train.make_optimizer)
+                                                   # bvae.training.train.make_optimizer)
     python -m bench.profile_step                   # where the step time goes (torch.profiler), see that module
 
 Measure on an otherwise idle machine: before each configuration the harness waits (``--idle 0.15 60``) until other
@@ -24,18 +24,19 @@ batch 100, hidden 1024 1024, latent 2) and each thread count:
   runs on bf16 instructions, the CPUs this process may use (pin it with taskset).
 * **the kernel table**: GFLOP/s of every matrix-product kernel at the deep network's two big shapes,
   forward and both backward products, all kernels taking turns in one run at the same thread count
-  (`bvae.kernels.race`): torch's default (MKL on x86), oneDNN as training calls it
+  (`bvae.training.kernels.race`): torch's default (MKL on x86), oneDNN as training calls it
   (``torch.ops.mkldnn._linear_pointwise`` on plain tensors) and as first measured (``mkldnn_linear`` on
   mkldnn tensors, forward only), numpy's BLAS (limited to the same threads with threadpoolctl), torch's bf16
   product and the bf16 emulation that ``precision: bf16`` uses on CPUs without bf16 instructions.
-* **the kernel choice**: `bvae.kernels.choose` at each configuration's products, as a training makes it (and how
-  long it took), next to the harness's own longer measurement of every fp32 kernel at every product.
+* **the kernel choice**: `bvae.training.kernels.choose` at each configuration's products, as a training makes it (and
+  how long it took), next to the harness's own longer measurement of every fp32 kernel at every product.
 * **step / epoch time**, with torch's kernel and with the chosen one (every fp32 kernel for the single-seed models
-  at d = 200 and 1000), the kernels' models taking turns repeat by repeat: `bvae.train.run_epoch` over K·batch rows
-  (K steps, best repeat), scaled to the 67 steps of an epoch, plus the per-epoch test pass `bvae.train.full_pass`
-  over 3,300 rows timed separately; samples per second (seed-samples: S seeds × rows, training steps only) and
-  achieved GFLOP/s, counting 6 FLOPs per weight multiply-add per example (forward 2, backward 4) over every weight.
-* **limits**: the fp32 matmul peak at the step's own products with the *best* fp32 kernel for each product (and,
+  at d = 200 and 1000), the kernels' models taking turns repeat by repeat: `bvae.training.train.run_epoch` over K·batch
+  rows (K steps, best repeat), scaled to the 67 steps of an epoch, plus the per-epoch test pass
+  `bvae.training.train.full_pass` over 3,300 rows timed separately; samples per second (seed-samples: S seeds × rows,
+  training steps only) and achieved GFLOP/s, counting 6 FLOPs per weight multiply-add per example (forward 2, backward
+4) over every weight. * **limits**: the fp32 matmul peak at the step's own products with the *best* fp32 kernel for each
+product (and,
   for comparison, torch's alone: the floor before the kernel choice), and the memory bandwidth of a stream triad
   ``a = b + s*c`` (torch.add(b, c, alpha=s, out=a)) over arrays far larger than the caches (STREAM convention:
   12 bytes per element). A cache-resident triad (arrays the size of one parameter set) is reported for information.
@@ -82,8 +83,10 @@ import torch
 from threadpoolctl import threadpool_info
 
 import bvae
-from bvae.bound import fit_bound
-from bvae.kernels import (
+from bvae.data.simulate import SimSettings, simulate
+from bvae.model.bound import fit_bound
+from bvae.model.settings import TrainSettings
+from bvae.training.kernels import (
     BF16,
     MM,
     Product,
@@ -98,11 +101,9 @@ from bvae.kernels import (
     rotated,
     step_products,
 )
-from bvae.networks import build, linear_layers, use_kernel
-from bvae.settings import TrainSettings
-from bvae.simulate import SimSettings, simulate
-from bvae.train import Checkpoint, full_pass, run_epoch, seed_generators
-from bvae.train import make_optimizer as package_optimizer
+from bvae.training.networks import build, linear_layers, use_kernel
+from bvae.training.train import Checkpoint, full_pass, run_epoch, seed_generators
+from bvae.training.train import make_optimizer as package_optimizer
 
 ROOT = Path(__file__).resolve().parents[1]
 N_TRAIN, N_TEST, BATCH, HIDDEN, LATENT = 6700, 3300, 100, (1024, 1024), 2
@@ -301,7 +302,8 @@ def dataset(d: int):
 
 
 def make_optimizer(model, adam: str) -> torch.optim.Optimizer:
-    """`package`: bvae.train.make_optimizer with the default settings; else torch's Adam in the named flavour."""
+    """`package`: bvae.training.train.make_optimizer with the default settings; else torch's Adam in the named
+    flavour."""
     if adam == "package":
         return package_optimizer(model.parameters(), TrainSettings())
     kwargs = {"default": {}, "fused": {"fused": True}, "foreach": {"foreach": True}}[adam]
@@ -328,7 +330,8 @@ _MM_CACHE: dict[tuple, dict[str, float]] = {}
 
 
 def probe_products(products: list[Product], threads: int, rounds: int, target: float) -> list[dict]:
-    """Per product, seconds per call with every fp32 kernel (`bvae.kernels.race`), cached across configurations."""
+    """Per product, seconds per call with every fp32 kernel (`bvae.training.kernels.race`), cached across
+    configurations."""
     rows = []
     for p in products:
         key = (p.S, p.batch, p.fan_in, p.fan_out, p.role, threads)
@@ -576,7 +579,8 @@ def print_table(results: list[dict], limits: dict) -> None:
             f" {r['epoch_s']:8.3f} {r['gflops_achieved']:8.1f} {r['matmul_gflops']['torch']:8.1f}"
             f" {r['matmul_peak_gflops']:8.1f} {1e3 * r['floor_s']:8.2f} {r['floor_pct']:6.1f}% {r['choose_s']:8.2f}"
         )
-    print("  kernel = bvae.kernels.choose's pick at this configuration (what a training runs on); torch ms / step ms =")
+    print("  kernel = bvae.training.kernels.choose's pick at this configuration (what a training runs on);")
+    print("  torch ms / step ms =")
     print("  a step on torch's kernel / on the chosen one, x = their ratio; epoch s = 67 steps + test pass over 3,300")
     print("  rows; GFLOP/s at 6 FLOP per weight MAC per example; mm torch / mm best = GFLOP/s of the step's products")
     print("  with torch's kernel / with the best kernel for each product; floor = products at the best kernel + 28 B")
@@ -744,7 +748,7 @@ def main(argv=None) -> int:
         "--adam",
         default="package",
         choices=["package", "default", "fused", "foreach"],
-        help="optimizer: bvae.train.make_optimizer (package, the"
+        help="optimizer: bvae.training.train.make_optimizer (package, the"
         " default); or force torch.optim.Adam's default, fused=True or foreach=True implementation",
     )
     parser.add_argument("--no-projection", action="store_true", help="skip the extra 1-thread grid measurements")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bvae.answer import MARK_BEGIN, MARK_END, answer_parts, readme_block, with_block
+from bvae.report.answer import MARK_BEGIN, MARK_END, answer_parts, readme_block, with_block
 from tests.conftest import ROOT
 
 

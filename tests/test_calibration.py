@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bvae.calibration import collapse_epochs, complete, decoder_family, paper_collapse
 from bvae.cli import main
-from bvae.data import write_dataset
-from bvae.decision import bound_tables
-from bvae.settings import TrainSettings
-from bvae.simulate import SimSettings, simulate
-from bvae.study import run_dir
-from bvae.train import train_and_write
+from bvae.data.binary import write_dataset
+from bvae.data.simulate import SimSettings, simulate
+from bvae.model.decision import bound_tables
+from bvae.model.settings import TrainSettings
+from bvae.report.calibration import collapse_epochs, complete, decoder_family, paper_collapse
+from bvae.study.plan import run_dir
+from bvae.training.train import train_and_write
 from tests.conftest import markdown_tables
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bvae.comparison import PAPER_CSV, at_epoch, compare, document, paper_tables, summary
-from bvae.document import to_html, to_markdown
-from bvae.plot_comparison import comparison_figure
+from bvae.plots.comparison import comparison_figure
+from bvae.report.comparison import PAPER_CSV, at_epoch, compare, document, paper_tables, summary
+from bvae.report.document import to_html, to_markdown
 from tests.conftest import ROOT, markdown_tables
 from tests.test_document import html_rows
 

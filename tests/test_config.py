@@ -1,4 +1,4 @@
-"""Issue 21: every config error stops the run before the first job with one line naming the key (bvae.config,
+"""Issue 21: every config error stops the run before the first job with one line naming the key (bvae.study.config,
 without Snakemake; tests/test_workflow.py checks that the workflow prints that line last)."""
 
 import copy
@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from bvae.config import check_config
 from bvae.errors import ConfigError
+from bvae.study.config import check_config
 from tests.conftest import ROOT
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"

@@ -5,8 +5,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from bvae.bound import fit_bound
-from bvae.data import load_binary
+from bvae.data.binary import load_binary
+from bvae.model.bound import fit_bound
 from tests.conftest import ROOT
 
 

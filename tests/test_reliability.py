@@ -14,9 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-import bvae.train as train_module
+import bvae.training.train as train_module
 from bvae.cli import main
-from bvae.data import load_binary, write_dataset
+from bvae.data.binary import load_binary, write_dataset
+from bvae.data.simulate import SimSettings, simulate
 from bvae.errors import ConfigError, DataError, DivergenceError, OutputError
 from bvae.io import (
     Claim,
@@ -28,9 +29,8 @@ from bvae.io import (
     write_parquets,
     write_text,
 )
-from bvae.simulate import SimSettings, simulate
-from bvae.study import dataset_seeds, files_registry, reject_non_finite
-from bvae.train import TrainSettings, check_losses, train_and_write, train_seeds, write_result
+from bvae.study.plan import dataset_seeds, files_registry, reject_non_finite
+from bvae.training.train import TrainSettings, check_losses, train_and_write, train_seeds, write_result
 from tests.conftest import SNAKEMAKE, copy_workflow, snakemake
 
 TINY = dict(hidden=(16, 16), epochs=3, batch_size=50, mc_samples=2, checkpoint_every=1)

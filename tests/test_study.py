@@ -3,7 +3,7 @@
 import pytest
 
 from bvae.errors import ConfigError
-from bvae.study import (
+from bvae.study.plan import (
     canonical,
     data_definition,
     dataset_seeds,

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bvae.document import to_html, to_markdown
 from bvae.errors import DataError
-from bvae.tables import TABLES, deviation_table, document, training_text, with_exact_nll
+from bvae.report.document import to_html, to_markdown
+from bvae.report.tables import TABLES, deviation_table, document, training_text, with_exact_nll
 from tests.conftest import markdown_tables
 from tests.test_document import html_rows
 

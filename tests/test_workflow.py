@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from bvae.numerics import VERSION
-from bvae.tables import TABLES
+from bvae.report.tables import TABLES
 from tests.conftest import SNAKEMAKE, copy_workflow, job_counts, markdown_tables, snakemake
 from tests.test_document import html_rows
 
@@ -97,9 +97,9 @@ def test_nothing_to_do_after_a_complete_run(tiny):
 def test_a_comment_or_docstring_in_the_training_code_reruns_nothing(tiny):
     """Trainings and datasets are keyed on the numerics version, not on the code's bytes; the other rules on their
     code's syntax tree without docstrings."""
-    edit(tiny / "src" / "bvae" / "train.py")
+    edit(tiny / "src" / "bvae" / "training" / "train.py")
     edit(tiny / "workflow" / "scripts" / "train.py")  # Snakemake's own code trigger would rerun on its mtime
-    networks = tiny / "src" / "bvae" / "networks.py"
+    networks = tiny / "src" / "bvae" / "training" / "networks.py"
     networks.write_text(networks.read_text().replace('"""', '"""Edited by test_workflow. ', 1))
     run = snakemake(tiny, "-n", "--configfile", ".test/config.yaml")
     assert run.returncode == 0 and "Nothing to be done" in run.stdout + run.stderr, run.stdout[-2000:]
@@ -111,7 +111,7 @@ def edit(path: Path, code: bool = False) -> None:
 
 
 def test_editing_a_table_module_reruns_only_aggregation(tiny):
-    edit(tiny / "src" / "bvae" / "tables.py", code=True)
+    edit(tiny / "src" / "bvae" / "report" / "tables.py", code=True)
     run = snakemake(tiny, "-n", "--configfile", ".test/config.yaml")
     rerun = {"runs_table", "paper_tables_deep", "paper_tables_canonical", "comparison", "comparison_figure", "claims",
              "all"}  # fmt: skip

@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 
 from bvae import __version__
-from bvae.architectures import ARCHITECTURES, VARIANTS
-from bvae.calibration import SEEDS
 from bvae.errors import BvaeError, OutputError
-from bvae.protocols import DEFAULT, PROTOCOLS
-from bvae.settings import PROPERTIES, add_options, from_args
-from bvae.study import protocol_settings
+from bvae.model.architectures import ARCHITECTURES, VARIANTS
+from bvae.model.protocols import DEFAULT, PROTOCOLS
+from bvae.model.settings import PROPERTIES, add_options, from_args
+from bvae.report.calibration import SEEDS
+from bvae.study.plan import protocol_settings
 
 DESCRIPTION = """\
 The ELBO lower bound of the Bernoulli VAE for your own 0/1 data (Parquet, CSV, .npy or .npz).
@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--protocol", choices=list(PROTOCOLS), default=DEFAULT,
         help=f"whose settings an option not given takes (default: {DEFAULT}, the study's; see above)",
     )  # fmt: skip
-    add_options(train)  # one option per training setting (bvae/settings.schema.yaml)
+    add_options(train)  # one option per training setting (bvae/model/settings.schema.yaml)
     mark_protocol_defaults(train)
     train.add_argument(
         "--seed", type=int, default=0, help="training seed: initialisation, shuffling and noise (default: 0)"
@@ -275,8 +275,8 @@ def train_settings(args: argparse.Namespace):
 
 def load(args: argparse.Namespace):
     """The file's data, with its generating settings when it is a simulated dataset of the project (exact NLL)."""
-    from bvae.data import load_binary
-    from bvae.likelihood import with_recorded_settings
+    from bvae.data.binary import load_binary
+    from bvae.model.likelihood import with_recorded_settings
 
     data = load_binary(
         args.file, split_column=args.split_column or None, test_fraction=args.test_fraction, seed=args.split_seed
@@ -286,8 +286,8 @@ def load(args: argparse.Namespace):
 
 def bound_report(data, latent_dim: int):
     """The numbers `bvae bound` prints (the workflow's bounds.parquet row plus suggestions), and the support."""
-    from bvae.bound import check_latent_dim
-    from bvae.decision import bound_summary, decision_support
+    from bvae.model.bound import check_latent_dim
+    from bvae.model.decision import bound_summary, decision_support
 
     check_latent_dim(latent_dim, data.d)
     row, eigenvalues = bound_summary(data, latent_dim)
@@ -313,7 +313,7 @@ def exact_nll_lines(report: dict) -> str:
 
 def cmd_bound(args: argparse.Namespace) -> int:
     from bvae.io import check_outputs, check_suffix, write_text
-    from bvae.plot_bound import scree
+    from bvae.plots.bound import scree
 
     check_outputs([args.file], [("--scree", args.scree), ("--json", args.json)])
     check_suffix(args.scree, ".png", "a PNG image")
@@ -347,9 +347,9 @@ TRAIN_OUTPUTS = ("history.parquet", "final.parquet", "loss.png", "checkpoint.pt"
 
 def cmd_train(args: argparse.Namespace) -> int:
     from bvae.io import Claim, check_output_dir, check_outputs
-    from bvae.likelihood import exact_nll
-    from bvae.plot_training import labelled_history, loss_development
-    from bvae.train import check_training, train_and_write
+    from bvae.model.likelihood import exact_nll
+    from bvae.plots.training import labelled_history, loss_development
+    from bvae.training.train import check_training, train_and_write
 
     check_outputs([args.file], [("--out", args.out / name) for name in TRAIN_OUTPUTS])
     data = load(args)
@@ -390,8 +390,8 @@ def fmt_epoch(value) -> str:
 
 
 def cmd_example(args: argparse.Namespace) -> int:
-    from bvae.data import write_dataset
-    from bvae.examples import EXAMPLES
+    from bvae.data.binary import write_dataset
+    from bvae.data.examples import EXAMPLES
     from bvae.io import check_suffix, read_metadata
 
     check_suffix(args.out, ".parquet", "Parquet")
@@ -428,8 +428,8 @@ CALIBRATION_OUTPUTS = {
 
 
 def cmd_calibration(args: argparse.Namespace) -> int:
-    from bvae.calibration import markdown, summarise
     from bvae.io import check_outputs, check_suffix, write_text
+    from bvae.report.calibration import markdown, summarise
 
     check_outputs([], [(f"--{name}", getattr(args, name)) for name in CALIBRATION_OUTPUTS])
     for name, (suffix, what) in CALIBRATION_OUTPUTS.items():
@@ -452,11 +452,11 @@ def cmd_calibration(args: argparse.Namespace) -> int:
 
 def write_extras(args: argparse.Namespace, parts: dict, report) -> None:
     """The figures and the claims report that `--figure`, `--comparison` and `--claims` ask for."""
-    from bvae.calibration import claims, paper_collapse
-    from bvae.claims import markdown as claims_markdown
     from bvae.io import write_text
-    from bvae.plot_collapse import collapse_map
-    from bvae.plot_comparison import comparison_figure
+    from bvae.plots.collapse import collapse_map
+    from bvae.plots.comparison import comparison_figure
+    from bvae.report.calibration import claims, paper_collapse
+    from bvae.report.claims import claims_markdown
 
     decided = lambda: parts["claims"] if "claims" in parts else claims(args.root, parts)  # noqa: E731
     extras = [
@@ -471,7 +471,7 @@ def write_extras(args: argparse.Namespace, parts: dict, report) -> None:
 
 
 def cmd_archive(args: argparse.Namespace) -> int:
-    from bvae.archive import archive_root
+    from bvae.study.archive import archive_root
 
     updates = archive_root(args.root, args.archive, args.replace)
     for update in updates:
@@ -484,9 +484,9 @@ def cmd_archive(args: argparse.Namespace) -> int:
 
 
 def cmd_answer(args: argparse.Namespace) -> int:
-    from bvae.answer import answer_parts, readme_block, with_block
-    from bvae.calibration import markdown
     from bvae.io import check_outputs, check_suffix, write_text
+    from bvae.report.answer import answer_parts, readme_block, with_block
+    from bvae.report.calibration import markdown
 
     check_outputs([], [(f"--{name}", getattr(args, name)) for name in CALIBRATION_OUTPUTS])
     for name, (suffix, what) in {**CALIBRATION_OUTPUTS, "readme": (".md", "Markdown")}.items():

@@ -6,21 +6,21 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-from bvae.config import check_config
-from bvae.data import dataset_shape
-from bvae.archive import FILES as ARCHIVE_FILES
-from bvae.archive import identity, read_index
+from bvae.study.config import check_config
+from bvae.data.binary import dataset_shape
+from bvae.study.archive import FILES as ARCHIVE_FILES
+from bvae.study.archive import identity, read_index
 from bvae.errors import BvaeError
-from bvae.fingerprint import script_fingerprint
+from bvae.study.fingerprint import script_fingerprint
 from bvae.io import lock_results
 from bvae.numerics import VERSION as NUMERICS
-from bvae.resources import train_mem_mb, train_runtime_minutes
-from bvae.settings import RUN_ONLY
-from bvae.simulate import SimSettings
-from bvae.study import canonical, data_definition, dataset_seeds, files_registry, protocol_architectures
-from bvae.study import protocol_settings, seed_stacks, simulated
-from bvae.study import run_dir as study_run_dir
-from bvae.tables import TABLES
+from bvae.model.resources import train_mem_mb, train_runtime_minutes
+from bvae.model.settings import RUN_ONLY
+from bvae.data.simulate import SimSettings
+from bvae.study.plan import canonical, data_definition, dataset_seeds, files_registry, protocol_architectures
+from bvae.study.plan import protocol_settings, seed_stacks, simulated
+from bvae.study.plan import run_dir as study_run_dir
+from bvae.report.tables import TABLES
 
 
 try:  # schema, keys given twice, names, paths...: one line naming the key, last, instead of a traceback

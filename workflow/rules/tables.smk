@@ -3,7 +3,7 @@
 
 import sys
 
-from bvae.findings import findings
+from bvae.report.findings import findings
 
 # The report's landing page (workflow/report/workflow.rst) opens on what the study found, read from these tables when
 # Snakemake parses the workflow for --report only: a run never depends on them.

@@ -3,9 +3,9 @@ read at the epochs of `compare_epochs` from the histories."""
 
 import pandas as pd
 
-from bvae.comparison import at_epoch, compare, document, read_histories
-from bvae.document import to_html, to_markdown
 from bvae.io import log_to, read_parquet, write_parquet, write_text
+from bvae.report.comparison import at_epoch, compare, document, read_histories
+from bvae.report.document import to_html, to_markdown
 
 with log_to(snakemake.log[0]):
     runs = pd.concat([read_parquet(path) for path in snakemake.input.runs], ignore_index=True)

@@ -1,8 +1,8 @@
 """Snakemake script: loss development of both variants over all seeds of one dataset and architecture."""
 
-from bvae.decision import NLL_COLUMNS
 from bvae.io import log_to, read_parquet
-from bvae.plot_training import loss_development, read_histories
+from bvae.model.decision import NLL_COLUMNS
+from bvae.plots.training import loss_development, read_histories
 
 with log_to(snakemake.log[0]):
     history, finals = read_histories(snakemake.input.history, snakemake.input.final)

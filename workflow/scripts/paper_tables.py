@@ -1,8 +1,8 @@
 """Snakemake script: the paper's tables as Parquet, Markdown and HTML (method §7)."""
 
-from bvae.document import to_html, to_markdown
 from bvae.io import log_to, read_parquet, write_parquet, write_text
-from bvae.tables import TABLES, deviation_table, document, training_text, with_exact_nll
+from bvae.report.document import to_html, to_markdown
+from bvae.report.tables import TABLES, deviation_table, document, training_text, with_exact_nll
 
 with log_to(snakemake.log[0]):
     runs = read_parquet(snakemake.input[0])
