@@ -24,7 +24,7 @@ from bvae.report.claims import (
     epochs_to_region,
     evaluate,
 )
-from bvae.report.comparison import paper_tables, read_histories
+from bvae.report.comparison import history_paths, paper_tables, read_histories
 from bvae.report.evidence import Cell, combine, critical, narrower, sign, within
 from bvae.study.plan import run_dir
 from tests.conftest import ROOT
@@ -366,7 +366,7 @@ def test_histories_read_from_the_runs_layout_and_figure(tmp_path, monkeypatch):
     for (variant, seed), part in history.groupby(["variant", "seed"]):
         write_parquet(part[HISTORY], f"{run_dir(tmp_path, 'p', 'd200_N100', 'deep', variant, seed)}/history.parquet")
     run_table = history[["protocol", "dataset", "arch", "variant", "seed"]].drop_duplicates()
-    epochs = epochs_to_region(read_histories(tmp_path, run_table), bounds("d200_N100"), Thresholds())
+    epochs = epochs_to_region(read_histories(history_paths(tmp_path, run_table)), bounds("d200_N100"), Thresholds())
     assert sorted(epochs.loc[epochs["split"] == "train", "first"].dropna().tolist()) == [1, 1, 2, 6, 7]
     claims_figure(epochs, Thresholds(), tmp_path / "claims.png")
     claims_figure(epochs.iloc[:0], Thresholds(), tmp_path / "empty.png")

@@ -17,7 +17,7 @@ from bvae.numerics import VERSION as NUMERICS
 from bvae.model.resources import train_mem_mb, train_runtime_minutes
 from bvae.model.settings import RUN_ONLY
 from bvae.data.simulate import SimSettings
-from bvae.study.plan import canonical, data_definition, dataset_seeds, files_registry, protocol_architectures
+from bvae.study.plan import canonical_json, data_definition, dataset_seeds, files_registry, protocol_architectures
 from bvae.study.plan import protocol_settings, seed_stacks, simulated
 from bvae.study.plan import run_dir as study_run_dir
 from bvae.report.tables import TABLES
@@ -37,7 +37,7 @@ SIMULATED = simulated(config)
 FILES = files_registry(config)
 SEEDS = dataset_seeds(config)  # dataset -> arch -> number of seeds
 DATASETS = list(SEEDS)
-DEFINITIONS = {dataset: canonical(data_definition(config, dataset)) for dataset in DATASETS}  # what makes its bits
+DEFINITIONS = {dataset: canonical_json(data_definition(config, dataset)) for dataset in DATASETS}  # what makes its bits
 PROTOCOLS = {  # protocol -> each architecture it trains -> its complete training settings
     name: {arch: protocol_settings(config, name, arch) for arch in protocol_architectures(config, name)}
     for name in config["protocols"]

@@ -76,7 +76,6 @@ rule comparison:
             labels={"result": "table: every compared cell"},
         ),
     params:
-        root=ROOT,
         protocols=list(PROTOCOLS),
         datasets=DATASETS,
         epochs=config.get("compare_epochs", []),
@@ -110,7 +109,6 @@ rule claims:
             labels={"result": "figure: claim 1, epochs to the bound"},
         ),
     params:
-        root=ROOT,
         thresholds=config.get("claims", {}),
         code=code("claims.py"),
     log:

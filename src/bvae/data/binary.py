@@ -114,7 +114,7 @@ def _is_header(fields: list[str]) -> bool:
     return not all(_is_value(field) for field in fields)
 
 
-def csv_header(path: Path) -> list[str] | None:
+def _csv_header(path: Path) -> list[str] | None:
     """A CSV's column names if its first row is a header (`_is_header`), else None; a DataError for a header that
     pandas would read otherwise than it is written (a name given twice or none) or a file not separated by commas."""
     header = _first_csv_row(path)
@@ -144,7 +144,7 @@ def csv_header(path: Path) -> list[str] | None:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     """A CSV with or without a header row; without one, the columns are named x0, x1, ... like .npy columns."""
-    if csv_header(path) is not None:
+    if _csv_header(path) is not None:
         frame = pd.read_csv(path, encoding="utf-8-sig")
     else:
         frame = pd.read_csv(path, header=None, encoding="utf-8-sig")
@@ -170,13 +170,13 @@ def columns_of(path: str | os.PathLike) -> list[str] | None:
     """The column names of a Parquet or CSV file (x0, x1, ... for a CSV without a header), read from its first bytes
     only; None for .npy and .npz, whose arrays have no names. A one-line DataError if the file cannot be read."""
     path = Path(path)
-    check_input_file(path)
+    _check_input_file(path)
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         return read_columns(path)
     if suffix == ".csv":
         try:
-            header = csv_header(path)
+            header = _csv_header(path)
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             raise DataError(f"{path}: cannot be read ({exc})") from None
         return header or [f"x{j}" for j in range(len(_first_csv_row(path)))]
@@ -195,9 +195,9 @@ def rows_of(path: str | os.PathLike) -> int | None:
     if suffix == ".csv":
         with open(path, "rb") as file:
             lines = sum(1 for line in file if line.strip())  # pandas skips blank lines
-        return lines - (csv_header(path) is not None)
+        return lines - (_csv_header(path) is not None)
     if suffix == ".npy":
-        shape = array_shapes(path)["X"]
+        shape = _array_shapes(path)["X"]
         return shape[0] if shape else None
     return None
 
@@ -205,7 +205,7 @@ def rows_of(path: str | os.PathLike) -> int | None:
 ARRAY_MAGIC = {".npy": b"\x93NUMPY", ".npz": b"PK"}  # how numpy.save and numpy.savez files start
 
 
-def check_array_file(path: Path) -> None:
+def _check_array_file(path: Path) -> None:
     """A one-line DataError unless an .npy or .npz file starts as numpy writes one (numpy itself would say that any
     other file, CSV text say, holds pickled data)."""
     magic = ARRAY_MAGIC[path.suffix.lower()]
@@ -218,9 +218,9 @@ def check_array_file(path: Path) -> None:
         )
 
 
-def array_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+def _array_shapes(path: Path) -> dict[str, tuple[int, ...]]:
     """The shape of each array of an .npy ("X") or .npz file, from the array headers alone."""
-    check_array_file(path)
+    _check_array_file(path)
     try:
         if path.suffix.lower() == ".npy":
             with open(path, "rb") as file:
@@ -244,7 +244,7 @@ def _header_shape(file) -> tuple[int, ...]:
 def array_width(path: str | os.PathLike) -> int | None:
     """The number of columns of the matrix in an .npy or .npz file (of its 'train' array), from its headers; None
     if it holds no single 2-D matrix (loading it then says why)."""
-    shapes = array_shapes(Path(path))
+    shapes = _array_shapes(Path(path))
     shape = shapes["train"] if "train" in shapes else next(iter(shapes.values())) if len(shapes) == 1 else ()
     return shape[1] if len(shape) == 2 else None
 
@@ -278,7 +278,7 @@ FILE_KINDS = {
 }
 
 
-def check_input_file(path: Path) -> None:
+def _check_input_file(path: Path) -> None:
     """A one-line DataError unless `path` is a regular file (or a link to one), saying what it is instead."""
     if path.is_file():
         return
@@ -296,14 +296,14 @@ def check_input_file(path: Path) -> None:
 def _read_table(path: Path) -> pd.DataFrame | dict[str, np.ndarray]:
     """The raw contents of a Parquet, CSV, .npy or .npz file, or a one-line error if it cannot be read."""
     suffix = path.suffix.lower()
-    check_input_file(path)
+    _check_input_file(path)
     if suffix == ".parquet":
         return read_parquet(path)
     try:
         if suffix == ".csv":
             return _read_csv(path)
         if suffix in ARRAY_MAGIC:
-            check_array_file(path)
+            _check_array_file(path)
         if suffix == ".npy":
             return {"X": np.load(path, allow_pickle=False)}
         if suffix == ".npz":
@@ -319,36 +319,36 @@ def _read_table(path: Path) -> pd.DataFrame | dict[str, np.ndarray]:
     raise DataError(f"{path}: unsupported file type {suffix!r}; expected .parquet, .csv, .npy or .npz")
 
 
-def data_row(index: int) -> str:
+def _data_row(index: int) -> str:
     """A row index for messages, counted from 1 as people and spreadsheets count (a CSV's header is not a row)."""
     return f"row {index + 1} (counting data rows from 1)"
 
 
-def is_missing(cell) -> bool:
+def _is_missing(cell) -> bool:
     """Whether a cell is a missing value (a list or array in a cell is a value, though not a number)."""
     return pd.api.types.is_scalar(cell) and pd.isna(cell)
 
 
-def numbers_of(frame: pd.DataFrame, source: str) -> np.ndarray:
+def _numbers_of(frame: pd.DataFrame, source: str) -> np.ndarray:
     """A frame's values as float64, missing values as NaN. Only numbers and booleans are values: text is a DataError
     naming its row and column, the first that reads as no number at all, else the first number stored as text."""
     for column in frame.columns:
         cells = frame[column]
         if pd.api.types.is_numeric_dtype(cells) or pd.api.types.is_bool_dtype(cells):
             continue
-        text = cells.map(lambda cell: not (is_missing(cell) or isinstance(cell, numbers.Number | np.bool_)))
+        text = cells.map(lambda cell: not (_is_missing(cell) or isinstance(cell, numbers.Number | np.bool_)))
         wrong = text & ~cells.map(lambda cell: isinstance(cell, str) and _is_value(cell.strip()))
         for bad in (wrong, text):
             if bad.any():
                 row = int(np.argmax(bad.to_numpy()))
                 raise DataError(
-                    f"{source}: value {cells.iloc[row]!r} at {data_row(row)}, column {str(column)!r} is not a "
+                    f"{source}: value {cells.iloc[row]!r} at {_data_row(row)}, column {str(column)!r} is not a "
                     "number; expected only 0 and 1"
                 )
     return frame.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def check_binary(values: np.ndarray, columns: list[str], source: str) -> np.ndarray:
+def _check_binary(values: np.ndarray, columns: list[str], source: str) -> np.ndarray:
     """`values` as uint8 if it is a 2-D matrix of 0/1 without missing entries, else a one-line DataError."""
     values = np.asarray(values)
     if values.dtype.kind not in "biuf":  # text, dates, objects: never read as numbers behind the user's back
@@ -361,12 +361,12 @@ def check_binary(values: np.ndarray, columns: list[str], source: str) -> np.ndar
     missing = np.argwhere(np.isnan(values))
     if missing.size:
         row, col = missing[0]
-        raise DataError(f"{source}: missing value at {data_row(row)}, column {columns[col]!r}; expected 0 or 1")
+        raise DataError(f"{source}: missing value at {_data_row(row)}, column {columns[col]!r}; expected 0 or 1")
     bad = np.argwhere((values != 0) & (values != 1))
     if bad.size:
         row, col = bad[0]
         raise DataError(
-            f"{source}: value {exact(values[row, col])} at {data_row(row)}, column {columns[col]!r}; expected only 0 "
+            f"{source}: value {exact(values[row, col])} at {_data_row(row)}, column {columns[col]!r}; expected only 0 "
             "and 1"
         )
     return values.astype(np.uint8)
@@ -393,7 +393,7 @@ def _split_mask(labels: pd.Series, source: str) -> np.ndarray:
     bad = ~labels.isin(["train", "test"])
     if bad.any():
         row = int(np.argmax(bad.to_numpy()))
-        raise DataError(f"{source}: split value {labels.iloc[row]!r} at {data_row(row)}; expected 'train' or 'test'")
+        raise DataError(f"{source}: split value {labels.iloc[row]!r} at {_data_row(row)}; expected 'train' or 'test'")
     return (labels == "test").to_numpy()
 
 
@@ -406,13 +406,13 @@ def _matrix_and_split(raw, source: str, split_column: str | None) -> tuple[np.nd
             given = _split_mask(raw[split_column], source)
             raw = raw.drop(columns=split_column)
         columns = [str(c) for c in raw.columns]
-        return check_binary(numbers_of(raw, source), columns, source), columns, given
+        return _check_binary(_numbers_of(raw, source), columns, source), columns, given
     if set(raw) >= {"train", "test"}:
         train, test = raw["train"], raw["test"]
         if train.ndim != 2 or test.ndim != 2 or train.shape[1] != test.shape[1]:
             raise DataError(f"{source}: train {train.shape} and test {test.shape} must be 2-D of the same width")
         columns = [f"x{j}" for j in range(train.shape[1])]
-        return check_binary(np.vstack([train, test]), columns, source), columns, (len(train), len(test))
+        return _check_binary(np.vstack([train, test]), columns, source), columns, (len(train), len(test))
     if len(raw) != 1:
         raise DataError(f"{source}: holds arrays {sorted(raw)}; expected one matrix, or 'train' and 'test'")
     ((key, values),) = raw.items()
@@ -420,7 +420,7 @@ def _matrix_and_split(raw, source: str, split_column: str | None) -> tuple[np.nd
         tell(f"{source}: holds only a {key!r} array, so its rows are split at random like a single matrix")
     width = values.shape[1] if values.ndim == 2 else 0
     columns = [f"x{j}" for j in range(width)]
-    return check_binary(values, columns, source), columns, None
+    return _check_binary(values, columns, source), columns, None
 
 
 def load_binary(

@@ -21,7 +21,7 @@ def rescale(x01: np.ndarray) -> np.ndarray:
     return 4.0 * np.asarray(x01, dtype=np.float64) - 2.0
 
 
-def scatter_about(xt: np.ndarray, centre: np.ndarray) -> np.ndarray:
+def _scatter_about(xt: np.ndarray, centre: np.ndarray) -> np.ndarray:
     """Σ (x̃_i − c)(x̃_i − c)ᵀ / (n − 1): the ddof = 1 covariance of `xt` about an arbitrary centre."""
     if xt.shape[0] < 2:
         raise DataError(f"need at least 2 rows to form a covariance, got {xt.shape[0]}")
@@ -29,7 +29,7 @@ def scatter_about(xt: np.ndarray, centre: np.ndarray) -> np.ndarray:
     return centred.T @ centred / (xt.shape[0] - 1)
 
 
-def bound_from_cov(W: np.ndarray, S: np.ndarray) -> float:
+def _bound_from_cov(W: np.ndarray, S: np.ndarray) -> float:
     """B = −d/2 + ½ [log det C + tr(C⁻¹ S)] with C = W Wᵀ + 4 I."""
     d = S.shape[0]
     C = W @ W.T + NOISE_VAR * np.eye(d)
@@ -48,7 +48,7 @@ def bound_value(W: np.ndarray, b: np.ndarray, x01: np.ndarray) -> float:
     xt = rescale(x01)
     if W.ndim != 2 or W.shape[0] != xt.shape[1]:
         raise DataError(f"W has shape {W.shape}, expected (d, latent_dim) with d = {xt.shape[1]}")
-    return bound_from_cov(W, scatter_about(xt, np.asarray(b, dtype=np.float64)))
+    return _bound_from_cov(W, _scatter_about(xt, np.asarray(b, dtype=np.float64)))
 
 
 def closed_form_bound(eigenvalues: np.ndarray, latent_dim: int) -> float:
@@ -60,7 +60,7 @@ def closed_form_bound(eigenvalues: np.ndarray, latent_dim: int) -> float:
     return float(-lam.size / 2 + 0.5 * total)
 
 
-def sorted_eigh(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sorted_eigh(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues (descending, tiny negatives from rounding clipped to 0) and matching eigenvectors of S."""
     lam, U = np.linalg.eigh(S)
     return np.clip(lam[::-1], 0.0, None), U[:, ::-1]
@@ -98,7 +98,7 @@ def check_bound_memory(d: int, n: int) -> None:
     check_memory(bound_bytes(d, n), f"the bound of d = {d} columns (d × d matrices)")
 
 
-def optimal_decoder(lam: np.ndarray, U: np.ndarray, latent_dim: int) -> np.ndarray:
+def _optimal_decoder(lam: np.ndarray, U: np.ndarray, latent_dim: int) -> np.ndarray:
     """W* with R = I; columns whose eigenvalue is at most 4 are zero."""
     return U[:, :latent_dim] * np.sqrt(np.clip(lam[:latent_dim] - NOISE_VAR, 0.0, None))
 
@@ -112,8 +112,8 @@ def fit_bound(train: np.ndarray, test: np.ndarray, latent_dim: int) -> Bound:
     d = xt_train.shape[1]
     check_latent_dim(latent_dim, d)
     b = xt_train.mean(axis=0)
-    lam, U = sorted_eigh(scatter_about(xt_train, b))
-    W = optimal_decoder(lam, U, latent_dim)
+    lam, U = _sorted_eigh(_scatter_about(xt_train, b))
+    W = _optimal_decoder(lam, U, latent_dim)
     precision = np.linalg.inv(W.T @ W + NOISE_VAR * np.eye(latent_dim))  # diagonal: W*'s columns are orthogonal
     return Bound(
         latent_dim=latent_dim,
@@ -126,6 +126,6 @@ def fit_bound(train: np.ndarray, test: np.ndarray, latent_dim: int) -> Bound:
         sigma_z=NOISE_VAR * np.diag(precision),
         eigenvalues=lam,
         bound_train=closed_form_bound(lam, latent_dim),
-        bound_test=bound_from_cov(W, scatter_about(xt_test, xt_test.mean(axis=0))),
-        bound_test_strict=bound_from_cov(W, scatter_about(xt_test, b)),
+        bound_test=_bound_from_cov(W, _scatter_about(xt_test, xt_test.mean(axis=0))),
+        bound_test_strict=_bound_from_cov(W, _scatter_about(xt_test, b)),
     )

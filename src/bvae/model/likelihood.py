@@ -23,13 +23,13 @@ MAX_STEPS = 64
 TOL = 1e-10  # nats, per row
 
 
-def logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
+def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
     """log Σ exp(a) along `axis` without overflow or underflow."""
     top = np.max(a, axis=axis, keepdims=True)
     return np.squeeze(top, axis=axis) + np.log(np.sum(np.exp(a - top), axis=axis))
 
 
-def grid_rule(sd: float, loading: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+def _grid_rule(sd: float, loading: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Points u_q and log weights with ∫ f(u) N(u; 0, sd²) du ≈ Σ_q w_q f(u_q): the trapezoidal rule on ℝ.
 
     For integrands analytic in a strip around the real line the equispaced rule converges geometrically in
@@ -45,16 +45,16 @@ def grid_rule(sd: float, loading: np.ndarray, steps: int) -> tuple[np.ndarray, n
     return u, np.log(h / (sd * np.sqrt(2 * np.pi))) - 0.5 * (u / sd) ** 2
 
 
-def factor_log_integral(stat: np.ndarray, loading: np.ndarray, sd: float, steps: int) -> np.ndarray:
+def _factor_log_integral(stat: np.ndarray, loading: np.ndarray, sd: float, steps: int) -> np.ndarray:
     """log ∫ exp(s·u − Σ_j softplus(b_j u)) N(u; 0, sd²) du for each s in `stat`.
 
     Σ_j [x_j b_j u − softplus(b_j u)] = log Π_j Bern(x_j | σ(b_j u)): the rows enter only through s = x·b, so the
     integral is computed once per distinct s (at most block + 1 values for equal loadings).
     """
     values, inverse = np.unique(stat, return_inverse=True)
-    u, log_w = grid_rule(sd, loading, steps)
+    u, log_w = _grid_rule(sd, loading, steps)
     log_f = np.outer(values, u) - np.logaddexp(0.0, np.outer(u, loading)).sum(axis=1)
-    return logsumexp(log_w + log_f, axis=1)[inverse.ravel()]
+    return _logsumexp(log_w + log_f, axis=1)[inverse.ravel()]
 
 
 def log_likelihood(x: np.ndarray, B: np.ndarray, score_sd, steps: int) -> np.ndarray:
@@ -76,7 +76,7 @@ def log_likelihood(x: np.ndarray, B: np.ndarray, score_sd, steps: int) -> np.nda
     for k, sd in enumerate(score_sd):
         block = B[:, k] != 0
         if block.any():
-            total += factor_log_integral(x[:, block] @ B[block, k], B[block, k], float(sd), steps)
+            total += _factor_log_integral(x[:, block] @ B[block, k], B[block, k], float(sd), steps)
     return total
 
 
@@ -104,7 +104,7 @@ def _recorded_fits(name: str, value) -> bool:
     return isinstance(value, kinds) and not isinstance(value, bool)
 
 
-def generating_settings(data) -> SimSettings | None:
+def _generating_settings(data) -> SimSettings | None:
     """The SimSettings recorded in a simulated dataset's metadata; None for user data and for examples, whose
     recorded settings describe how they were made, not a generating model."""
     recorded = data.metadata.get("settings")
@@ -138,7 +138,7 @@ def exact_nll(data) -> dict | None:
 
     None when the data carry no generating settings (user and example data).
     """
-    settings = generating_settings(data)
+    settings = _generating_settings(data)
     if settings is None:
         return None
     B = loadings(settings.d, settings.block)

@@ -61,11 +61,11 @@ def available_memory() -> int | None:
         found.append(1024 * int(re.search(r"^MemAvailable:\s+(\d+) kB", Path("/proc/meminfo").read_text(), re.M)[1]))
     except (OSError, TypeError):
         pass
-    found += [limit - usage for limit, usage in cgroup_memory()]
+    found += [limit - usage for limit, usage in _cgroup_memory()]
     return min(found) if found else None
 
 
-def cgroup_memory() -> list[tuple[int, int]]:
+def _cgroup_memory() -> list[tuple[int, int]]:
     """(limit, usage) in bytes of this process's memory control group, cgroup v2 or v1, if it has a limit."""
     groups = {  # "0::/path" (v2) or "4:memory:/path" (v1) in /proc/self/cgroup
         "": ("/sys/fs/cgroup", "memory.max", "memory.current"),

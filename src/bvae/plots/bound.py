@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import os
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display on clusters and CI
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from bvae.io import atomic_path
 from bvae.model.decision import DecisionSupport
+from bvae.plots.style import save
 
 
 def neg_softplus(gamma: np.ndarray) -> np.ndarray:
@@ -29,21 +26,6 @@ def third_derivative(gamma: np.ndarray) -> np.ndarray:
     """h'''(γ) = −σ(γ)(1 − σ(γ))(1 − 2σ(γ))."""
     s = 1 / (1 + np.exp(-gamma))
     return -s * (1 - s) * (1 - 2 * s)
-
-
-def save(fig: plt.Figure, path: str | os.PathLike) -> None:
-    """Save a PNG atomically and release the figure."""
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight")
-    plt.close(fig)
-
-
-def save_message(text: str, path: str | os.PathLike) -> None:
-    """A figure that only says why there is nothing to draw, so that a rule's output always exists."""
-    fig, ax = plt.subplots(figsize=(6, 1.5))
-    ax.axis("off")
-    ax.text(0.5, 0.5, text, ha="center", va="center")
-    save(fig, path)
 
 
 def figure3(path: str | os.PathLike) -> None:
@@ -84,7 +66,7 @@ def figure4(path: str | os.PathLike) -> None:
     save(fig, path)
 
 
-def plain_log_ticks(ax: plt.Axes) -> None:
+def _plain_log_ticks(ax: plt.Axes) -> None:
     """Label a log y-axis with plain numbers (4, 5, 6 or 2, 5, 10, 20) instead of 4×10⁰, unlabelled minor ticks."""
     lo, hi = ax.get_ylim()
     subs = (1.0, 2.0, 5.0) if hi / lo > 10 else tuple(float(k) for k in range(1, 10))  # within a decade: every digit
@@ -109,7 +91,7 @@ def scree(support: DecisionSupport, title: str, path: str | os.PathLike, show: i
     )
     ax.set(xlabel=f"index i ({which} eigenvalues)", ylabel=r"eigenvalue $\lambda_i$ of S", title=f"Scree plot: {title}")
     ax.set_yscale("log")
-    plain_log_ticks(ax)
+    _plain_log_ticks(ax)
     ax.legend()
     ax.grid(alpha=0.3)
     save(fig, path)

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import os
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display on clusters and CI
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter
 
-from bvae.plots.bound import save, save_message
-from bvae.plots.training import VARIANT_COLORS
+from bvae.plots.style import VARIANT_COLORS, save, save_message
 from bvae.report.claims import SPLITS, Thresholds, restrict_epochs
 
 OFFSETS = {"preinit": -0.2, "vanilla": 0.2}  # the paper's column order: preinit left of vanilla
@@ -33,7 +29,7 @@ def placed(seeds: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return np.where(reached, seeds["first"], NEVER * seeds["epochs"]).astype(float), reached
 
 
-def panel(ax: plt.Axes, epochs: pd.DataFrame, datasets: list[str], last: int) -> None:
+def _draw_panel(ax: plt.Axes, epochs: pd.DataFrame, datasets: list[str], last: int) -> None:
     for x, dataset in enumerate(datasets):
         for variant, offset in OFFSETS.items():
             seeds = epochs[(epochs["dataset"] == dataset) & (epochs["variant"] == variant)]
@@ -74,7 +70,7 @@ def claims_figure(epochs: pd.DataFrame, thresholds: Thresholds, path: str | os.P
     for (row, (protocol, arch)), (col, split) in ((r, c) for r in enumerate(rows) for c in enumerate(SPLITS)):
         part = epochs[(epochs["protocol"] == protocol) & (epochs["arch"] == arch) & (epochs["split"] == split)]
         ax = axes[row][col]
-        panel(ax, part, datasets, int(epochs.loc[epochs["protocol"] == protocol, "epochs"].max()))
+        _draw_panel(ax, part, datasets, int(epochs.loc[epochs["protocol"] == protocol, "epochs"].max()))
         ax.set_title(f"{protocol}, {arch}, {split} (region: bound + {thresholds.region(split):g} %)", fontsize=10)
         if col == 0:
             ax.set_ylabel("epochs to the bound region", fontsize=9)

@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import os
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display on clusters and CI
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from bvae.plots.bound import save, save_message
-from bvae.plots.training import VARIANT_COLORS
+from bvae.plots.style import VARIANT_COLORS, save, save_message
 from bvae.report.calibration import COLLAPSED_KL
 from bvae.report.tables import COLUMN_ORDER
 
@@ -29,7 +25,7 @@ SPREAD = 0.12  # half-width over which a variant's seeds spread in its column
 COLUMNS = {v: (i - (len(COLUMN_ORDER) - 1) / 2) * 0.36 for i, v in enumerate(COLUMN_ORDER)}  # variant -> x offset
 
 
-def panel_title(d: int, n: int, paper: pd.DataFrame) -> str:
+def _panel_title(d: int, n: int, paper: pd.DataFrame) -> str:
     cell = paper[(paper["d"] == d) & (paper["N"] == n)]
     if cell.empty:
         return f"d = {d}, N = {n}"
@@ -37,7 +33,7 @@ def panel_title(d: int, n: int, paper: pd.DataFrame) -> str:
     return f"d = {d}, N = {n}\npublished: {IMPLIED[row['collapsed']]} [{row['vae_a']:.2f}; {row['vae_b']:.2f}] %"
 
 
-def slot_label(protocol: str, cell: pd.DataFrame) -> str:
+def _slot_label(protocol: str, cell: pd.DataFrame) -> str:
     """The protocol's name, broken at its parts, over its collapsed seeds per variant drawn."""
     counts = [f"{int(part['collapse_epoch'].notna().sum())}/{len(part)} {v}"
               for v in COLUMN_ORDER if len(part := cell[cell["variant"] == v])]  # fmt: skip
@@ -68,7 +64,7 @@ def collapse_map(runs: pd.DataFrame, paper: pd.DataFrame, path: str | os.PathLik
                 xs = x + offset + np.linspace(-SPREAD, SPREAD, len(part)) if len(part) > 1 else [x + offset] * len(part)
                 y = part["collapse_epoch"].fillna(1.6 * top)
                 ax.scatter(xs, y, color=VARIANT_COLORS[variant], alpha=0.75, s=30, edgecolors="white", linewidths=0.5)
-        ax.set_xticks(range(len(here)), [slot_label(p, cell[cell["protocol"] == p]) for p in here], fontsize=8)
+        ax.set_xticks(range(len(here)), [_slot_label(p, cell[cell["protocol"] == p]) for p in here], fontsize=8)
         ax.set_xlim(-0.6, len(here) - 0.4)
         for x in range(1, len(here)):
             ax.axvline(x - 0.5, color="0.85", lw=0.8)
@@ -78,7 +74,7 @@ def collapse_map(runs: pd.DataFrame, paper: pd.DataFrame, path: str | os.PathLik
         ticks = [t for t in (1, 3, 10, 30, 100, 300, 1000) if t <= top]
         ax.set_yticks([*ticks, 1.6 * top], [*map(str, ticks), "none"], fontsize=9)
         ax.minorticks_off()
-        ax.set_title(panel_title(d, n, paper), fontsize=10)
+        ax.set_title(_panel_title(d, n, paper), fontsize=10)
         ax.set_ylabel("epoch of collapse", fontsize=9)
     drawn = [v for v in COLUMN_ORDER if v in set(runs["variant"])]
     handles = [plt.Line2D([], [], ls="", marker="o", color=VARIANT_COLORS[v], label=f"{v}, one point per seed")

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import os
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display on clusters and CI
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from bvae.plots.bound import save, save_message
+from bvae.plots.style import save, save_message
 from bvae.report.tables import COLUMN_ORDER
 
 ARCHS, SPLITS = ("deep", "canonical"), ("train", "test")
@@ -27,7 +24,7 @@ PAPER_COLOR = "0.6"
 YLABEL = "pct = 100 (loss − bound) / bound [%]"
 
 
-def cells(table: pd.DataFrame) -> pd.DataFrame:
+def _paired_cells(table: pd.DataFrame) -> pd.DataFrame:
     """One row per (protocol, arch, split, d, N, variant): paper range and mean, our range and mean."""
     keys = ["protocol", "arch", "split", "d", "N", "variant"]
     ranges = table[table["stat"] == "range"].set_index(keys)
@@ -35,7 +32,7 @@ def cells(table: pd.DataFrame) -> pd.DataFrame:
     return ranges.join(means).reset_index()
 
 
-def offsets(count: int) -> list[float]:
+def _offsets(count: int) -> list[float]:
     """Positions of `count` bars centred on a slot, SLOT wide in all."""
     step = SLOT / count
     return [(k - (count - 1) / 2) * step for k in range(count)]
@@ -45,7 +42,7 @@ def comparison_figure(table: pd.DataFrame, path: str | os.PathLike) -> None:
     if table.empty:
         save_message("No dataset of this study is in the paper's tables.", path)
         return
-    data = cells(table)
+    data = _paired_cells(table)
     rows = [(n, arch) for n in sorted(data["N"].unique()) for arch in ARCHS if (data["arch"] == arch).any()]
     splits = [s for s in SPLITS if (data["split"] == s).any()]
     colors = {protocol: f"C{i}" for i, protocol in enumerate(sorted(data["protocol"].unique()))}
@@ -59,7 +56,7 @@ def comparison_figure(table: pd.DataFrame, path: str | os.PathLike) -> None:
             ax.axis("off")
             ax.text(0.5, 0.5, f"{arch}, {split}, N = {n}:\nno compared cell", ha="center", va="center", color="0.4")
             continue
-        panel(ax, part, colors)
+        _draw_panel(ax, part, colors)
         ax.set_title(f"{arch}, {split}, N = {n}", fontsize=10)
         if col == 0:
             ax.set_ylabel(YLABEL, fontsize=9)
@@ -73,12 +70,12 @@ def comparison_figure(table: pd.DataFrame, path: str | os.PathLike) -> None:
     save(fig, path)
 
 
-def panel(ax: plt.Axes, data: pd.DataFrame, colors: dict[str, str]) -> None:
+def _draw_panel(ax: plt.Axes, data: pd.DataFrame, colors: dict[str, str]) -> None:
     """One architecture, split and N: a slot per d and variant (the paper's column order), the paper's bar first."""
     order = {v: i for i, v in enumerate(COLUMN_ORDER)}
     slots = sorted({(d, v) for d, v in zip(data["d"], data["variant"], strict=True)}, key=lambda s: (s[0], order[s[1]]))
     protocols = [p for p in colors if p in set(data["protocol"])]  # those that trained this panel's cells
-    place = dict(zip(["published", *protocols], offsets(len(protocols) + 1), strict=True))
+    place = dict(zip(["published", *protocols], _offsets(len(protocols) + 1), strict=True))
     bar = min(7.0, 40 / (len(protocols) + 1))  # points: bars of neighbouring marks never touch
     for x, (d, variant) in enumerate(slots):
         cell = data[(data["d"] == d) & (data["variant"] == variant)]

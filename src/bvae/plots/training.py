@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import os
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display on clusters and CI
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -25,10 +22,9 @@ from matplotlib.ticker import MaxNLocator
 
 from bvae.errors import DataError
 from bvae.io import read_parquet
-from bvae.plots.bound import save
+from bvae.plots.style import VARIANT_COLORS, save
 
 HISTORY_COLUMNS = ("variant", "seed", "epoch", "train_loss", "test_loss")
-VARIANT_COLORS = {"vanilla": "C0", "preinit": "C1"}
 BELOW, ABOVE = 0.03, 0.15  # default view: bound · [1 − BELOW, 1 + ABOVE], widened to show the final losses
 SPLIT_STYLES = {"train": "-", "test": "--"}  # every test line dashed: curves, bound and exact NLL alike
 EXACT_COLOR = "crimson"
@@ -42,14 +38,14 @@ def labelled_history(history: pd.DataFrame, final) -> pd.DataFrame:
     return history.assign(variant=final["variant"], seed=final["seed"])
 
 
-def read_histories(history_paths, final_paths) -> tuple[pd.DataFrame, list[pd.Series]]:
+def read_labelled_runs(history_paths, final_paths) -> tuple[pd.DataFrame, list[pd.Series]]:
     """The labelled histories of several runs in one frame, and their final records."""
     finals = [read_parquet(path).iloc[0] for path in final_paths]
     labelled = [labelled_history(read_parquet(p), f) for p, f in zip(history_paths, finals, strict=True)]
     return pd.concat(labelled, ignore_index=True), finals
 
 
-def check_history(history: pd.DataFrame) -> None:
+def _check_history(history: pd.DataFrame) -> None:
     """A one-line DataError naming the first missing column, or an empty history."""
     missing = [c for c in HISTORY_COLUMNS if c not in history.columns]
     if missing:
@@ -100,7 +96,7 @@ def spread(positions: list[float], gap: float) -> list[float]:
     return result.tolist()
 
 
-def reference_lines(ax: plt.Axes, lines: list[tuple[float, str, str, str]]) -> None:
+def _reference_lines(ax: plt.Axes, lines: list[tuple[float, str, str, str]]) -> None:
     """Horizontal lines (value, label, colour, style) labelled with their values at the right edge.
 
     Labels of lines closer than a text line are pushed apart, each tied to its line's height by a short leader,
@@ -117,7 +113,7 @@ def reference_lines(ax: plt.Axes, lines: list[tuple[float, str, str, str]]) -> N
         )
 
 
-def mark_cut_off(ax: plt.Axes, epochs: np.ndarray, values: np.ndarray, color: str) -> bool:
+def _mark_cut_off(ax: plt.Axes, epochs: np.ndarray, values: np.ndarray, color: str) -> bool:
     """Triangles on the top edge at the epochs where a curve lies above the plotted range; True if there are any."""
     top = ax.get_ylim()[1]
     above = np.asarray(values, dtype=float) > top
@@ -125,7 +121,7 @@ def mark_cut_off(ax: plt.Axes, epochs: np.ndarray, values: np.ndarray, color: st
     return bool(above.any())
 
 
-def ordered_variants(summary: pd.DataFrame) -> dict[str, str]:
+def _ordered_variants(summary: pd.DataFrame) -> dict[str, str]:
     """The variants in the order of VARIANT_COLORS (others after), each with its colour."""
     order = list(VARIANT_COLORS)
     variants = sorted(summary["variant"].unique(), key=lambda v: (order.index(v) if v in order else len(order), str(v)))
@@ -137,7 +133,7 @@ def band(ax: plt.Axes, epochs, low, high, color: str, split: str, hatched: bool)
     ax.fill_between(epochs, low, high, color=color, alpha=BAND_ALPHA, lw=0, **hatch)
 
 
-def nats_panel(ax: plt.Axes, summary: pd.DataFrame, refs: list, colors: dict, curve: str) -> None:
+def _nats_panel(ax: plt.Axes, summary: pd.DataFrame, refs: list, colors: dict, curve: str) -> None:
     """The losses in nats with the bound and exact-NLL lines, focused on the bound."""
     ax.set_ylim(*y_limits(summary, [ref[0] for ref in refs]))
     highest = {}  # variant -> the highest median of its curves that leave the view at the top
@@ -147,17 +143,17 @@ def nats_panel(ax: plt.Axes, summary: pd.DataFrame, refs: list, colors: dict, cu
         for split, style in SPLIT_STYLES.items():
             median = part[f"{split}_loss_median"].to_numpy()
             ax.plot(epochs, median, style, color=color, lw=1.5, label=f"{variant} {split}")
-            if mark_cut_off(ax, epochs, median, color):
+            if _mark_cut_off(ax, epochs, median, color):
                 highest[variant] = max(highest.get(variant, -np.inf), float(np.nanmax(median)))
             if part["n_seeds"].max() > 1:
                 band(ax, epochs, part[f"{split}_loss_min"], part[f"{split}_loss_max"], color, split, hatched=True)
     for variant, top in highest.items():  # legend markers in their curve's colour, as drawn
         ax.plot([], [], "^", color=colors[variant], ms=5, label=f"{variant} {curve} above the range (up to {top:.4g})")
-    reference_lines(ax, refs)
+    _reference_lines(ax, refs)
     ax.set(xlabel="epoch", ylabel="negative ELBO per observation [nats]")
 
 
-def pct_panel(ax: plt.Axes, summary: pd.DataFrame, split: str, bound: float, exact: float, colors: dict) -> None:
+def _pct_panel(ax: plt.Axes, summary: pd.DataFrame, split: str, bound: float, exact: float, colors: dict) -> None:
     """One split in pct of its bound over the second half of training, where the variants settle: 0 is the bound."""
     last = summary.groupby("variant")["epoch"].transform("max")
     late = summary[summary["epoch"] >= 0.5 * last]
@@ -189,7 +185,7 @@ def loss_figure(
 
     `nll_true` (train, test): the exact NLL of the generating model, drawn as reference lines when finite.
     """
-    check_history(history)
+    _check_history(history)
     summary = epoch_bands(history)
     exact = dict(zip(SPLIT_STYLES, nll_true if nll_true is not None else (np.nan, np.nan), strict=True))
     bounds = {"train": bound_train, "test": bound_test}
@@ -197,13 +193,13 @@ def loss_figure(
     refs += [(exact[s], f"exact NLL {s}", EXACT_COLOR, style) for s, style in SPLIT_STYLES.items()]
     refs = [ref for ref in refs if np.isfinite(ref[0])]  # NaN: data without a generating model
     n_seeds = int(history["seed"].nunique())
-    colors = ordered_variants(summary)
+    colors = _ordered_variants(summary)
     fig = plt.figure(figsize=(8, 7.5))
     grid = fig.add_gridspec(2, 2, height_ratios=(3, 2), hspace=0.55, wspace=0.3)
     top = fig.add_subplot(grid[0, :])
-    nats_panel(top, summary, refs, colors, "median" if n_seeds > 1 else "loss")
+    _nats_panel(top, summary, refs, colors, "median" if n_seeds > 1 else "loss")
     for column, split in enumerate(SPLIT_STYLES):
-        pct_panel(fig.add_subplot(grid[1, column]), summary, split, bounds[split], exact[split], colors)
+        _pct_panel(fig.add_subplot(grid[1, column]), summary, split, bounds[split], exact[split], colors)
     top.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers: no 2.5, 7.5
     seeds = f"{n_seeds} seeds: median, min–max band" if n_seeds > 1 else "1 seed"
     top.set_title(f"{title} ({seeds})")

@@ -38,13 +38,13 @@ def answer_parts(archive: str | os.PathLike) -> dict[str, pd.DataFrame]:
     return {**parts, "claims": evaluate(runs, epochs, bounds, Thresholds())}
 
 
-def range_agreement(comparison: pd.DataFrame) -> pd.DataFrame:
+def _range_agreement(comparison: pd.DataFrame) -> pd.DataFrame:
     """[min; max] cells agreeing / compared per protocol, architecture and N."""
     ranges = comparison[comparison["stat"] == "range"]
     return ranges.groupby(["protocol", "arch", "N"], sort=False)["agree"].agg(agreeing="sum", compared="size")
 
 
-def lost_units(runs: pd.DataFrame) -> pd.DataFrame:
+def _lost_units(runs: pd.DataFrame) -> pd.DataFrame:
     """Deep vanilla cells at N >= 5000: seeds that lost a latent unit (fewer active units than κ at the end) per
     protocol, beside what the paper's ranges imply (`paper_collapse`)."""
     deep = runs[(runs["arch"] == "deep") & (runs["variant"] == "vanilla") & (runs["N"] >= 5000)]
@@ -53,7 +53,7 @@ def lost_units(runs: pd.DataFrame) -> pd.DataFrame:
     return cells.merge(paper_collapse()[["d", "N", "collapsed"]], on=["d", "N"]).rename(columns={"collapsed": "paper"})
 
 
-def claim_verdicts(claims: pd.DataFrame, protocol: str, arch: str) -> dict[str, list[int]]:
+def _claim_verdicts(claims: pd.DataFrame, protocol: str, arch: str) -> dict[str, list[int]]:
     """verdict -> the claims 1-6 with that verdict for one protocol and architecture (the row over all units when
     the protocol trains that architecture alone)."""
     rows = claims[(claims["protocol"] == protocol) & (claims["claim"] <= 6)]
@@ -65,7 +65,7 @@ def claim_verdicts(claims: pd.DataFrame, protocol: str, arch: str) -> dict[str, 
     return found
 
 
-def claim_list(claims: list[int]) -> str:
+def _claim_list(claims: list[int]) -> str:
     """[1, 2, 3, 5] -> '1–3, 5'."""
     runs: list[list[int]] = []
     for claim in sorted(claims):
@@ -76,8 +76,8 @@ def claim_list(claims: list[int]) -> str:
     return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs)
 
 
-def verdict_text(verdicts: dict[str, list[int]]) -> str:
-    return ", ".join(f"{verdict} {claim_list(claims)}" for verdict, claims in sorted(verdicts.items()))
+def _verdict_text(verdicts: dict[str, list[int]]) -> str:
+    return ", ".join(f"{verdict} {_claim_list(claims)}" for verdict, claims in sorted(verdicts.items()))
 
 
 def readme_block(parts: dict[str, pd.DataFrame], archive: str | os.PathLike) -> str:
@@ -87,22 +87,22 @@ def readme_block(parts: dict[str, pd.DataFrame], archive: str | os.PathLike) -> 
     runs, claims = parts["runs"], parts["claims"]
     hours = (runs["wall_seconds"] / runs["stack_size"]).sum() / 3600
     protocols = list(runs["protocol"].unique())
-    agreement = range_agreement(parts["comparison"])
+    agreement = _range_agreement(parts["comparison"])
     items = [
-        f"From `bvae answer {archive}`: {len(runs)} trainings ({hours:.1f} core-hours, {seed_counts(runs)} "
+        f"From `bvae answer {archive}`: {len(runs)} trainings ({hours:.1f} core-hours, {_seed_counts(runs)} "
         "seeds a cell). [min; max] cells agreeing with the paper's at N = 100, 5000, 10000, and the claims:"
     ]
     for protocol in protocols:
         mine = agreement.loc[protocol]
         trained = [arch for arch in ARCHITECTURES if arch in mine.index.unique("arch")]
         counts = "; ".join(f"{arch} {per_size(mine.loc[arch])}" for arch in trained)
-        verdicts = "; ".join(f"{arch} {verdict_text(claim_verdicts(claims, protocol, arch))}" for arch in trained)
+        verdicts = "; ".join(f"{arch} {_verdict_text(_claim_verdicts(claims, protocol, arch))}" for arch in trained)
         only = f" ({trained[0]} only)" if len(trained) == 1 else ""
         items.append(f"- `{protocol}`{only}: **{int(mine['agreeing'].sum())} of {int(mine['compared'].sum())}**: "
                      f"{counts}. Claims 1–6: {verdicts}; claim 7: {overall(claims, 7, [protocol])}.")  # fmt: skip
     items.append(f"- Claim 8 (decision support, on the data): {overall(claims, 8, [DATA])}. Deep vanilla seeds that "
                  f"lost a latent unit, N ≥ 5000 ({' / '.join(protocols)}; what the paper's ranges imply): "
-                 f"{lost_text(lost_units(runs), protocols)}.")  # fmt: skip
+                 f"{_lost_text(_lost_units(runs), protocols)}.")  # fmt: skip
     return "\n".join(wrap(item) for item in items)
 
 
@@ -118,7 +118,7 @@ def per_size(counts: pd.DataFrame) -> str:
     return ", ".join("–" if pd.isna(r.compared) else f"{int(r.agreeing)}/{int(r.compared)}" for r in cells.itertuples())
 
 
-def seed_counts(runs: pd.DataFrame) -> str:
+def _seed_counts(runs: pd.DataFrame) -> str:
     counts = runs.groupby(["protocol", "arch", "dataset", "variant"])["seed"].size()
     return f"{counts.min()}–{counts.max()}" if counts.min() != counts.max() else str(counts.min())
 
@@ -128,7 +128,7 @@ def overall(claims: pd.DataFrame, claim: int, protocols: list[str]) -> str:
     return ", ".join(rows["verdict"]) or "–"
 
 
-def lost_text(cells: pd.DataFrame, protocols: list[str]) -> str:
+def _lost_text(cells: pd.DataFrame, protocols: list[str]) -> str:
     """d200_N5000 1/5, 0/5 (none); ...: per dataset, each protocol's seeds that lost a unit (– where it has none
     archived), and what the paper's ranges imply."""
     parts = []

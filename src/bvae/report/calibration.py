@@ -26,7 +26,16 @@ from bvae.errors import DataError
 from bvae.model.bound import fit_bound
 from bvae.model.likelihood import marginal_nll
 from bvae.report.claims import Thresholds, epochs_to_region, evaluate
-from bvae.report.comparison import RUN_KEYS, at_epoch, compare, paper_tables, read_histories, summary, with_draws
+from bvae.report.comparison import (
+    RUN_KEYS,
+    at_epoch,
+    compare,
+    history_paths,
+    paper_tables,
+    read_histories,
+    summary,
+    with_draws,
+)
 from bvae.report.tables import collect_runs
 
 SEEDS = {100: 10, 5000: 3, 10000: 3}  # seeds of a complete cell, by N (config/protocols.yaml)
@@ -36,7 +45,7 @@ CELL = ["protocol", "arch", "dataset", "variant"]
 COLLAPSED_KL = 0.1
 
 
-def runs_of(root: Path) -> pd.DataFrame:
+def _read_study_runs(root: Path) -> pd.DataFrame:
     """Every final record under root/runs/{protocol}/..., with its protocol."""
     parts = []
     for protocol_dir in sorted(p for p in (root / "runs").glob("*") if p.is_dir()):
@@ -48,7 +57,7 @@ def runs_of(root: Path) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def only(runs: pd.DataFrame, protocols: list[str]) -> pd.DataFrame:
+def _keep_protocols(runs: pd.DataFrame, protocols: list[str]) -> pd.DataFrame:
     """The runs of `protocols` (all if empty); a protocol without a finished run is an error."""
     missing = sorted(set(protocols) - set(runs["protocol"]))
     if missing:
@@ -57,7 +66,7 @@ def only(runs: pd.DataFrame, protocols: list[str]) -> pd.DataFrame:
     return runs[runs["protocol"].isin(protocols)] if protocols else runs
 
 
-def complete(runs: pd.DataFrame, seeds: dict[int, int]) -> pd.DataFrame:
+def keep_complete_cells(runs: pd.DataFrame, seeds: dict[int, int]) -> pd.DataFrame:
     """The runs of cells with at least the complete number of seeds for their N (N missing from `seeds`: any)."""
     counts = runs.groupby(CELL)["seed"].transform("size")
     return runs[counts >= runs["N"].map(seeds).fillna(1)]
@@ -131,7 +140,7 @@ def paper_collapse(paper: pd.DataFrame | None = None) -> pd.DataFrame:
     return cells[["d", "N", "vae_a", "vae_b"]].assign(collapsed=implied).reset_index(drop=True)
 
 
-def collapse_table(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
+def _collapse_table(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     """Per protocol and cell (first draw): seeds, collapsed seeds (no active unit at the end, on the training split),
     the median epoch at which they collapsed (`collapse_epochs`), mean pct_train and pct_test, and for the deep vanilla
     cells at N >= 5000 the collapse that the paper's range implies (`paper_collapse`)."""
@@ -151,13 +160,13 @@ def collapse_table(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns=["d", "N"])
 
 
-def agreement_by_cell_kind(table: pd.DataFrame) -> pd.DataFrame:
+def _agreement_by_cell_kind(table: pd.DataFrame) -> pd.DataFrame:
     """Agreeing / compared cells per protocol, N, architecture and kind of cell ([min; max] or mean ± std)."""
     by = table.groupby(["protocol", "N", "arch", "stat"])["agree"].agg(agreeing="sum", compared="size")
     return by.reset_index()
 
 
-def epoch_map(table: pd.DataFrame) -> pd.DataFrame:
+def _epoch_map(table: pd.DataFrame) -> pd.DataFrame:
     """[min; max] cells agreeing / compared per protocol (as trained, and read at each epoch E of `name@E`), one
     column per architecture, N and epoch: which epoch count agrees at which sample size."""
     ranges = table[table["stat"] == "range"]
@@ -167,16 +176,16 @@ def epoch_map(table: pd.DataFrame) -> pd.DataFrame:
     cells = counts.agg(lambda agree: f"{int(agree.sum())}/{len(agree)}").rename("agreeing")
     wide = cells.unstack(["arch", "N", "epoch"]).fillna("")
     wide.columns = [f"{arch} N={n} {epoch}" for arch, n, epoch in wide.columns]
-    return wide[sorted(wide.columns, key=column_order)].reset_index()
+    return wide[sorted(wide.columns, key=_column_sort_key)].reset_index()
 
 
-def column_order(column: str) -> tuple:
+def _column_sort_key(column: str) -> tuple:
     """deep before canonical, N ascending, epochs ascending with the final reading last."""
     arch, size, epoch = column.split(" ")
     return arch != "deep", int(size[2:]), epoch == "final", int(epoch) if epoch.isdigit() else 0
 
 
-def best_per_architecture(table: pd.DataFrame) -> pd.DataFrame:
+def _best_per_architecture(table: pd.DataFrame) -> pd.DataFrame:
     """For each architecture and N, the protocols agreeing in the most [min; max] cells, with their counts."""
     ranges = table[table["stat"] == "range"]
     counts = ranges.groupby(["arch", "N", "protocol"])["agree"].agg(agreeing="sum", compared="size").reset_index()
@@ -185,19 +194,21 @@ def best_per_architecture(table: pd.DataFrame) -> pd.DataFrame:
     return best.groupby(["arch", "N", "agreeing", "compared"])["protocol"].agg(", ".join).reset_index()
 
 
-def summarise(
+def summarise_calibration(
     root: Path, seeds: dict[int, int] | None = None, epochs: list[int] = (), protocols: list[str] = ()
 ) -> dict[str, pd.DataFrame]:
     """`summarise_runs` of a study's output root: its complete cells (`seeds` per N), of `protocols` only, if given."""
     seeds = seeds or SEEDS
-    runs = complete(only(runs_of(root), protocols), seeds)
+    runs = keep_complete_cells(_keep_protocols(_read_study_runs(root), protocols), seeds)
     if runs.empty:
         wanted = ", ".join(f"{s} at N = {n}" for n, s in seeds.items())
         raise DataError(f"{root}: no cell has all its seeds finished ({wanted}); nothing to compare yet")
     bounds_path = root / "bounds" / "bounds.parquet"
     bounds = pd.read_parquet(bounds_path) if bounds_path.exists() else None
     datasets = (read_dataset(path) for path in sorted((root / "datasets").glob("d*_N*.parquet")))
-    return summarise_runs(runs, read_histories(str(root), runs), bounds, reference_models(datasets), epochs, root)
+    return summarise_runs(
+        runs, read_histories(history_paths(root, runs)), bounds, reference_models(datasets), epochs, root
+    )
 
 
 def summarise_runs(
@@ -226,16 +237,16 @@ def summarise_runs(
         "bounds": bounds,
         "comparison": table,
         "agreement": summary(table),
-        "by_kind": agreement_by_cell_kind(table),
-        "epoch_map": epoch_map(table),
-        "best": best_per_architecture(table),
-        "collapse": collapse_table(runs, per_run),
+        "by_kind": _agreement_by_cell_kind(table),
+        "epoch_map": _epoch_map(table),
+        "best": _best_per_architecture(table),
+        "collapse": _collapse_table(runs, per_run),
         "deep_runs": deep,
         "references": references,
     }
 
 
-def claims(root: Path, parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def decide_calibration_claims(root: Path, parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The paper's claims decided on the summary's complete cells (and on its own cells), as the rule claims does
     for a study, at the default thresholds."""
     bounds = parts["bounds"]
@@ -246,7 +257,7 @@ def claims(root: Path, parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return evaluate(parts["runs"], epochs, bounds, Thresholds())
 
 
-def markdown(root: Path, parts: dict[str, pd.DataFrame], command: str) -> str:
+def calibration_markdown(root: Path, parts: dict[str, pd.DataFrame], command: str) -> str:
     """The summary as Markdown (docs/calibration-results.md is this output, unedited)."""
     runs, table = parts["runs"], parts["comparison"]
     hours = (runs["wall_seconds"] / runs["stack_size"]).sum() / 3600  # a stack's wall time is on each of its seeds

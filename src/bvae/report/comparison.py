@@ -15,6 +15,8 @@ loss and a one-draw pass over the test split), not the final 10-sample passes.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +27,7 @@ from bvae.io import read_parquet
 from bvae.model.architectures import VARIANT_NOTE
 from bvae.report.document import Block, Bullets, Heading, Paragraph, Table
 from bvae.report.tables import TABLES
-from bvae.study.plan import run_dir
+from bvae.study.plan import run_dir, run_key
 
 TABLE_LABELS = {spec.name: spec.label for spec in TABLES}  # table1_deep_test_range -> 1: deep, test, [min %; max %]
 PAPER_CSV = Path(__file__).with_name("paper") / "paper_tables.csv"
@@ -47,12 +49,19 @@ def with_draws(runs: pd.DataFrame) -> pd.DataFrame:
     return runs
 
 
-def read_histories(root: str, runs: pd.DataFrame) -> pd.DataFrame:
-    """The per-epoch history of every run in `runs` (final records with a protocol): one row per run and epoch."""
-    parts = [
-        read_parquet(f"{run_dir(root, *key)}/history.parquet").assign(**dict(zip(RUN_KEYS, key, strict=True)))
-        for key in runs[RUN_KEYS].itertuples(index=False)
-    ]
+def history_paths(root: str | os.PathLike, runs: pd.DataFrame) -> list[str]:
+    """The history.parquet of every run in `runs` (final records with a protocol) under the study root `root`."""
+    return [f"{run_dir(root, *key)}/history.parquet" for key in runs[RUN_KEYS].itertuples(index=False)]
+
+
+def read_histories(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
+    """The per-epoch histories in `paths` (each in its training's directory, `bvae.study.plan.run_dir`), keyed by
+    the run that directory names: one row per run and epoch.
+
+    Raises:
+        ValueError: a path is not in a training's directory.
+    """
+    parts = [read_parquet(path).assign(**dict(zip(RUN_KEYS, run_key(path), strict=True))) for path in paths]
     return pd.concat(parts, ignore_index=True)
 
 
@@ -137,19 +146,19 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     return table.groupby("protocol")["agree"].agg(agreeing="sum", compared="size").reset_index()
 
 
-def paper_cell(row: pd.Series) -> str:
+def _paper_cell(row: pd.Series) -> str:
     if row["stat"] == "range":
         return f"[{row['paper_a']:.2f}; {row['paper_b']:.2f}]"
     return f"{row['paper_a']:.2f} ± {row['paper_b']:.2f}"
 
 
-def our_cell(row: pd.Series) -> str:
+def _our_cell(row: pd.Series) -> str:
     if row["stat"] == "range":
         return f"[{row['min']:.2f}; {row['max']:.2f}]"
     return f"{row['mean']:.2f} ± {row['std']:.2f}" if pd.notna(row["std"]) else f"{row['mean']:.2f}"
 
 
-def document(table: pd.DataFrame, datasets: list[str]) -> list[Block]:
+def comparison_document(table: pd.DataFrame, datasets: list[str]) -> list[Block]:
     """Summary lines per protocol, then one table per protocol; datasets the paper lacks are named."""
     blocks: list[Block] = [
         Heading("Our tables against the paper's published cells"),
@@ -161,7 +170,7 @@ def document(table: pd.DataFrame, datasets: list[str]) -> list[Block]:
             f" {VARIANT_NOTE}"
         ),
     ]
-    missing = [name for name in datasets if not is_paper_dataset(name)]
+    missing = [name for name in datasets if not _is_paper_dataset(name)]
     if missing:
         blocks.append(Paragraph(f"Not in the paper, so not compared: {', '.join(missing)}."))
     if table.empty:
@@ -177,8 +186,8 @@ def document(table: pd.DataFrame, datasets: list[str]) -> list[Block]:
     for protocol, part in table.groupby("protocol"):
         header = ("table", "dataset", "variant", "published", f"`{protocol}`", "n", "diff", "exact NLL", "agree")
         rows = tuple(
-            (TABLE_LABELS[row["table"]], row["dataset"], row["variant"], paper_cell(row), our_cell(row), str(row["n"]),
-             f"{row['diff']:+.2f}", signed(row["nll_pct"]), agreement(row))
+            (TABLE_LABELS[row["table"]], row["dataset"], row["variant"], _paper_cell(row), _our_cell(row),
+             str(row["n"]), f"{row['diff']:+.2f}", signed(row["nll_pct"]), agreement(row))
             for _, row in part.iterrows()
         )  # fmt: skip
         blocks += [Heading(f"Protocol `{protocol}`", 2), Table(header, rows, right)]
@@ -195,7 +204,7 @@ def agreement(row: pd.Series) -> str:
     return "✓ yes" if row["agree"] else ("≈ within data draws" if explained else "✗ no")
 
 
-def is_paper_dataset(name: str) -> bool:
+def _is_paper_dataset(name: str) -> bool:
     parsed = parse_name(name)
     paper = paper_tables()
     return parsed is not None and bool(((paper["d"] == parsed[0]) & (paper["N"] == parsed[1])).any())

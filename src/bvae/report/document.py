@@ -64,15 +64,15 @@ def mark(cell: str) -> str:
     return MARKS.get(bare[:1], "") if bare[1:2] == " " else ""
 
 
-def markdown_row(cells: tuple[str, ...]) -> str:
+def _markdown_row(cells: tuple[str, ...]) -> str:
     """One table line; a | inside a cell is escaped, an empty cell stays empty."""
     return "|" + "|".join(" " + minus(cell).replace("|", "\\|") + " " if cell else " " for cell in cells) + "|"
 
 
-def markdown_table(table: Table) -> list[str]:
+def _markdown_table(table: Table) -> list[str]:
     rule = "|" + "".join("---:|" if right else "---|" for right in table.right)
     caption = [table.caption, ""] if table.caption else []
-    return [*caption, markdown_row(table.header), rule, *map(markdown_row, table.rows)]
+    return [*caption, _markdown_row(table.header), rule, *map(_markdown_row, table.rows)]
 
 
 def to_markdown(blocks: list[Block]) -> str:
@@ -86,7 +86,7 @@ def to_markdown(blocks: list[Block]) -> str:
         elif isinstance(block, Bullets):
             parts.append([f"- {item}" for item in block.items])
         else:
-            parts.append(markdown_table(block))
+            parts.append(_markdown_table(block))
     return "\n\n".join("\n".join(part) for part in parts) + "\n"
 
 
@@ -98,7 +98,7 @@ def cells(line: str) -> tuple[str, ...]:
     return tuple(cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", line.strip()[1:-1]))
 
 
-def run_end(lines: list[str], start: int, ends) -> int:
+def _run_end(lines: list[str], start: int, ends) -> int:
     """The index of the first line from `start` on for which `ends(line)` holds, or the number of lines."""
     return next((j for j in range(start, len(lines)) if ends(lines[j])), len(lines))
 
@@ -119,14 +119,14 @@ def from_markdown(text: str) -> list[Block]:
             end = i + 1
         elif line.startswith("|") and i + 1 < len(lines) and TABLE_RULE.fullmatch(lines[i + 1].strip()):
             right = tuple(rule.endswith(":") for rule in cells(lines[i + 1]))
-            end = run_end(lines, i + 2, lambda row: not row.startswith("|"))
+            end = _run_end(lines, i + 2, lambda row: not row.startswith("|"))
             blocks.append(Table(cells(lines[i]), tuple(cells(row) for row in lines[i + 2 : end]), right))
         elif line.startswith("- "):
-            end = run_end(lines, i, lambda item: not item.startswith("- "))
+            end = _run_end(lines, i, lambda item: not item.startswith("- "))
             blocks.append(Bullets(tuple(item[2:] for item in lines[i:end])))
         else:  # a paragraph runs to a blank line or the start of another block, or through a hard break ("  ")
-            end = run_end(lines, i + 1, lambda part: not part.strip() or part[0] in "#|-")
-            end = min(end, run_end(lines, i, lambda part: part.endswith("  ")) + 1)
+            end = _run_end(lines, i + 1, lambda part: not part.strip() or part[0] in "#|-")
+            end = min(end, _run_end(lines, i, lambda part: part.endswith("  ")) + 1)
             blocks.append(Paragraph(" ".join(part.strip() for part in lines[i:end])))
         i = end
     return blocks
@@ -140,16 +140,16 @@ def inline(text: str) -> str:
     return re.sub(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])", r"<em>\1</em>", text)
 
 
-def html_row(cells: tuple[str, ...], right: tuple[bool, ...], tag: str) -> str:
+def _html_row(cells: tuple[str, ...], right: tuple[bool, ...], tag: str) -> str:
     tagged = (f'<{tag} class="{" ".join(filter(None, ("num" if r else "text", mark(c))))}">{inline(minus(c))}</{tag}>'
               for c, r in zip(cells, right, strict=True))  # fmt: skip
     return "<tr>" + "".join(tagged) + "</tr>"
 
 
-def html_table(table: Table) -> list[str]:
+def _html_table(table: Table) -> list[str]:
     caption = [f"<caption>{inline(table.caption)}</caption>"] if table.caption else []
-    head = f"<thead>{html_row(table.header, table.right, 'th')}</thead>"
-    body = [html_row(cells, table.right, "td") for cells in table.rows]
+    head = f"<thead>{_html_row(table.header, table.right, 'th')}</thead>"
+    body = [_html_row(cells, table.right, "td") for cells in table.rows]
     return ["<table>", *caption, head, "<tbody>", *body, "</tbody>", "</table>"]
 
 
@@ -181,7 +181,7 @@ def to_html(blocks: list[Block], title: str) -> str:
         elif isinstance(block, Bullets):
             body += ["<ul>", *(f"<li>{inline(item)}</li>" for item in block.items), "</ul>"]
         else:
-            body += html_table(block)
+            body += _html_table(block)
     head = ['<meta charset="utf-8">', f"<title>{html.escape(title)}</title>", f"<style>{STYLE}</style>"]
     page = ["<!DOCTYPE html>", '<html lang="en">', "<head>", *head, "</head>", "<body>", *body, "</body>", "</html>"]
     return "\n".join(page) + "\n"

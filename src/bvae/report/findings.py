@@ -17,7 +17,7 @@ from bvae.report.claims import DATA, FAILS, HOLDS, PUBLISHED, UNDECIDED, describ
 from bvae.report.comparison import summary
 
 
-def verdict_counts(claims: pd.DataFrame, protocol: str) -> str:
+def _verdict_counts(claims: pd.DataFrame, protocol: str) -> str:
     """The verdicts ("holds 2, fails 3, undecided 3") over all units of one protocol's claims."""
     rows = claims[(claims["protocol"] == protocol) & (claims["level"] == "all")]["verdict"].value_counts()
     return ", ".join(f"{v} {int(rows.get(v, 0))}" for v in (HOLDS, FAILS, UNDECIDED))
@@ -39,13 +39,13 @@ def findings(root: str | Path, protocols: list[str]) -> str:
     for protocol, part in zip(protocols, runs, strict=True):
         cells = (f"{agree.loc[protocol, 'agreeing']} of {agree.loc[protocol, 'compared']} published cells agree"
                  if protocol in agree.index else "no published cell compared")  # fmt: skip
-        line = f"- Protocol ``{protocol}``: {cells} (Comparison_); the claims: {verdict_counts(claims, protocol)}."
+        line = f"- Protocol ``{protocol}``: {cells} (Comparison_); the claims: {_verdict_counts(claims, protocol)}."
         if what := describe_reduction(part):
             line += f" **{describe_caveat(what)}**"
         lines.append(line)
     if (claims["protocol"] == PUBLISHED).any():
-        lines.append(f"- The paper's own cells (``{PUBLISHED}``), the claims: {verdict_counts(claims, PUBLISHED)}.")
+        lines.append(f"- The paper's own cells (``{PUBLISHED}``), the claims: {_verdict_counts(claims, PUBLISHED)}.")
     if (claims["protocol"] == DATA).any():
-        lines.append(f"- The decision support on the simulated data (claim 8): {verdict_counts(claims, DATA)}.")
+        lines.append(f"- The decision support on the simulated data (claim 8): {_verdict_counts(claims, DATA)}.")
     closing = "Each claim with its criterion, numbers and the reason of every undecided verdict: Claims_."
     return "\n".join(["What this study found", "---------------------", "", *lines, "", closing])

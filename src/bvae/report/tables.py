@@ -86,7 +86,7 @@ def with_exact_nll(table: pd.DataFrame, bounds: pd.DataFrame, split: str) -> pd.
     return table.join(exact, on="dataset")
 
 
-def exact_cell(row: pd.Series) -> str:
+def _exact_cell(row: pd.Series) -> str:
     """The exact NLL and, like the variants' cells, its deviation from the bound; – for data without one."""
     if pd.isna(row["nll_true"]):
         return "–"
@@ -102,7 +102,7 @@ def cell(row: pd.Series, variant: str, stat: str) -> str:
     return f"{row[f'{variant}_mean']:.2f}% ± {'–' if pd.isna(std) else f'{std:.2f}%'}"
 
 
-def row_label(row: pd.Series) -> str:
+def _row_label(row: pd.Series) -> str:
     simulated = row["dataset"] == f"d{row['d']}_N{row['N']}"
     return f"d={row['d']}; N={row['N']}" if simulated else f"{row['dataset']} (d={row['d']}; N={row['N']})"
 
@@ -123,7 +123,9 @@ def training_text(runs: pd.DataFrame, arch: str) -> str:
     return f"{epochs} epochs" + (f", hidden widths {widths}" if arch == "deep" else "")
 
 
-def document(table: pd.DataFrame, spec: TableSpec, protocol: str | None = None, training: str = "") -> list[Table]:
+def table_document(
+    table: pd.DataFrame, spec: TableSpec, protocol: str | None = None, training: str = ""
+) -> list[Table]:
     """The paper's layout: rows per dataset, columns bound, preinit, vanilla; with an exact-NLL column after the
     bound when `table` has one (`with_exact_nll`) and at least one dataset has a generating model."""
     exact = "nll_true" in table.columns and table["nll_true"].notna().any()
@@ -135,8 +137,8 @@ def document(table: pd.DataFrame, spec: TableSpec, protocol: str | None = None, 
     header = ("", "bound", *(["exact NLL"] if exact else []), *COLUMN_ORDER)
     rows = []
     for _, row in table.iterrows():
-        cells = [f"{row['bound']:.2f}", *([exact_cell(row)] if exact else [])]
-        rows.append((row_label(row), *cells, *(cell(row, v, spec.stat) for v in COLUMN_ORDER)))
+        cells = [f"{row['bound']:.2f}", *([_exact_cell(row)] if exact else [])]
+        rows.append((_row_label(row), *cells, *(cell(row, v, spec.stat) for v in COLUMN_ORDER)))
     return [Table(header, tuple(rows), (False,) + (True,) * (len(header) - 1), caption)]
 
 

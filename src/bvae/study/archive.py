@@ -29,7 +29,7 @@ from bvae.data.simulate import SimSettings, simulate
 from bvae.errors import DataError, OutputError
 from bvae.io import read_metadata, read_parquet, write_parquets
 from bvae.model.settings import JOB_KEYS, PROPERTIES, RUN_ONLY
-from bvae.study.plan import canonical
+from bvae.study.plan import canonical_json
 
 FILES = ("history.parquet", "final.parquet")  # a cell's pair, final last: it marks a complete write
 RECORD_COLUMNS = ("training", "provenance")  # what an archived final record carries beyond a run's final.parquet
@@ -43,7 +43,7 @@ def plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def result_settings(values: Mapping) -> dict:
+def _result_settings(values: Mapping) -> dict:
     """The settings that change a training's numbers: every setting but `RUN_ONLY` (absent ones at their schema
     default) and the job's arch, variant and threads, as JSON values."""
     found = {key: values.get(key, PROPERTIES[key].get("default")) for key in RESULT_SETTINGS}
@@ -53,8 +53,8 @@ def result_settings(values: Mapping) -> dict:
 
 def identity(dataset: str, definition: str, settings: Mapping, seed: int, numerics: int) -> str:
     """What determines a training's numbers, as one text (`definition`: the canonical JSON of the data's)."""
-    return canonical(
-        {"dataset": dataset, "data": json.loads(definition), "settings": result_settings(settings),
+    return canonical_json(
+        {"dataset": dataset, "data": json.loads(definition), "settings": _result_settings(settings),
          "seed": int(seed), "numerics": int(numerics)}
     )  # fmt: skip
 
@@ -68,7 +68,7 @@ def record_identity(record: Mapping) -> str:
     return identity(record["dataset"], record["data_definition"], values, record["seed"], record["numerics"])
 
 
-def cell_dir(archive: str | os.PathLike, protocol: str, dataset: str, arch: str, variant: str) -> Path:
+def _cell_dir(archive: str | os.PathLike, protocol: str, dataset: str, arch: str, variant: str) -> Path:
     return Path(archive, protocol, dataset, arch, variant)
 
 
@@ -122,7 +122,7 @@ class CellUpdate:
     differing: list[int] = field(default_factory=list)
 
 
-def finished_runs(root: str | os.PathLike) -> dict[tuple[str, ...], list[Path]]:
+def _finished_runs(root: str | os.PathLike) -> dict[tuple[str, ...], list[Path]]:
     """(protocol, dataset, arch, variant) -> the run folders under `root`/runs holding a finished training."""
     cells: dict[tuple[str, ...], list[Path]] = {}
     for final in sorted(Path(root, "runs").glob(f"*/*/*/*/seed*/{FILES[-1]}")):
@@ -130,7 +130,7 @@ def finished_runs(root: str | os.PathLike) -> dict[tuple[str, ...], list[Path]]:
     return cells
 
 
-def run_record(run: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _run_record(run: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A finished run's final record (one row, with its training key and provenance) and history (with seed and
     training key), refused with one line if it lacks what an archived record needs."""
     final_path = run / FILES[-1]
@@ -147,21 +147,21 @@ def run_record(run: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return final, history
 
 
-def read_cell(cell: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _read_cell(cell: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """An archive cell's (finals, histories); empty frames for a cell not yet written."""
     if not (cell / FILES[-1]).exists():
         return pd.DataFrame(columns=["seed"]), pd.DataFrame(columns=["seed"])
     return read_parquet(cell / FILES[-1]), read_parquet(cell / FILES[0])
 
 
-def update_cell(cell: Path, runs: list[Path], replace: bool) -> CellUpdate:
+def _update_cell(cell: Path, runs: list[Path], replace: bool) -> CellUpdate:
     """Add the finished `runs` to the archive cell `cell`, writing it only if something was added."""
     update = CellUpdate(cell)
-    finals, histories = read_cell(cell)
+    finals, histories = _read_cell(cell)
     known = {record_identity(record): record for _, record in finals.iterrows()}
     new_finals, new_histories = [], []
     for run in runs:
-        final, history = run_record(run)
+        final, history = _run_record(run)
         record = final.iloc[0]
         seed, found = int(record["seed"]), known.get(record_identity(record))
         if found is not None:
@@ -193,10 +193,10 @@ def update_cell(cell: Path, runs: list[Path], replace: bool) -> CellUpdate:
 def archive_root(root: str | os.PathLike, archive: str | os.PathLike, replace: bool = False) -> list[CellUpdate]:
     """Add every finished training under `root`/runs to `archive`, one update per cell; nothing archived is
     replaced unless `replace`."""
-    cells = finished_runs(root)
+    cells = _finished_runs(root)
     if not cells:
         raise DataError(f"{root}: holds no finished training (runs/*/*/*/*/seed*/{FILES[-1]}); expected a results root")
-    return [update_cell(cell_dir(archive, *key), runs, replace) for key, runs in cells.items()]
+    return [_update_cell(_cell_dir(archive, *key), runs, replace) for key, runs in cells.items()]
 
 
 def read_archive(archive: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:

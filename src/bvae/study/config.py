@@ -41,7 +41,7 @@ TYPE_WORDS = {
 BOUNDS = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
 
 
-def duplicate_key(node, path: tuple = ()) -> str | None:
+def _duplicate_key(node, path: tuple = ()) -> str | None:
     """The first key given twice in a mapping of a composed YAML node, named with its path (`protocols.fast`) and
     both lines: YAML itself keeps the last one without a word."""
     if isinstance(node, yaml.MappingNode):
@@ -50,15 +50,15 @@ def duplicate_key(node, path: tuple = ()) -> str | None:
             key = key_node.value
             if key in seen:
                 return (
-                    f"{key_name([*path, key])}: given twice in {node.start_mark.name} (lines {seen[key] + 1} and "
+                    f"{_key_name([*path, key])}: given twice in {node.start_mark.name} (lines {seen[key] + 1} and "
                     f"{key_node.start_mark.line + 1}); expected each key once"
                 )
             seen[key] = key_node.start_mark.line
-            if found := duplicate_key(value_node, (*path, key)):
+            if found := _duplicate_key(value_node, (*path, key)):
                 return found
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            if found := duplicate_key(item, (*path, i)):
+            if found := _duplicate_key(item, (*path, i)):
                 return found
     return None
 
@@ -66,17 +66,17 @@ def duplicate_key(node, path: tuple = ()) -> str | None:
 MAX_VALUES = 100_000  # a config expanding to more, through YAML aliases, is an alias bomb: the checks would walk it
 
 
-def expanded_size(node, sizes: dict[int, int]) -> int:
+def _expanded_size(node, sizes: dict[int, int]) -> int:
     """How many values a composed YAML node stands for, its aliases expanded (counted once per node: `sizes`)."""
     if id(node) not in sizes:
         children = node.value if isinstance(node, yaml.SequenceNode) else []
         if isinstance(node, yaml.MappingNode):
             children = [child for pair in node.value for child in pair]
-        sizes[id(node)] = 1 + sum(expanded_size(child, sizes) for child in children)
+        sizes[id(node)] = 1 + sum(_expanded_size(child, sizes) for child in children)
     return sizes[id(node)]
 
 
-def check_unique_keys(paths: Iterable[str | os.PathLike]) -> None:
+def _check_unique_keys(paths: Iterable[str | os.PathLike]) -> None:
     """ConfigError naming the first key given twice in a mapping of any of the YAML (or JSON) config files, or a file
     whose aliases expand it beyond MAX_VALUES values."""
     for path in paths:
@@ -85,11 +85,11 @@ def check_unique_keys(paths: Iterable[str | os.PathLike]) -> None:
                 node = yaml.compose(file, Loader=yaml.SafeLoader)
             except yaml.YAMLError:
                 continue  # Snakemake read the file; what it takes for YAML or JSON is its own business
-        if node is not None and (size := expanded_size(node, {})) > MAX_VALUES:
+        if node is not None and (size := _expanded_size(node, {})) > MAX_VALUES:
             raise ConfigError(
                 f"{path}: its YAML aliases (*name) expand it to {size:,} values; expected at most {MAX_VALUES:,}"
             )
-        if found := duplicate_key(node):
+        if found := _duplicate_key(node):
             raise ConfigError(found)
 
 
@@ -101,7 +101,7 @@ def _schema_resource(uri: str):
     return DRAFT202012.create_resource(schema)
 
 
-def config_validator(schema_path: str | os.PathLike):
+def _config_validator(schema_path: str | os.PathLike):
     """A strict-integer validator of the config schema and a resolver of its `$ref`s (files beside it)."""
     uri = Path(schema_path).resolve().as_uri()
     registry = Registry(retrieve=_schema_resource).with_resource(uri, _schema_resource(uri))
@@ -117,7 +117,7 @@ def resolved(resolver, schema: dict):
     return {**target.contents, **{k: v for k, v in schema.items() if k != "$ref"}}, target.resolver
 
 
-def key_name(path: Iterable) -> str:
+def _key_name(path: Iterable) -> str:
     """`datasets.replicates`, `hidden[0]`, `files[1].name`: a config key as the README writes it."""
     name = ""
     for part in path:
@@ -145,7 +145,7 @@ def _unknown_keys(resolver, error) -> list:
 def _unknown_key(resolver, error) -> str:
     known = _known_keys(resolver, error.schema)
     key = next(key for key in error.instance if key not in known)
-    return f"{key_name([*error.absolute_path, key])}: unknown key; {unknown(key, known)}"
+    return f"{_key_name([*error.absolute_path, key])}: unknown key; {unknown(key, known)}"
 
 
 def _expected(error) -> str:
@@ -180,7 +180,7 @@ def describe(resolver, error) -> str:
     """One line for a schema error: the key, its value and what was expected."""
     if error.validator in ("additionalProperties", "unevaluatedProperties"):
         return _unknown_key(resolver, error)
-    key = key_name(error.absolute_path)
+    key = _key_name(error.absolute_path)
     if error.validator == "required":
         missing = next(k for k in error.validator_value if k not in error.instance)
         return f"{key or 'the config'}: {missing} is missing; expected keys {', '.join(error.validator_value)}"
@@ -193,9 +193,9 @@ def describe(resolver, error) -> str:
     return f"{key or 'the config'} = {shown(error.instance)}; expected {_expected(error)}"
 
 
-def check_schema(config: dict, schema_path: str | os.PathLike) -> None:
+def _check_schema(config: dict, schema_path: str | os.PathLike) -> None:
     """ConfigError for the most relevant way in which `config` breaks the schema; then fill in its defaults."""
-    validator, resolver = config_validator(schema_path)
+    validator, resolver = _config_validator(schema_path)
     errors = validator.iter_errors(config)
     # A top-level setting of the wrong type fails the settings part, and unevaluatedProperties then counts every
     # setting as unexpected: only a key that no part defines is an unknown key.
@@ -204,26 +204,26 @@ def check_schema(config: dict, schema_path: str | os.PathLike) -> None:
     )
     if error is not None:
         raise ConfigError(describe(resolver, error))
-    fill_defaults(resolver, validator.schema, config)
+    _fill_defaults(resolver, validator.schema, config)
 
 
-def fill_defaults(resolver, schema: dict, instance) -> None:
+def _fill_defaults(resolver, schema: dict, instance) -> None:
     """Set the schema's defaults of absent keys, in every mapping it describes (a copy: never the schema's own)."""
     schema, resolver = resolved(resolver, schema)
     for part in schema.get("allOf", []):
-        fill_defaults(resolver, part, instance)
+        _fill_defaults(resolver, part, instance)
     if isinstance(instance, dict):
         for key, prop in schema.get("properties", {}).items():
             if key not in instance and "default" in prop:
                 instance[key] = copy.deepcopy(prop["default"])
             if key in instance:
-                fill_defaults(resolver, prop, instance[key])
+                _fill_defaults(resolver, prop, instance[key])
     elif isinstance(instance, list) and isinstance(schema.get("items"), dict):
         for item in instance:
-            fill_defaults(resolver, schema["items"], item)
+            _fill_defaults(resolver, schema["items"], item)
 
 
-def check_names(config: dict, datasets: Iterable[str]) -> None:
+def _check_names(config: dict, datasets: Iterable[str]) -> None:
     """Dataset and protocol names that differ only in case are one file on macOS and Windows."""
     for what, names in (("dataset", list(datasets)), ("protocol", list(config["protocols"]))):
         folded: dict[str, str] = {}
@@ -236,7 +236,7 @@ def check_names(config: dict, datasets: Iterable[str]) -> None:
             folded[name.casefold()] = name
 
 
-def check_grids(config: dict) -> None:
+def _check_grids(config: dict) -> None:
     """Each simulated dataset in one grid: in two, the last grid's seeds, replicates and seeds_per_job would win."""
     if not isinstance(config["datasets"], list):
         return
@@ -250,7 +250,7 @@ def check_grids(config: dict) -> None:
                 )
 
 
-def check_simulated(config: dict) -> dict[str, int]:
+def _check_simulated(config: dict) -> dict[str, int]:
     """Each simulated dataset can be generated and split into >= 2 rows a side; its name -> d."""
     sim = {key: tuple(v) if isinstance(v, list) else v for key, v in config["simulation"].items()}  # score_sd
     widths = {}
@@ -265,7 +265,7 @@ def check_simulated(config: dict) -> dict[str, int]:
     return widths
 
 
-def check_latent_dims(widths: dict[str, int], protocols: dict[str, dict]) -> None:
+def _check_latent_dims(widths: dict[str, int], protocols: dict[str, dict]) -> None:
     """Each protocol's latent size is at most the d of every dataset whose d is known before it is read."""
     for protocol, settings in protocols.items():
         for name, d in widths.items():
@@ -276,7 +276,7 @@ def check_latent_dims(widths: dict[str, int], protocols: dict[str, dict]) -> Non
                 )
 
 
-def check_compare_epochs(epochs: list[int], protocols: dict[str, dict]) -> None:
+def _check_compare_epochs(epochs: list[int], protocols: dict[str, dict]) -> None:
     """Each epoch of compare_epochs is reached by some protocol: one beyond all of them would compare nothing."""
     longest = max(settings["epochs"] for settings in protocols.values())
     for i, epoch in enumerate(epochs):
@@ -287,7 +287,7 @@ def check_compare_epochs(epochs: list[int], protocols: dict[str, dict]) -> None:
             )
 
 
-def expand_path(value: str, key: str) -> Path:
+def _expand_path(value: str, key: str) -> Path:
     """`~` is the home directory; a `$VARIABLE` is refused, since it would become a folder of that literal name."""
     if re.search(r"\$\{?[A-Za-z_]", value):
         raise ConfigError(f"{key} = {value!r}: environment variables are not expanded; write the path out")
@@ -296,11 +296,11 @@ def expand_path(value: str, key: str) -> Path:
     return Path(os.path.expanduser(value))
 
 
-def check_results_root(config: dict) -> Path:
+def _check_results_root(config: dict) -> Path:
     """The output root, `~` expanded in the config: an existing directory or one that can be made. Whether it can be
     written is for a run to find out (its lock on the root, before the first job): a dry run, --summary or --report
     only read it."""
-    root = expand_path(config["results"], "results")
+    root = _expand_path(config["results"], "results")
     existing = next(p for p in [root, *root.parents] if p.exists())  # ends at / or the working directory
     if not existing.is_dir():
         raise ConfigError(f"results = {config['results']!r}: {existing} is not a directory; expected a directory")
@@ -308,23 +308,23 @@ def check_results_root(config: dict) -> Path:
     return root
 
 
-def check_archive(config: dict) -> None:
+def _check_archive(config: dict) -> None:
     """The archive, `~` expanded in the config, is an existing folder (a study restores from it, never writes it)."""
     if config["archive"] is None:
         return
-    path = expand_path(config["archive"], "archive")
+    path = _expand_path(config["archive"], "archive")
     if not path.is_dir():
         raise ConfigError(f"archive = {config['archive']!r}: no such folder; expected a folder written by bvae archive")
     config["archive"] = str(path)
 
 
-def check_files(config: dict, root: Path) -> dict[str, int]:
+def _check_files(config: dict, root: Path) -> dict[str, int]:
     """Each user file exists (`~` expanded in the config), is a regular file outside the output root and has the
     split column asked for; name -> d of each file, from its first bytes or array headers (values are not read)."""
     widths = {}
     for i, entry in enumerate(config["files"]):
         key = f"files[{i}].path"
-        path = expand_path(entry["path"], key)
+        path = _expand_path(entry["path"], key)
         if path.exists() and path.resolve().is_relative_to(root.resolve()):
             raise ConfigError(
                 f"{key} = {entry['path']!r} lies inside the output root results = {config['results']!r}, where the "
@@ -352,8 +352,8 @@ def check_files(config: dict, root: Path) -> dict[str, int]:
 def check_config(config: dict, schema_path: str | os.PathLike, config_files: Iterable = ()) -> None:
     """Every check of a workflow config, each failure a ConfigError naming the key; fills in the schema's defaults
     and expands `~` in `results` and in the files' paths (both in place)."""
-    check_unique_keys(config_files)
-    check_schema(config, schema_path)
+    _check_unique_keys(config_files)
+    _check_schema(config, schema_path)
     reject_non_finite(config)
     protocols = {  # "protocol, arch" -> the settings of its trainings
         f"{name}, {arch}": protocol_settings(config, name, arch)
@@ -363,9 +363,9 @@ def check_config(config: dict, schema_path: str | os.PathLike, config_files: Ite
     for key, settings in protocols.items():
         check_combination(settings, f"protocol {key}: ")
     names = [*simulated(config), *files_registry(config), *config["examples"]]
-    check_names(config, names)
-    check_grids(config)
-    widths = {**check_simulated(config), **check_files(config, check_results_root(config))}
-    check_archive(config)
-    check_latent_dims(widths, protocols)
-    check_compare_epochs(config["compare_epochs"], protocols)
+    _check_names(config, names)
+    _check_grids(config)
+    widths = {**_check_simulated(config), **_check_files(config, _check_results_root(config))}
+    _check_archive(config)
+    _check_latent_dims(widths, protocols)
+    _check_compare_epochs(config["compare_epochs"], protocols)

@@ -20,14 +20,14 @@ from bvae.errors import ConfigError
 PACKAGE = "bvae"
 
 
-def module_path(name: str) -> Path:
+def _module_path(name: str) -> Path:
     spec = importlib.util.find_spec(name)
     if spec is None or spec.origin is None:
         raise ConfigError(f"module {name!r} not found; expected an importable {PACKAGE} module")
     return Path(spec.origin)
 
 
-def package_imports(source: str) -> set[str]:
+def _package_imports(source: str) -> set[str]:
     """The bvae modules that Python source imports (`import bvae.x`, `from bvae.x import y`, `from bvae import x`)."""
     found = set()
     for node in ast.walk(ast.parse(source)):
@@ -40,28 +40,28 @@ def package_imports(source: str) -> set[str]:
     return found
 
 
-def closure(source: str) -> list[str]:
+def _collect_imports(source: str) -> list[str]:
     """Every bvae module that `source` depends on through imports, sorted."""
     seen: set[str] = set()
-    todo = package_imports(source)
+    todo = _package_imports(source)
     while todo:
         name = todo.pop()
         if name not in seen:
             seen.add(name)
-            todo |= package_imports(module_path(name).read_text())
+            todo |= _package_imports(_module_path(name).read_text())
     return sorted(seen)
 
 
-def is_docstring(node: ast.stmt) -> bool:
+def _is_docstring(node: ast.stmt) -> bool:
     return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
 
 
-def normalised(source: str) -> str:
+def _normalise(source: str) -> str:
     """Python source as its syntax tree without docstrings: what it does, not how it is commented or laid out."""
     tree = ast.parse(source)
     for node in ast.walk(tree):
         documented = isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-        if documented and node.body and is_docstring(node.body[0]):
+        if documented and node.body and _is_docstring(node.body[0]):
             node.body = node.body[1:] or [ast.Pass()]
     return ast.dump(tree)
 
@@ -69,9 +69,9 @@ def normalised(source: str) -> str:
 def script_fingerprint(path: str | Path) -> str:
     """A short SHA-256 over a (workflow) script and the bvae modules it imports, directly or indirectly."""
     source = Path(path).read_text()
-    digest = hashlib.sha256(normalised(source).encode())
-    for name in closure(source):
-        digest.update(b"\0" + normalised(module_path(name).read_text()).encode())
+    digest = hashlib.sha256(_normalise(source).encode())
+    for name in _collect_imports(source):
+        digest.update(b"\0" + _normalise(_module_path(name).read_text()).encode())
     return digest.hexdigest()[:16]
 
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 from dataclasses import asdict
+from pathlib import Path
 
 from bvae.data.simulate import SimSettings, parse_name
 from bvae.errors import ConfigError
@@ -19,6 +22,18 @@ from bvae.study.fingerprint import file_fingerprint
 def run_dir(root: str, protocol: str, dataset: str, arch: str, variant: str, seed) -> str:
     """Where one training's history.parquet and final.parquet live: the one definition of the runs layout."""
     return f"{root}/runs/{protocol}/{dataset}/{arch}/{variant}/seed{seed}"
+
+
+def run_key(path: str | os.PathLike) -> tuple[str, str, str, str, int]:
+    """(protocol, dataset, arch, variant, seed) of a file in a training's directory (`run_dir`'s layout, read back).
+
+    Raises:
+        ValueError: the path is not inside a `runs/{protocol}/{dataset}/{arch}/{variant}/seed{seed}` directory.
+    """
+    *_, runs, protocol, dataset, arch, variant, seed = Path(path).parent.parts
+    if runs != "runs" or not re.fullmatch(r"seed\d+", seed):
+        raise ValueError(f"{path}: not in a training's directory (runs/PROTOCOL/DATASET/ARCH/VARIANT/seedN)")
+    return protocol, dataset, arch, variant, int(seed.removeprefix("seed"))
 
 
 def reject_non_finite(config, key: str = "") -> None:
@@ -51,7 +66,7 @@ def simulated(config: dict) -> dict[str, dict]:
             for n in grid["N"]:
                 for rep in range(grid.get("replicates", 1)):
                     name = SimSettings(d=d, N=n, replicate=rep).name
-                    seeds = arch_seeds(config, grid.get("seeds", config["seeds"]))
+                    seeds = _arch_seeds(config, grid.get("seeds", config["seeds"]))
                     found[name] = {"d": d, "N": n, "replicate": rep, "seeds": seeds, "seeds_per_job": jobs}
     return found
 
@@ -79,7 +94,7 @@ def files_registry(config: dict) -> dict[str, dict]:
     return files
 
 
-def arch_seeds(config: dict, seeds: int | dict) -> dict[str, int]:
+def _arch_seeds(config: dict, seeds: int | dict) -> dict[str, int]:
     """A `seeds` value (one count, or a count per architecture) -> {arch: count} for the study's architectures."""
     if isinstance(seeds, int):
         return dict.fromkeys(config["architectures"], seeds)
@@ -93,7 +108,7 @@ def dataset_seeds(config: dict) -> dict[str, dict[str, int]]:
     """Every dataset of the study -> {arch: number of seeds (0..seeds-1)}: simulated, user files, examples, in order."""
     sim = {name: entry["seeds"] for name, entry in simulated(config).items()}
     others = [*files_registry(config), *config["examples"]]
-    return {**sim, **{name: arch_seeds(config, config["seeds"]) for name in others}}
+    return {**sim, **{name: _arch_seeds(config, config["seeds"]) for name in others}}
 
 
 def seed_stacks(config: dict, arch: str) -> tuple[list[str], dict[tuple[int, ...], list[str]]]:
@@ -158,6 +173,6 @@ def data_definition(config: dict, dataset: str) -> dict:
     return {"example": dataset}
 
 
-def canonical(value) -> str:
+def canonical_json(value) -> str:
     """One JSON text per value, whatever the key order of its mappings: a rerun trigger and a match key."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"))

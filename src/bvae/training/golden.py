@@ -68,7 +68,7 @@ def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def main(argv: list[str] | None = None) -> None:
+def _main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bvae.training.golden", description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path, help="where to write the golden record (tests/golden/numerics.json)")
     args = parser.parse_args(argv)
@@ -79,4 +79,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _main()

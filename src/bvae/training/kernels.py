@@ -110,7 +110,7 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, kernel: st
 # ------------------------------------------------------------------------------------------- a step's products
 
 
-def layer_operands(S: int, batch: int, fan_in: int, fan_out: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+def _layer_operands(S: int, batch: int, fan_in: int, fan_out: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Random operands of one layer's three products, shared and strided as autograd has them: X W, dY Wᵀ (a
     transposed view of W), Xᵀ dY (a transposed view of X)."""
     x, w, g = torch.rand(S, batch, fan_in), torch.rand(S, fan_in, fan_out), torch.rand(S, batch, fan_out)
@@ -138,7 +138,7 @@ class Product:
         return 2 * self.S * self.batch * self.fan_in * self.fan_out
 
     def operands(self) -> tuple[torch.Tensor, torch.Tensor]:
-        return layer_operands(self.S, self.batch, self.fan_in, self.fan_out)[self.role]
+        return _layer_operands(self.S, self.batch, self.fan_in, self.fan_out)[self.role]
 
 
 def layer_products(layer: str, S: int, fan_in: int, fan_out: int, batch: int, first: bool = False) -> list[Product]:
@@ -153,10 +153,10 @@ def step_products(layers: list[tuple[str, torch.Tensor]], batch: int) -> list[Pr
     return [p for i, (name, w) in enumerate(layers) for p in layer_products(name, *w.shape, batch, first=i == 0)]
 
 
-def step_operands(products: list[Product]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def _step_operands(products: list[Product]) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Operands of every product, one set per layer as in training (separate ones would take many times the
     memory of a wide stack)."""
-    layers = {p.layer: layer_operands(p.S, p.batch, p.fan_in, p.fan_out) for p in products}
+    layers = {p.layer: _layer_operands(p.S, p.batch, p.fan_in, p.fan_out) for p in products}
     return [layers[p.layer][p.role] for p in products]
 
 
@@ -196,7 +196,7 @@ class Choice:
     seconds: dict[str, float]  # per fp32 kernel: all products of one step, best round; empty when not measured
 
 
-def run_products(kernel: str, operands: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+def _run_products(kernel: str, operands: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
     for a, b in operands:
         product(kernel, a, b)
 
@@ -212,8 +212,8 @@ def choose(products: list[Product], precision: str, kernel: str, rounds: int = 3
         return Choice(kernel, {})
     if sum(p.flops for p in products) < MIN_FLOPS:
         return Choice("torch", {})
-    operands = step_operands(products)
-    rounds_s = race({k: functools.partial(run_products, k, operands) for k in available()}, rounds)
+    operands = _step_operands(products)
+    rounds_s = race({k: functools.partial(_run_products, k, operands) for k in available()}, rounds)
     seconds = {k: min(v) for k, v in rounds_s.items()}
     torch_s = rounds_s.pop("torch")
     leads = [k for k, v in rounds_s.items() if all(t >= MARGIN * s for t, s in zip(torch_s, v, strict=True))]

@@ -36,7 +36,7 @@ def init_weight(shape: tuple[int, int], scheme: str, generator: torch.Generator)
     return draw(shape, shape, scheme, generator)
 
 
-def draw_bias(size: int, scheme: str, generator: torch.Generator) -> torch.Tensor:
+def _draw_bias(size: int, scheme: str, generator: torch.Generator) -> torch.Tensor:
     """A (1, size) bias drawn as Keras draws a 1-D shape: fan_in = fan_out = √size (`init_bias: scheme`)."""
     fan = math.sqrt(size)
     return draw((1, size), (fan, fan), scheme, generator)
@@ -54,13 +54,13 @@ class StackedLinear(nn.Module):
         if bias == "zeros":
             self.bias = nn.Parameter(torch.zeros(len(generators), 1, fan_out))
         else:
-            self.bias = nn.Parameter(torch.stack([draw_bias(fan_out, scheme, g) for g in generators]))
+            self.bias = nn.Parameter(torch.stack([_draw_bias(fan_out, scheme, g) for g in generators]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return linear(x, self.weight, self.bias, self.kernel)
 
 
-def mlp(widths: tuple[int, ...], generators: list[torch.Generator], scheme: str, bias: str) -> nn.Sequential:
+def _mlp(widths: tuple[int, ...], generators: list[torch.Generator], scheme: str, bias: str) -> nn.Sequential:
     """Affine layers between consecutive widths, with ReLU after every one."""
     layers: list[nn.Module] = []
     for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
@@ -78,10 +78,10 @@ class StackedVAE(nn.Module):
     def __init__(self, layers: Layers, generators, schemes: dict[str, str], bias: str = "zeros", kl_weight=1.0):
         super().__init__()
         head = (layers.encoder[-1], layers.latent_dim)
-        self.encoder = mlp(layers.encoder, generators, schemes["encoder"], bias)
+        self.encoder = _mlp(layers.encoder, generators, schemes["encoder"], bias)
         self.mu = StackedLinear(*head, generators, schemes["mu"], bias)
         self.logvar = StackedLinear(*head, generators, schemes["logvar"], bias)
-        self.decoder = mlp(layers.decoder, generators, schemes["decoder"], bias)
+        self.decoder = _mlp(layers.decoder, generators, schemes["decoder"], bias)
         self.out = StackedLinear(layers.decoder[-1], layers.d, generators, schemes["output"], bias)
         self.kl_weight = kl_weight
         self.register_buffer("fixed_logvar", None)

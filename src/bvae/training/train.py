@@ -113,7 +113,7 @@ def full_pass(model: StackedVAE, x: torch.Tensor, gens, samples: int = 1) -> dic
     }
 
 
-def first_epoch(losses: list[float], limit: float) -> int | None:
+def _first_epoch(losses: list[float], limit: float) -> int | None:
     """The first (1-based) epoch whose loss is at or below `limit`, or None."""
     return next((i + 1 for i, value in enumerate(losses) if value <= limit), None)
 
@@ -186,7 +186,7 @@ class Checkpoint:
         self.save({"history": history, "finals": [json.dumps(final) for final in finals]})
 
 
-def data_digest(data: BinaryData) -> str:
+def _data_digest(data: BinaryData) -> str:
     """SHA-256 of a dataset's bits (training split, then test split)."""
     return hashlib.sha256(data.train.tobytes() + data.test.tobytes()).hexdigest()
 
@@ -196,7 +196,7 @@ def checkpoint_key(data: BinaryData, settings: TrainSettings, seeds: list[int]) 
     numerics version (`bvae.numerics`), not the bytes of the code: a comment or a moved module keeps checkpoints."""
     identity = {k: v for k, v in dataclasses.asdict(settings).items() if k not in RUN_ONLY}
     text = json.dumps([identity, seeds, data.d, NUMERICS])
-    return hashlib.sha256(bytes.fromhex(data_digest(data)) + text.encode()).hexdigest()
+    return hashlib.sha256(bytes.fromhex(_data_digest(data)) + text.encode()).hexdigest()
 
 
 def resume(state: dict | None, model, opt, run_gens) -> tuple[dict, int]:
@@ -210,7 +210,7 @@ def resume(state: dict | None, model, opt, run_gens) -> tuple[dict, int]:
     return {key: [] for key in HISTORY}, 0
 
 
-def check_seeds(seeds: list[int]) -> None:
+def _check_seeds(seeds: list[int]) -> None:
     if not seeds or len(set(seeds)) != len(seeds):
         raise ConfigError(f"seeds = {seeds!r}; expected a non-empty list of distinct integers")
     for seed in seeds:
@@ -222,7 +222,7 @@ def check_training(data: BinaryData, settings: TrainSettings, seeds: list[int]) 
     settings.check(data.d)
     if settings.kernel != "auto" and settings.kernel not in available():
         raise ConfigError(f"kernel = {settings.kernel!r} is not in this torch build; expected one of {available()}")
-    check_seeds(seeds)
+    _check_seeds(seeds)
     need = train_bytes(
         settings.arch, data.d, data.n_train, data.n_test, settings.latent_dim, settings.hidden, len(seeds)
     )
@@ -232,7 +232,7 @@ def check_training(data: BinaryData, settings: TrainSettings, seeds: list[int]) 
     check_bound_memory(data.d, data.n)
 
 
-def pick_kernel(state: dict | None, model: StackedVAE, settings: TrainSettings) -> Choice:
+def _pick_kernel(state: dict | None, model: StackedVAE, settings: TrainSettings) -> Choice:
     """A resumed training keeps the kernel it started with; a new one chooses (`bvae.training.kernels.choose`)."""
     if state:
         return Choice(state["kernel"], state["kernel_seconds"])
@@ -260,7 +260,7 @@ def train_seeds(
     if state and "finals" in state:
         tell(f"{ckpt.path} holds this finished training: its results are taken from there, without training")
         finals = [json.loads(final) for final in state["finals"]]
-        return [TrainResult(seed_history(state["history"], i), final, key) for i, final in enumerate(finals)]
+        return [TrainResult(_seed_history(state["history"], i), final, key) for i, final in enumerate(finals)]
     torch.set_num_threads(settings.threads)  # never more threads than the job was given
     # Adam's moments of dead units decay into denormal floats after a few dozen epochs, which makes every
     # element-wise op several times slower (0.66 -> 1.49 s per epoch by epoch 45 at d = 200); flush them to zero.
@@ -278,7 +278,7 @@ def train_seeds(
         tell(f"{ckpt.path} holds this training after epoch {start_epoch} of {settings.epochs}: it resumes there")
     bar = EpochProgress(label, start_epoch, settings.epochs, enabled=progress)
     with blas_threads(settings.threads):  # numpy's BLAS, a kernel, gets the job's threads like torch
-        kernel = pick_kernel(state, model, settings)
+        kernel = _pick_kernel(state, model, settings)
         use_kernel(model, kernel.kernel)
         for epoch in bar:
             ckpt.owner.check()
@@ -304,8 +304,8 @@ def train_seeds(
     wall = time.perf_counter() - started
     results = []
     for i, seed in enumerate(seeds):
-        hist = seed_history(history, i)
-        final = final_record(data, settings, bound, seed, hist, final_train, final_test, i, wall, len(seeds), kernel)
+        hist = _seed_history(history, i)
+        final = _final_record(data, settings, bound, seed, hist, final_train, final_test, i, wall, len(seeds), kernel)
         results.append(TrainResult(history=hist, final=final, key=key))
     ckpt.save_results(history, [result.final for result in results])
     return results
@@ -339,12 +339,12 @@ def active_units(mu_var: np.ndarray) -> np.ndarray:
     return np.sum(mu_var > ACTIVE_VAR, axis=-1)
 
 
-def seed_history(history: dict, i: int) -> pd.DataFrame:
+def _seed_history(history: dict, i: int) -> pd.DataFrame:
     per_seed = {key: [row[i] for row in history[key]] for key in HISTORY if key != "seconds"}
     return pd.DataFrame({"epoch": np.arange(1, len(history["seconds"]) + 1), **per_seed, "seconds": history["seconds"]})
 
 
-def final_record(data, settings, bound: Bound, seed, hist, final_train, final_test, i, wall, stack_size, kernel):
+def _final_record(data, settings, bound: Bound, seed, hist, final_train, final_test, i, wall, stack_size, kernel):
     """The one-row summary of a training that every table is computed from (`kernel`: the `Choice` it ran on)."""
     train_loss, test_loss = float(final_train["loss"][i]), float(final_test["loss"][i])
     return {
@@ -366,15 +366,15 @@ def final_record(data, settings, bound: Bound, seed, hist, final_train, final_te
         "pct_test": 100 * (test_loss - bound.bound_test) / bound.bound_test,
         "final_kl": float(final_train["kl"][i]),
         "active_units": int(active_units(final_train["mu_var"][i])),
-        "epochs_to_1pct": first_epoch(hist["train_loss"].tolist(), 1.01 * bound.bound_train),
-        "epochs_to_bound": first_epoch(hist["train_loss"].tolist(), bound.bound_train),
+        "epochs_to_1pct": _first_epoch(hist["train_loss"].tolist(), 1.01 * bound.bound_train),
+        "epochs_to_bound": _first_epoch(hist["train_loss"].tolist(), bound.bound_train),
         "wall_seconds": wall,
         "stack_size": stack_size,
         "threads": settings.threads,
         "kernel_used": kernel.kernel,
         "kernel_seconds": json.dumps(kernel.seconds) if kernel.seconds else None,
         "numerics": NUMERICS,
-        "data_sha256": data_digest(data),
+        "data_sha256": _data_digest(data),
         "data_definition": json.dumps(data.metadata["definition"]) if "definition" in data.metadata else None,
         "torch_version": torch.__version__,
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
@@ -403,7 +403,7 @@ def write_result(result: TrainResult, outdir: str | os.PathLike) -> None:
     )
 
 
-def check_owner(outdirs: list, checkpoint, key: str, outputs: tuple[str, ...] = ()) -> None:
+def _check_owner(outdirs: list, checkpoint, key: str, outputs: tuple[str, ...] = ()) -> None:
     """OutputError unless the output directories and the checkpoint hold nothing but this training's files: the
     results of another training (or of this one under another numerics version) or another training's checkpoint,
     finished or not, are never overwritten unless asked for. A directory whose final.parquet is gone (deleted, or a
@@ -415,7 +415,7 @@ def check_owner(outdirs: list, checkpoint, key: str, outputs: tuple[str, ...] = 
         if not present or meta.get("training") == key:
             continue
         if "training" in meta:
-            raise OutputError(f"{outdir}: holds the results of another training ({results_label(marker)}){ANOTHER}")
+            raise OutputError(f"{outdir}: holds the results of another training ({_results_label(marker)}){ANOTHER}")
         raise OutputError(
             f"{outdir}: holds {', '.join(present)}, not of this training; choose another output directory, or "
             "replace them (bvae train --force)"
@@ -433,7 +433,7 @@ ANOTHER = (
 )
 
 
-def results_label(path: Path) -> str:
+def _results_label(path: Path) -> str:
     """Which training a result file of `write_result` holds: the record is in final.parquet's row and in
     history.parquet's metadata."""
     record = read_metadata(path).get("final") or read_parquet(path).iloc[0]
@@ -470,7 +470,7 @@ def train_and_write(
         check_output_dir(outdir, RESULT_FILES)
     with contextlib.nullcontext(owner) if owner else Claim(outdirs, take_over) as claim:
         if not replace:
-            check_owner(outdirs, checkpoint, checkpoint_key(data, settings, list(seeds)), outputs)
+            _check_owner(outdirs, checkpoint, checkpoint_key(data, settings, list(seeds)), outputs)
         for target in [*(Path(outdir) / name for outdir in outdirs for name in RESULT_FILES), checkpoint]:
             if target:  # a killed writer's temporaries: ours now
                 remove_temporaries(target)
