@@ -431,18 +431,18 @@ CALIBRATION_OUTPUTS = {
 
 def _cmd_calibration(args: argparse.Namespace) -> int:
     from bvae.io import check_outputs, check_suffix, write_text
-    from bvae.report.calibration import markdown, summarise
+    from bvae.report.calibration import calibration_markdown, summarise_calibration
 
     check_outputs([], [(f"--{name}", getattr(args, name)) for name in CALIBRATION_OUTPUTS])
     for name, (suffix, what) in CALIBRATION_OUTPUTS.items():
         check_suffix(getattr(args, name), suffix, what)
     per_size = _seeds_per_size(args.seeds)
-    parts = summarise(args.root, per_size, args.epoch, args.protocols)
+    parts = summarise_calibration(args.root, per_size, args.epoch, args.protocols)
     epochs = ["--epoch", *map(str, args.epoch)] if args.epoch else []
     protocols = ["--protocols", *args.protocols] if args.protocols else []
     seeds = ["--seeds", *args.seeds] if per_size != SEEDS else []
     command = " ".join(["bvae calibration", str(args.root), *epochs, *seeds, *protocols])
-    text = markdown(args.root, parts, command)
+    text = calibration_markdown(args.root, parts, command)
     if args.out:
         write_text(text, args.out)
         print(f"wrote {args.out}")
@@ -457,10 +457,10 @@ def _write_extras(args: argparse.Namespace, parts: dict, report) -> None:
     from bvae.io import write_text
     from bvae.plots.collapse import collapse_map
     from bvae.plots.comparison import comparison_figure
-    from bvae.report.calibration import claims, paper_collapse
+    from bvae.report.calibration import decide_calibration_claims, paper_collapse
     from bvae.report.claims import claims_markdown
 
-    decided = lambda: parts["claims"] if "claims" in parts else claims(args.root, parts)  # noqa: E731
+    decided = lambda: parts["claims"] if "claims" in parts else decide_calibration_claims(args.root, parts)  # noqa: E731
     extras = [
         (args.figure, lambda path: collapse_map(parts["deep_runs"], paper_collapse(), path)),
         (args.comparison, lambda path: comparison_figure(parts["comparison"], path)),
@@ -488,7 +488,7 @@ def _cmd_archive(args: argparse.Namespace) -> int:
 def _cmd_answer(args: argparse.Namespace) -> int:
     from bvae.io import check_outputs, check_suffix, write_text
     from bvae.report.answer import answer_parts, readme_block, with_block
-    from bvae.report.calibration import markdown
+    from bvae.report.calibration import calibration_markdown
 
     check_outputs([], [(f"--{name}", getattr(args, name)) for name in CALIBRATION_OUTPUTS])
     for name, (suffix, what) in {**CALIBRATION_OUTPUTS, "readme": (".md", "Markdown")}.items():
@@ -500,7 +500,7 @@ def _cmd_answer(args: argparse.Namespace) -> int:
         print(f"wrote the answer into {args.readme}", file=sys.stderr)
     print(block)
     if args.out:
-        write_text(markdown(args.archive, parts, f"bvae answer {args.archive}"), args.out)
+        write_text(calibration_markdown(args.archive, parts, f"bvae answer {args.archive}"), args.out)
     _write_extras(args, parts, sys.stderr)
     return 0
 
