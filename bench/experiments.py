@@ -24,7 +24,8 @@ from pathlib import Path
 from unittest import mock
 
 import torch
-from bench.roofline import BATCH, make_model, wait_for_idle
+from bench.roofline.machine import wait_for_idle
+from bench.roofline.measure import BATCH, make_model
 
 from bvae.model.resources import EVAL_ROWS
 from bvae.model.settings import TrainSettings

@@ -1,8 +1,9 @@
 """Training settings: `settings.schema.yaml` beside this file is their one definition.
 
-`TrainSettings` (a frozen dataclass), its checks, the options of `bvae train` (`add_options`) and the training keys
-of the workflow's config (top level and every protocol, `for_protocol`) all derive from that schema, so a new
-setting is one entry there plus the code that uses it. Every setting lands in each training's final record.
+`TrainSettings` (a frozen dataclass whose typed fields must match the schema's names, order and defaults: checked
+when this module loads), its checks, the options of `bvae train` (`add_options`) and the training keys of the
+workflow's config (top level and every protocol) derive from that schema, so a new setting is one entry there, one
+field of `TrainSettings`, plus the code that uses it. Every setting lands in each training's final record.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import jsonschema
 import yaml
 
 from bvae.errors import ConfigError, unknown
-from bvae.model.architectures import ARCHITECTURES, LAYER_GROUPS, VARIANTS, layers
+from bvae.model.architectures import ARCHITECTURES, LAYER_GROUPS, VARIANTS, Layers, layers
 from bvae.model.bound import check_latent_dim
 
 SCHEMA_PATH = Path(__file__).with_name("settings.schema.yaml")
@@ -36,9 +37,46 @@ def resolve(prop: dict) -> dict:
     return {**SCHEMA["$defs"][prop["$ref"].rsplit("/", 1)[-1]], **prop} if "$ref" in prop else prop
 
 
-class _SettingsMethods:
+@dataclasses.dataclass(frozen=True)
+class TrainSettings:
+    """Everything a training depends on besides the data and the seed.
+
+    Each field but `arch`, `variant` and `threads` is a setting of `settings.schema.yaml`, which defines its meaning,
+    its allowed values and its default (checked against these fields when this module loads). Lists are tuples here
+    (the dataclass is frozen and hashable). The field order is part of a training's checkpoint key: keep it.
+    """
+
+    arch: str = "deep"
+    variant: str = "vanilla"
+    latent_dim: int = 2
+    hidden: tuple[int, ...] = (1024, 1024)
+    epochs: int = 300
+    lr: float = 0.001
+    batch_size: int = 100
+    adam_eps: float = 1e-07
+    init: str = "he_normal"
+    init_encoder: str | None = None
+    init_mu: str | None = None
+    init_logvar: str | None = None
+    init_decoder: str | None = None
+    init_output: str | None = None
+    init_bias: str = "zeros"
+    kl_reduction: str = "sum"
+    precision: str = "fp32"
+    kernel: str = "auto"
+    mc_samples: int = 10
+    checkpoint_every: int = 10
+    threads: int = 1
+
     def check(self, d: int) -> None:
-        """Raise ConfigError naming the first bad setting, including a latent size outside 1..d."""
+        """Check every setting, and the latent size against the data's width.
+
+        Arguments:
+            d: the number of columns of the data the settings will train on.
+
+        Raises:
+            ConfigError: naming the first bad setting, including a latent size outside 1..d.
+        """
         for key, allowed in (("arch", ARCHITECTURES), ("variant", VARIANTS)):
             if getattr(self, key) not in allowed:
                 raise ConfigError(f"{key} = {getattr(self, key)!r}; expected one of {', '.join(allowed)}")
@@ -58,24 +96,25 @@ class _SettingsMethods:
         """The initialisation scheme of one layer group: its own setting, else `init`."""
         return getattr(self, f"init_{group}") or self.init
 
-    def layers(self, d: int):
+    def layers(self, d: int) -> Layers:
         return layers(self.arch, d, self.latent_dim, self.hidden)
 
 
-TrainSettings = dataclasses.make_dataclass(
-    "TrainSettings",
-    [
-        ("arch", str, dataclasses.field(default="deep")),
-        ("variant", str, dataclasses.field(default="vanilla")),
-        *((name, object, dataclasses.field(default=frozen(prop.get("default")))) for name, prop in PROPERTIES.items()),
-        ("threads", int, dataclasses.field(default=1)),
-    ],
-    bases=(_SettingsMethods,),
-    frozen=True,
-)
-TrainSettings.__module__ = __name__  # make_dataclass would name its own module (pickle needs the real one)
-TrainSettings.__doc__ = "Everything a training depends on besides the data and the seed (see settings.schema.yaml)."
-assert {f"init_{g}" for g in LAYER_GROUPS} <= set(PROPERTIES), "every layer group needs an init_ setting"
+def _check_fields_follow_the_schema() -> None:
+    """The dataclass's fields are the schema's settings, in its order and with its defaults, between the job's keys."""
+    fields = dataclasses.fields(TrainSettings)
+    names = [f.name for f in fields]
+    if names != ["arch", "variant", *PROPERTIES, "threads"]:
+        raise TypeError(f"TrainSettings' fields {names} are not the schema's settings in its order")
+    for f in fields:
+        default = frozen(PROPERTIES[f.name].get("default")) if f.name in PROPERTIES else f.default
+        if f.default != default:
+            raise TypeError(f"TrainSettings.{f.name} defaults to {f.default!r}, the schema to {default!r}")
+    if not {f"init_{g}" for g in LAYER_GROUPS} <= set(PROPERTIES):
+        raise TypeError("every layer group needs an init_ setting in the schema")
+
+
+_check_fields_follow_the_schema()
 
 
 def expected(prop: dict) -> str:
