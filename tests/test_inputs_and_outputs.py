@@ -1,4 +1,4 @@
-"""Issue 21: nothing read two ways silently, nothing a user made overwritten, and the memory a computation needs
+"""Nothing read two ways silently, nothing a user made overwritten, and the memory a computation needs
 estimated before it allocates (the `bvae` commands and the library; config errors: tests/test_config.py)."""
 
 import dataclasses

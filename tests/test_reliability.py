@@ -1,4 +1,4 @@
-"""Issue 13: no silent data loss, no training lost to a late failure, divergence caught, every rerun recovers."""
+"""No silent data loss, no training lost to a late failure, divergence caught, every rerun recovers."""
 
 import errno
 import json
@@ -395,7 +395,7 @@ def test_flipped_bit_in_a_result_is_an_error_naming_the_file(data, tmp_path):
 
 
 def test_full_disk_during_checkpoint_save_is_one_line(bits, tmp_path, capsys):
-    """Issue 21 case 12: a full disk while saving a checkpoint said "[enforce fail at inline_container.cc:672]"."""
+    """A full disk while saving a checkpoint once said only "[enforce fail at inline_container.cc:672]"."""
     out = tmp_path / "run"
     out.mkdir()
     full = device(out / "checkpoint.pt", 7)  # like /dev/full: every write fails with ENOSPC
@@ -447,7 +447,7 @@ def test_npz_with_only_train_says_it_is_split_again(tmp_path, capsys):
     assert capsys.readouterr().err == note + " like a single matrix\n"
 
 
-# Issue 12, point 2: results get the mode the umask gives, like any other file.
+# Results get the mode the umask gives, like any other file (not the temporary file's 0600).
 
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])

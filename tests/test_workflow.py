@@ -159,15 +159,15 @@ def workflow_copy(tmp_path_factory):
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ("epoch: 5\n", "epoch: unknown key; did you mean 'epochs'?"),  # issue 19 point 5: was line 5 of 198
-        ("epochs: 2.0\n", "epochs = 2.0; expected an integer (write 2, not 2.0)"),  # issue 21 case 2
+        ("epoch: 5\n", "epoch: unknown key; did you mean 'epochs'?"),  # once line 5 of 198 lines of schema
+        ("epochs: 2.0\n", "epochs = 2.0; expected an integer (write 2, not 2.0)"),  # JSON Schema calls 2.0 an integer
         ("datasets: {d: [24], N: [100], replicates: 0}\n", "datasets.replicates = 0; expected an integer >= 1"),
         ("epochs: 3\nepochs: 4\n", "epochs: given twice in {dir}/bad.yaml (lines 1 and 2); expected each key"),
         ("protocols: {comparison.md: {}}\n", "protocols: name 'comparison.md' is not allowed; expected a letter"),
     ],
 )
 def test_a_config_error_is_one_line_and_the_last(workflow_copy, config, message):
-    """Issue 21: every config error stops the run before the first job, in one line naming the key, printed last."""
+    """Every config error stops the run before the first job, in one line naming the key, printed last."""
     (workflow_copy / "bad.yaml").write_text(config)
     run = snakemake(workflow_copy, "-n", "--configfile", ".test/config.yaml", "bad.yaml")
     message = message.format(dir=workflow_copy)
@@ -177,7 +177,8 @@ def test_a_config_error_is_one_line_and_the_last(workflow_copy, config, message)
 
 
 def test_a_setting_that_does_not_change_results_reruns_nothing(tmp_path):
-    """Issue 21 case 3: changing checkpoint_every retrained everything. (Not on `tiny`: other tests edit its code.)"""
+    """checkpoint_every changes no number, so changing it retrains nothing (it once retrained everything). (Not on
+    `tiny`: other tests edit its code.)"""
     workdir = copy_workflow(tmp_path)
     target = "results/test/runs/spec/d24_N100/deep/vanilla/seed0/final.parquet"
     run = snakemake(workdir, "--cores", "1", target, "--configfile", ".test/config.yaml")
@@ -189,7 +190,8 @@ def test_a_setting_that_does_not_change_results_reruns_nothing(tmp_path):
 
 
 def test_two_runs_never_write_one_results_root(tmp_path):
-    """Issue 21 case 8: two checkouts writing one absolute results root both trained everything."""
+    """Two checkouts writing one absolute results root: the second stops before its first job (both once trained
+    everything)."""
     shared = tmp_path / "shared"
     first, second = tmp_path / "first", tmp_path / "second"
     for workdir in (first, second):
@@ -238,7 +240,7 @@ def test_user_file_flows_through_the_same_rules(tmp_path):
     assert bounds.loc["mine", ["d", "N", "n_test"]].tolist() == [24, 120, 30]
     assert bounds.loc["mine", ["nll_true_train", "nll_true_test"]].isna().all()  # no generating model
     assert bounds.loc[["d24_N100", "d24_N400"], ["nll_true_train", "nll_true_test"]].notna().all().all()
-    # Issue 21 case 9: the content decides, not the time. A file replaced by other data with an older time is new.
+    # The content decides, not the time: a file replaced by other data with an older time is new.
     before = (workdir / "mine.csv").stat().st_mtime - 3600
     pd.DataFrame((rng.random((120, 24)) < 0.3).astype(int)).to_csv(workdir / "mine.csv", index=False)
     os.utime(workdir / "mine.csv", (before, before))

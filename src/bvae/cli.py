@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="bvae", description=DESCRIPTION, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}", help="print the version")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser = functools.partial(sub.add_parser, formatter_class=HelpFormatter)
+    sub.add_parser = functools.partial(sub.add_parser, formatter_class=HelpFormatter)  # type: ignore[method-assign]
 
     bound = sub.add_parser(
         "bound",
@@ -260,6 +260,7 @@ def _mark_protocol_defaults(parser: argparse.ArgumentParser) -> None:
         per = [
             f"{name}: " + ", ".join(f"{_join_words(v)} {arch}" for arch, v in v.items()) for name, v in values.items()
         ]
+        assert action.help is not None  # every training option has a help text (add_options)
         action.help = action.help[: action.help.rindex("(default: ")] + f"(default, {'; '.join(per)})"
 
 

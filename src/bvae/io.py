@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Iterable, Iterator
 from importlib.metadata import version
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 import pyarrow as pa
@@ -27,7 +28,7 @@ from bvae.errors import DataError, OutputError, shown, tell
 try:
     import fcntl
 except ImportError:  # Windows: no flock, and no locks
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 METADATA_KEY = b"bvae"
 DIGEST_KEY = b"bvae.sha256"  # of the bvae and pandas metadata, which the page checksums do not cover
@@ -50,8 +51,8 @@ def refuse_link(path: str | os.PathLike) -> None:
     read through a link that someone else planted there."""
     if os.path.islink(path):
         raise OutputError(
-            f"{path}: is a symbolic link (to {os.readlink(path)!r}), which bvae did not make; expected bvae's own file "
-            "or nothing there: remove the link"
+            f"{path}: is a symbolic link (to {os.readlink(Path(path))!r}), which bvae did not make; expected bvae's "
+            "own file or nothing there: remove the link"
         )
 
 
@@ -305,7 +306,7 @@ def _lock(path: Path, file=None):
         return None, holder
     except OSError as exc:
         file.close()
-        reason = os.strerror(exc.errno)
+        reason = os.strerror(exc.errno) if exc.errno is not None else str(exc)
         tell(f"{path.parent}: cannot be locked ({reason}); make sure no other run writes there", "warning")
         return None, None
     if not _same(file, path):  # its holder removed it on release meanwhile: lock the file now in its place
@@ -371,7 +372,7 @@ class Claim:
     """
 
     def __init__(self, dirs: Iterable[str | os.PathLike] = (), take_over: bool = False):
-        self.held: list[tuple[Path, object]] = []  # (lock file path, its open file, None without locks)
+        self.held: list[tuple[Path, IO[str] | None]] = []  # (lock file path, its open file, None without locks)
         try:
             for outdir in dirs:
                 self.held.append(self._claim(Path(outdir) / LOCK_FILE, take_over))

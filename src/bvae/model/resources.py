@@ -56,9 +56,10 @@ def bound_bytes(d: int, n: int) -> int:
 def available_memory() -> int | None:
     """Bytes this process can still allocate: Linux's MemAvailable, within the limit of its control group (a SLURM
     job's or a container's) if it has one; None where neither can be read, and then nothing is refused."""
-    found = []
+    found: list[int] = []
     try:
-        found.append(1024 * int(re.search(r"^MemAvailable:\s+(\d+) kB", Path("/proc/meminfo").read_text(), re.M)[1]))
+        meminfo = re.search(r"^MemAvailable:\s+(\d+) kB", Path("/proc/meminfo").read_text(), re.M)
+        found.append(1024 * int(meminfo[1]))  # type: ignore[index]  # no match: TypeError, caught
     except (OSError, TypeError):
         pass
     found += [limit - usage for limit, usage in _cgroup_memory()]

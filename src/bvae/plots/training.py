@@ -136,7 +136,7 @@ def band(ax: plt.Axes, epochs, low, high, color: str, split: str, hatched: bool)
 def _nats_panel(ax: plt.Axes, summary: pd.DataFrame, refs: list, colors: dict, curve: str) -> None:
     """The losses in nats with the bound and exact-NLL lines, focused on the bound."""
     ax.set_ylim(*y_limits(summary, [ref[0] for ref in refs]))
-    highest = {}  # variant -> the highest median of its curves that leave the view at the top
+    highest: dict[str, float] = {}  # variant -> the highest median of its curves that leave the view at the top
     for variant, color in colors.items():
         part = summary[summary["variant"] == variant]
         epochs = part["epoch"].to_numpy()

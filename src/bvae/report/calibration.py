@@ -15,7 +15,8 @@ that the paper's own cells imply (`paper_collapse`).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -195,7 +196,7 @@ def _best_per_architecture(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def summarise_calibration(
-    root: Path, seeds: dict[int, int] | None = None, epochs: list[int] = (), protocols: list[str] = ()
+    root: Path, seeds: dict[int, int] | None = None, epochs: Sequence[int] = (), protocols: Sequence[str] = ()
 ) -> dict[str, pd.DataFrame]:
     """`summarise_runs` of a study's output root: its complete cells (`seeds` per N), of `protocols` only, if given."""
     seeds = seeds or SEEDS
@@ -216,8 +217,8 @@ def summarise_runs(
     histories: pd.DataFrame,
     bounds: pd.DataFrame | None,
     references: pd.DataFrame,
-    epochs: list[int] = (),
-    source: Path | str = "",
+    epochs: Sequence[int] = (),
+    source: str | os.PathLike = "",
 ) -> dict[str, pd.DataFrame]:
     """Every table of the summary, by name: the comparison (with cells read at `epochs` as protocol@E), the
     agreement counts, collapse per cell and per run, and the reference models (`source`: where the runs are from)."""

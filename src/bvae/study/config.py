@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
@@ -104,7 +105,7 @@ def _schema_resource(uri: str):
 def _config_validator(schema_path: str | os.PathLike):
     """A strict-integer validator of the config schema and a resolver of its `$ref`s (files beside it)."""
     uri = Path(schema_path).resolve().as_uri()
-    registry = Registry(retrieve=_schema_resource).with_resource(uri, _schema_resource(uri))
+    registry = Registry(retrieve=_schema_resource)  # type: ignore[call-arg].with_resource(uri, _schema_resource(uri))
     schema = {**registry[uri].contents, "$id": uri}
     return STRICT_VALIDATOR(schema, registry=registry), registry.resolver(base_uri=uri)
 
@@ -252,7 +253,7 @@ def _check_grids(config: dict) -> None:
 
 def _check_simulated(config: dict) -> dict[str, int]:
     """Each simulated dataset can be generated and split into >= 2 rows a side; its name -> d."""
-    sim = {key: tuple(v) if isinstance(v, list) else v for key, v in config["simulation"].items()}  # score_sd
+    sim: dict[str, Any] = {key: tuple(v) if isinstance(v, list) else v for key, v in config["simulation"].items()}
     widths = {}
     for name, entry in simulated(config).items():
         settings = SimSettings(d=entry["d"], N=entry["N"], **sim)

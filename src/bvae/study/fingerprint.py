@@ -61,7 +61,7 @@ def _normalise(source: str) -> str:
     tree = ast.parse(source)
     for node in ast.walk(tree):
         documented = isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-        if documented and node.body and _is_docstring(node.body[0]):
+        if documented and node.body and _is_docstring(node.body[0]):  # type: ignore[attr-defined]
             node.body = node.body[1:] or [ast.Pass()]
     return ast.dump(tree)
 

@@ -19,7 +19,7 @@ from bvae.model.settings import PROPERTIES, check_values
 from bvae.study.fingerprint import file_fingerprint
 
 
-def run_dir(root: str, protocol: str, dataset: str, arch: str, variant: str, seed) -> str:
+def run_dir(root: str | os.PathLike, protocol: str, dataset: str, arch: str, variant: str, seed) -> str:
     """Where one training's history.parquet and final.parquet live: the one definition of the runs layout."""
     return f"{root}/runs/{protocol}/{dataset}/{arch}/{variant}/seed{seed}"
 
@@ -116,7 +116,8 @@ def seed_stacks(config: dict, arch: str) -> tuple[list[str], dict[tuple[int, ...
     stack of seeds trained as one job -> the datasets it serves (every dataset's seeds 0..seeds-1 cut into
     consecutive stacks of its seeds_per_job[arch], the last one shorter, so no job trains an unrequested seed)."""
     sizes = {name: entry["seeds_per_job"] for name, entry in simulated(config).items()}
-    single, stacks = [], {}
+    single: list[str] = []
+    stacks: dict[tuple[int, ...], list[str]] = {}
     for name, per_arch in dataset_seeds(config).items():
         seeds = per_arch[arch]
         size = sizes.get(name, config.get("seeds_per_job", {})).get(arch, 1)

@@ -25,7 +25,7 @@ from bvae.training.train import train_seeds
 # Relative tolerance of the golden check: fp32 rounding of other CPUs and BLAS builds moves these small trainings by
 # about 1e-7; any change of the method moves them by orders of magnitude more (tests/test_numerics.py shows one).
 GOLDEN_RTOL = 1e-5
-GOLDEN_DATA = {"d": 24, "N": 90, "seed": 7}
+GOLDEN_DATA: dict[str, Any] = {"d": 24, "N": 90, "seed": 7}
 GOLDEN_SETTINGS: dict[str, Any] = {"hidden": (8, 8), "epochs": 4, "batch_size": 20, "mc_samples": 2, "kernel": "torch"}
 
 

@@ -150,7 +150,11 @@ def layer_products(layer: str, S: int, fan_in: int, fan_out: int, batch: int, fi
 
 def step_products(layers: list[tuple[str, torch.Tensor]], batch: int) -> list[Product]:
     """Every product one training step runs, for (name, weight (S, fan_in, fan_out)) layers in forward order."""
-    return [p for i, (name, w) in enumerate(layers) for p in layer_products(name, *w.shape, batch, first=i == 0)]
+    products = []
+    for i, (name, w) in enumerate(layers):
+        S, fan_in, fan_out = w.shape
+        products += layer_products(name, S, fan_in, fan_out, batch, first=i == 0)
+    return products
 
 
 def _step_operands(products: list[Product]) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -217,7 +221,7 @@ def choose(products: list[Product], precision: str, kernel: str, rounds: int = 3
     seconds = {k: min(v) for k, v in rounds_s.items()}
     torch_s = rounds_s.pop("torch")
     leads = [k for k, v in rounds_s.items() if all(t >= MARGIN * s for t, s in zip(torch_s, v, strict=True))]
-    return Choice(min(leads, key=seconds.get) if leads else "torch", seconds)
+    return Choice(min(leads, key=lambda kernel: seconds[kernel]) if leads else "torch", seconds)
 
 
 @contextlib.contextmanager

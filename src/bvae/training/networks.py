@@ -80,7 +80,7 @@ class StackedVAE(nn.Module):
         head = (layers.encoder[-1], layers.latent_dim)
         self.encoder = _mlp(layers.encoder, generators, schemes["encoder"], bias)
         self.mu = StackedLinear(*head, generators, schemes["mu"], bias)
-        self.logvar = StackedLinear(*head, generators, schemes["logvar"], bias)
+        self.logvar: StackedLinear | None = StackedLinear(*head, generators, schemes["logvar"], bias)
         self.decoder = _mlp(layers.decoder, generators, schemes["decoder"], bias)
         self.out = StackedLinear(layers.decoder[-1], layers.d, generators, schemes["output"], bias)
         self.kl_weight = kl_weight
@@ -144,5 +144,7 @@ def build(settings, d: int, generators, bound: Bound | None = None) -> StackedVA
     kl_weight = 1.0 if settings.kl_reduction == "sum" else 1 / settings.latent_dim
     model = StackedVAE(settings.layers(d), generators, schemes, settings.init_bias, kl_weight)
     if settings.variant == "preinit":
+        if bound is None:
+            raise ValueError("preinit needs the training split's bound (fit_bound)")
         model.preinit(bound)
     return model

@@ -414,7 +414,7 @@ def _check_owner(outdirs: list, checkpoint, key: str, outputs: tuple[str, ...] =
         meta = read_metadata(marker) if marker else {}
         if not present or meta.get("training") == key:
             continue
-        if "training" in meta:
+        if "training" in meta and marker:
             raise OutputError(f"{outdir}: holds the results of another training ({_results_label(marker)}){ANOTHER}")
         raise OutputError(
             f"{outdir}: holds {', '.join(present)}, not of this training; choose another output directory, or "
