@@ -381,7 +381,7 @@ class Claim:
             raise
 
     @staticmethod
-    def _claim(path: Path, take_over: bool) -> tuple[Path, object]:
+    def _claim(path: Path, take_over: bool) -> tuple[Path, IO[str] | None]:
         file, holder = _lock(path)
         if holder and not take_over:
             raise OutputError(

@@ -64,7 +64,14 @@ def write_dataset(data: BinaryData, path: str | os.PathLike, definition: dict | 
 
 
 def read_dataset(path: str | os.PathLike) -> BinaryData:
-    """Read a dataset written by `write_dataset` (or any Parquet file with a `split` column)."""
+    """Read a dataset written by `write_dataset` (or any Parquet file with a `split` column).
+
+    Returns:
+        The `BinaryData`, with the name, settings and definition recorded in the file's metadata.
+
+    Raises:
+        DataError: as `load_binary`.
+    """
     meta = read_metadata(path) if str(path).endswith(".parquet") else {}
     name = meta.get("name", Path(path).stem)
     return load_binary(path, name=name, metadata={k: meta[k] for k in ("settings", "definition") if k in meta})
@@ -434,9 +441,22 @@ def load_binary(
 ) -> BinaryData:
     """Load a 0/1 matrix from Parquet, CSV, .npy or .npz and split it into training and test rows.
 
-    A Parquet/CSV column named `split_column` (values train/test) or an .npz with `train` and `test` arrays gives
-    the split; otherwise a seeded random permutation puts round(test_fraction · n) rows in the test split. The
-    default column `split` may be absent; a column named otherwise was asked for, and its absence is an error.
+    Arguments:
+        path: the file; its suffix says how it is read (docs/your-data.md).
+        name: the dataset's name (default: the file's stem).
+        split_column: a Parquet/CSV column of `train`/`test` values that gives the split. The default `split` may
+            be absent (then the split is random); a column named otherwise was asked for, and must be there.
+        test_fraction: without a split column (or an .npz's `train` and `test` arrays), a seeded random
+            permutation puts round(test_fraction · n) rows in the test split.
+        seed: the permutation's seed.
+        metadata: kept with the data (written into its dataset file).
+
+    Returns:
+        A `BinaryData` with `train` and `test` as uint8 arrays, the columns' names and the metadata.
+
+    Raises:
+        DataError: the file cannot be read, holds other values than 0/1 (or missing ones), or leaves a split with
+            fewer than 2 rows; each message names the file, and the row and column where it can.
     """
     path = Path(path)
     values, columns, given = _matrix_and_split(_read_table(path), str(path), split_column)

@@ -54,6 +54,16 @@ def simulate(settings: SimSettings) -> BinaryData:
 
     Each (seed, d, N, replicate) gets its own random stream, so one dataset does not change when others are added
     (replicate 0 draws from the stream of (seed, d, N), as before replicates existed).
+
+    Arguments:
+        settings: d, N, the scores' standard deviations, the loadings' block size, the test fraction, the seed and
+            the replicate (method §4).
+
+    Returns:
+        A `BinaryData` named `d{d}_N{N}` (`_r{replicate}` for a further draw), its settings in the metadata.
+
+    Raises:
+        ConfigError: a setting is out of range (`SimSettings.check`).
     """
     settings.check()
     key = [settings.seed, settings.d, settings.N] + ([settings.replicate] if settings.replicate else [])

@@ -104,7 +104,31 @@ def _optimal_decoder(lam: np.ndarray, U: np.ndarray, latent_dim: int) -> np.ndar
 
 
 def fit_bound(train: np.ndarray, test: np.ndarray, latent_dim: int) -> Bound:
-    """The bound's optimum on `train` (0/1 rows) and the bound values on `train` and `test`."""
+    """The bound's optimum on the training rows and the bound's values on both splits (method §2).
+
+    Arguments:
+        train: the training split, an (n_train, d) array of 0/1 values (rows are observations).
+        test: the test split, (n_test, d) with the same d.
+        latent_dim: κ, the latent size, from 1 to d.
+
+    Returns:
+        A `Bound`: the optimum `W*`, `b*`, the encoder's mean map `M` and `Σ_z`, the training eigenvalues, and the
+        bound on the training split (`bound_train`) and on the test split (`bound_test`, the test data centred at
+        their own mean as in the paper; `bound_test_strict` at the training `b*`), in nats per row.
+
+    Raises:
+        DataError: the splits are not 2-D with the same width.
+        ConfigError: `latent_dim` is not an integer from 1 to d, or the d × d matrices cannot fit in memory.
+
+    Example:
+        >>> from bvae import SimSettings, fit_bound, simulate
+        >>> data = simulate(SimSettings(d=30, N=300))
+        >>> bound = fit_bound(data.train, data.test, latent_dim=2)
+        >>> bound.W.shape, bound.M.shape
+        ((30, 2), (2, 30))
+        >>> round(bound.bound_train, 2), round(bound.bound_test, 2)
+        (20.43, 20.75)
+    """
     check_bound_memory(np.shape(train)[-1], len(train) + len(test))
     xt_train, xt_test = rescale(train), rescale(test)
     if xt_train.ndim != 2 or xt_test.ndim != 2 or xt_train.shape[1] != xt_test.shape[1]:

@@ -47,7 +47,17 @@ NLL_COLUMNS = ("nll_true_train", "nll_true_test")  # None for data without a gen
 def bound_summary(data, latent_dim: int) -> tuple[dict, np.ndarray]:
     """The bounds.parquet row of a dataset (method §2–3) and its descending training eigenvalues.
 
-    For a simulated dataset the row also carries the exact NLL of its generating model per split (None otherwise).
+    Arguments:
+        data: a `BinaryData` (from `load_binary`, `read_dataset` or `simulate`).
+        latent_dim: κ, from 1 to d.
+
+    Returns:
+        (row, eigenvalues): the row holds the dataset's name and sizes, the bound on each split, the eigenvalue
+        counts of the decision support (above 4 and above the Marchenko–Pastur edge) and, for a simulated dataset,
+        the exact NLL of its generating model per split (None otherwise); the eigenvalues descend.
+
+    Raises:
+        ConfigError: `latent_dim` is out of range, or the bound cannot fit in memory.
     """
     fit = fit_bound(data.train, data.test, latent_dim)
     support = decision_support(fit.eigenvalues, data.n_train)

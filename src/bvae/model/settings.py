@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 import math
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import yaml
@@ -166,7 +167,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     for name, prop in PROPERTIES.items():
         resolved = resolve(prop)
         kind = resolved.get("items", resolved).get("type")
-        options = {"type": int if kind == "integer" else float if kind == "number" else str}
+        options: dict[str, Any] = {"type": int if kind == "integer" else float if kind == "number" else str}
         if "enum" in resolved:
             options["choices"] = [v for v in resolved["enum"] if v is not None]
         if resolved.get("type") == "array":

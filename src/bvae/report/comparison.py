@@ -92,11 +92,19 @@ def ours(runs: pd.DataFrame, split: str) -> pd.DataFrame:
 
 
 def compare(runs: pd.DataFrame, paper: pd.DataFrame | None = None, bounds: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Every paper cell that our runs (with a `protocol` column) cover, side by side with ours.
+    """Every paper cell that our runs cover, side by side with ours.
 
-    With the study's bounds.parquet, `nll_pct` gives the exact NLL of the generating model in the same units as
-    `pct` (100 (NLL - bound) / bound): a final test loss below it is luck of the draw, a training loss below it
-    is overfitting.
+    Arguments:
+        runs: final records with a `protocol` column (the runs tables of one or more protocols).
+        paper: the paper's cells (default: the shipped ones, `paper_tables()`).
+        bounds: the study's bounds.parquet; with it, `nll_pct` gives the exact NLL of the generating model in the
+            units of `pct` (100 (NLL − bound) / bound): a final test loss below it is luck of the draw, a training
+            loss below it is over-fitting.
+
+    Returns:
+        The comparison table (comparison.parquet): per protocol, table, dataset and variant the paper's cell and
+        ours, their difference and whether they agree (docs/outputs.md lists the columns); empty when no run is on
+        a dataset of the paper.
     """
     paper = paper_tables() if paper is None else paper
     runs = with_draws(runs)

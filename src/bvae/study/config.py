@@ -351,8 +351,17 @@ def _check_files(config: dict, root: Path) -> dict[str, int]:
 
 
 def check_config(config: dict, schema_path: str | os.PathLike, config_files: Iterable = ()) -> None:
-    """Every check of a workflow config, each failure a ConfigError naming the key; fills in the schema's defaults
-    and expands `~` in `results` and in the files' paths (both in place)."""
+    """Every check of a workflow config, before any job runs; fills in the schema's defaults and expands `~` in
+    `results` and in the files' paths (both in place).
+
+    Arguments:
+        config: the config as Snakemake (or `yaml.safe_load`) read it.
+        schema_path: workflow/schemas/config.schema.yaml.
+        config_files: the files it was read from, checked for keys given twice (YAML keeps the last silently).
+
+    Raises:
+        ConfigError: the first failed check, in one line naming the key (and the closest known key for a typo).
+    """
     _check_unique_keys(config_files)
     _check_schema(config, schema_path)
     reject_non_finite(config)

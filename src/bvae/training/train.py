@@ -248,10 +248,27 @@ def train_seeds(
     progress: bool = True,
     owner: Claim | None = None,
 ) -> list[TrainResult]:
-    """Train one model per seed as one stack; resume from `checkpoint` if it holds this training (unfinished, or
-    finished: then its results are returned without training), else replace it (`train_and_write` refuses to, unless
-    asked). The checkpoint then holds the results. With `owner`, the training stops as soon as it loses that claim on
-    its output directories (a later run took them over)."""
+    """Train one model per seed as one stack (the seeds' networks batched into one model).
+
+    Arguments:
+        data: the dataset; preinit fits the bound on its training split.
+        settings: every setting the training depends on (`TrainSettings.check` runs first).
+        seeds: the seeds, each its own initialisation and minibatch order; one result per seed.
+        checkpoint: a file to resume from if it holds this training (unfinished: it resumes at its last epoch;
+            finished: its results are returned without training), else to replace (`train_and_write` refuses to,
+            unless asked); it then holds the results. None: no checkpoint.
+        progress: show the epochs as they pass.
+        owner: the caller's claim on its output directories; the training stops as soon as it loses it (a later
+            run took them over).
+
+    Returns:
+        One `TrainResult` per seed: its per-epoch history, its final record and the training's key.
+
+    Raises:
+        ConfigError: a setting or seed is invalid, or the training cannot fit in memory.
+        DivergenceError: a loss became NaN or infinite.
+        OutputError: the claim on the output directories was lost.
+    """
     check_training(data, settings, seeds)
     key = checkpoint_key(data, settings, list(seeds))
     label = f"{data.name} {settings.arch} {settings.variant} seeds {seeds[0]}..{seeds[-1]}"
@@ -455,13 +472,28 @@ def train_and_write(
 ) -> list[TrainResult]:
     """`train_seeds`, then each seed's results into its directory, so that no late failure loses the training.
 
-    The output directories are checked before training: they must be writable and, unless `replace`, hold no
-    results or checkpoint of another training (`check_owner`; `outputs`: the caller's own files in them, such as
-    loss.png). The training owns its directories while it runs (`owner`, the caller's claim on them, else its own
-    `Claim`, which may `take_over` from a training of a killed run); one that loses them writes nothing. The
-    checkpoint, by then holding the finished training's results, is removed only after every result file is
-    written; with `keep_results` (or if it returns true then) it stays, so that a rerun whose outputs were deleted in
-    between (Snakemake deletes the outputs of a job it found incomplete) writes them again without training.
+    Arguments:
+        data, settings, seeds, checkpoint, progress: as `train_seeds`.
+        outdirs: one directory per seed, for its history.parquet and final.parquet. They are checked before
+            training: writable, and holding no results or checkpoint of another training.
+        keep_results: keep the checkpoint (by then holding the finished training's results) after the results are
+            written; a callable is asked at that moment. A rerun whose outputs were deleted in between (Snakemake
+            deletes the outputs of a job it found incomplete) then writes them again without training. False: the
+            checkpoint is removed once every result file is written.
+        replace: skip the check that the directories and the checkpoint hold no other training's results (the
+            caller, such as the workflow, knows they are stale).
+        outputs: the caller's own files in the directories (such as loss.png), which that check also counts.
+        take_over: take the directories over from a training of a killed run that still holds them.
+        owner: the caller's claim on the directories (default: one of this training's own).
+
+    Returns:
+        The `TrainResult` of every seed, as written.
+
+    Raises:
+        ConfigError: as `train_seeds`, or not one output directory per seed.
+        OutputError: a directory is not writable, holds another training's results (without `replace`), is held
+            by a running training (without `take_over`), or was taken over during the training (nothing written).
+        DivergenceError: as `train_seeds`.
     """
     check_training(data, settings, seeds)
     if len(outdirs) != len(seeds):

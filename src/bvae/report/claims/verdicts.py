@@ -88,10 +88,19 @@ def evaluate(
     thresholds: Thresholds | None = None,
     paper: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Every claim on every protocol of `runs` (column `protocol`), on the paper's cells and on the datasets.
+    """Decide every claim on every protocol of `runs`, on the paper's cells and on the datasets (method §8).
 
-    `epochs`: `epochs_to_region` of the same runs' histories at the same thresholds; `bounds`: the study's
-    bounds.parquet; `paper`: the paper's cells (default: the shipped ones).
+    Arguments:
+        runs: the final records of a study's runs tables, with a `protocol` column.
+        epochs: `epochs_to_region` of the same runs' histories at the same thresholds.
+        bounds: the study's bounds.parquet.
+        thresholds: the claims' thresholds (default: `Thresholds()`, config key `claims:`).
+        paper: the paper's cells (default: the shipped ones, `paper_tables()`).
+
+    Returns:
+        The claims table (claims.parquet): per claim and protocol a row over all units, a row per architecture where
+        there are several, and a row per unit, each with its criterion, numbers, seeds, verdict (`holds`, `fails`,
+        `undecided`) and reason.
     """
     t = thresholds or Thresholds()
     paper = paper_tables() if paper is None else paper
