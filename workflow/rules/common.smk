@@ -124,6 +124,16 @@ def user_file(wildcards):
     return FILES[wildcards.name]["path"]
 
 
+def training_layouts(arch):
+    """(rule name, seeds in the output paths, seeds param, job label, datasets) of every training rule of arch."""
+    single, stacks = seed_stacks(config, arch)
+    if single:
+        yield f"train_{arch}", ["{seed}"], wildcard_seed, "seed{seed}", single
+    for stack, datasets in stacks.items():
+        label = f"seeds{stack[0]}-{stack[-1]}"
+        yield f"train_{arch}_seeds{stack[0]}_{stack[-1]}", [str(s) for s in stack], list(stack), label, datasets
+
+
 def training_identity(protocol, dataset, arch, variant, seed):
     return identity(dataset, DEFINITIONS[dataset], job_settings(protocol, arch, variant), seed, NUMERICS)
 

@@ -6,16 +6,6 @@
 # With an archive (config `archive:`), every training it holds is restored from it instead (rule restore_run).
 
 
-def training_layouts(arch):
-    """(rule name, seeds in the output paths, seeds param, job label, datasets) of every training rule of arch."""
-    single, stacks = seed_stacks(config, arch)
-    if single:
-        yield f"train_{arch}", ["{seed}"], wildcard_seed, "seed{seed}", single
-    for stack, datasets in stacks.items():
-        label = f"seeds{stack[0]}-{stack[-1]}"
-        yield f"train_{arch}_seeds{stack[0]}_{stack[-1]}", [str(s) for s in stack], list(stack), label, datasets
-
-
 for arch in config["architectures"]:
     for name, seeds, seeds_param, label, datasets in training_layouts(arch):
 

@@ -72,7 +72,7 @@ def _cgroup_memory() -> list[tuple[int, int]]:
         "": ("/sys/fs/cgroup", "memory.max", "memory.current"),
         "memory": ("/sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes"),
     }
-    found = []
+    found: list[tuple[int, int]] = []
     try:
         lines = Path("/proc/self/cgroup").read_text().splitlines()
     except OSError:

@@ -58,7 +58,7 @@ def _read_study_runs(root: Path) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _keep_protocols(runs: pd.DataFrame, protocols: list[str]) -> pd.DataFrame:
+def _keep_protocols(runs: pd.DataFrame, protocols: Sequence[str]) -> pd.DataFrame:
     """The runs of `protocols` (all if empty); a protocol without a finished run is an error."""
     missing = sorted(set(protocols) - set(runs["protocol"]))
     if missing:

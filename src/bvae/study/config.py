@@ -105,7 +105,7 @@ def _schema_resource(uri: str):
 def _config_validator(schema_path: str | os.PathLike):
     """A strict-integer validator of the config schema and a resolver of its `$ref`s (files beside it)."""
     uri = Path(schema_path).resolve().as_uri()
-    registry = Registry(retrieve=_schema_resource)  # type: ignore[call-arg].with_resource(uri, _schema_resource(uri))
+    registry = Registry(retrieve=_schema_resource).with_resource(uri, _schema_resource(uri))  # type: ignore[call-arg]
     schema = {**registry[uri].contents, "$id": uri}
     return STRICT_VALIDATOR(schema, registry=registry), registry.resolver(base_uri=uri)
 

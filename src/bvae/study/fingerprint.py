@@ -60,8 +60,9 @@ def _normalise(source: str) -> str:
     """Python source as its syntax tree without docstrings: what it does, not how it is commented or laid out."""
     tree = ast.parse(source)
     for node in ast.walk(tree):
-        documented = isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-        if documented and node.body and _is_docstring(node.body[0]):  # type: ignore[attr-defined]
+        if not isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        if node.body and _is_docstring(node.body[0]):
             node.body = node.body[1:] or [ast.Pass()]
     return ast.dump(tree)
 
