@@ -33,7 +33,7 @@ def reference_runs(seeds=3) -> pd.DataFrame:
 def drawn(monkeypatch):
     """The figure a plotting function hands to `save`, instead of a file."""
     figures = []
-    for module in ("plot_comparison", "plot_collapse"):
+    for module in ("plots.comparison", "plots.collapse"):
         monkeypatch.setattr(f"bvae.{module}.save", lambda fig, path: figures.append(fig))
     yield figures
     plt.close("all")
