@@ -13,7 +13,7 @@ from bvae.model.decision import bound_tables
 from bvae.model.settings import TrainSettings
 from bvae.report.calibration import collapse_epochs, decoder_family, keep_complete_cells, paper_collapse
 from bvae.study.plan import run_dir
-from bvae.training.train import train_and_write
+from bvae.training.results import train_and_write
 from tests.conftest import markdown_tables
 
 

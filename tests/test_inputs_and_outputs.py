@@ -21,7 +21,8 @@ from bvae.data.simulate import SimSettings, simulate
 from bvae.errors import DataError, OutputError
 from bvae.io import lock_results, read_parquet
 from bvae.model.resources import bound_bytes, gib, train_bytes
-from bvae.training.train import TrainSettings, checkpoint_key, train_seeds
+from bvae.training.checkpoint import checkpoint_key
+from bvae.training.train import TrainSettings, train_seeds
 from tests.test_reliability import CLI_TINY, TINY, device, no_training, one_line_error
 
 X = (np.random.default_rng(5).random((40, 5)) < 0.5).astype(int)  # 40 rows; the first one is data

@@ -30,7 +30,8 @@ from bvae.io import (
     write_text,
 )
 from bvae.study.plan import dataset_seeds, files_registry, reject_non_finite
-from bvae.training.train import TrainSettings, check_losses, train_and_write, train_seeds, write_result
+from bvae.training.results import train_and_write, write_result
+from bvae.training.train import TrainSettings, check_losses, train_seeds
 from tests.conftest import SNAKEMAKE, copy_workflow, snakemake
 
 TINY = dict(hidden=(16, 16), epochs=3, batch_size=50, mc_samples=2, checkpoint_every=1)

@@ -16,9 +16,10 @@ from bench.roofline.machine import others_busy, stat_now, wait_for_idle
 from bvae.data.simulate import SimSettings, simulate
 from bvae.model.bound import fit_bound
 from bvae.model.settings import TrainSettings
+from bvae.training.checkpoint import Checkpoint
 from bvae.training.kernels import Product, available, choose, product, race, rotated, step_products
 from bvae.training.networks import build, linear_layers, use_kernel
-from bvae.training.train import Checkpoint, full_pass, run_epoch, seed_generators
+from bvae.training.train import full_pass, run_epoch, seed_generators
 from bvae.training.train import make_optimizer as package_optimizer
 
 N_TRAIN, N_TEST, BATCH, HIDDEN, LATENT = 6700, 3300, 100, (1024, 1024), 2

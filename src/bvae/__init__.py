@@ -39,7 +39,7 @@ _LAZY = {
     "decision_support": "bvae.model.decision",
     "exact_nll": "bvae.model.likelihood",
     "TrainSettings": "bvae.model.settings",
-    "train_and_write": "bvae.training.train",
+    "train_and_write": "bvae.training.results",
     "train_seeds": "bvae.training.train",
     "check_config": "bvae.study.config",
     "compare": "bvae.report.comparison",
@@ -85,7 +85,8 @@ if TYPE_CHECKING:
     from bvae.report.claims import Thresholds, evaluate
     from bvae.report.comparison import compare, paper_tables
     from bvae.study.config import check_config
-    from bvae.training.train import train_and_write, train_seeds
+    from bvae.training.results import train_and_write
+    from bvae.training.train import train_seeds
 
 
 def __getattr__(name: str) -> Any:

@@ -352,7 +352,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from bvae.io import Claim, check_output_dir, check_outputs
     from bvae.model.likelihood import exact_nll
     from bvae.plots.training import labelled_history, loss_development
-    from bvae.training.train import check_training, train_and_write
+    from bvae.training.results import train_and_write
+    from bvae.training.train import check_training
 
     check_outputs([args.file], [("--out", args.out / name) for name in TRAIN_OUTPUTS])
     data = load(args)

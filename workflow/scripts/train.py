@@ -5,7 +5,7 @@ from pathlib import Path
 from bvae.data.binary import read_dataset
 from bvae.io import LOCK_FILE, held, log_to
 from bvae.model.settings import TrainSettings, frozen
-from bvae.training.train import train_and_write
+from bvae.training.results import train_and_write
 
 with log_to(snakemake.log[0]):
     given = {key: frozen(value) for key, value in snakemake.params.settings.items()}

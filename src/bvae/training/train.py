@@ -8,39 +8,26 @@ fixed order whatever else is in the stack, so a seed's numbers do not depend on 
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import hashlib
-import io
 import json
 import math
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
 from bvae.data.binary import BinaryData, check_seed
-from bvae.errors import ConfigError, DivergenceError, OutputError, tell
+from bvae.errors import ConfigError, DivergenceError, tell
 from bvae.io import (
     Claim,
-    atomic_path,
-    check_output_dir,
-    provenance,
-    read_metadata,
-    read_parquet,
-    refuse_link,
-    remove_temporaries,
-    write_parquets,
 )
 from bvae.model.bound import Bound, check_bound_memory, fit_bound
 from bvae.model.resources import EVAL_ROWS, check_memory, train_bytes
-from bvae.model.settings import RUN_ONLY, TrainSettings
+from bvae.model.settings import TrainSettings
 from bvae.numerics import VERSION as NUMERICS
+from bvae.training.checkpoint import Checkpoint, checkpoint_key, data_digest
 from bvae.training.kernels import Choice, available, blas_threads, choose, step_products
 from bvae.training.networks import StackedVAE, build, linear_layers, use_kernel
 from bvae.training.progress import EpochProgress
@@ -116,87 +103,6 @@ def full_pass(model: StackedVAE, x: torch.Tensor, gens, samples: int = 1) -> dic
 def _first_epoch(losses: list[float], limit: float) -> int | None:
     """The first (1-based) epoch whose loss is at or below `limit`, or None."""
     return next((i + 1 for i, value in enumerate(losses) if value <= limit), None)
-
-
-class Checkpoint:
-    """Model, optimizer, generator states and history every K epochs; valid only for the same data and settings.
-
-    Once the training is finished it holds only the results (`save_results`), a few kB, so that outputs lost after
-    training (a failed write, or Snakemake deleting the outputs of a job it saw as incomplete) are written again
-    without training.
-    """
-
-    MAGIC = b"bvae checkpoint sha256 "  # then the SHA-256 of the payload, a newline, and torch.save's payload
-
-    def __init__(self, path: str | os.PathLike | None, key: str, label: str = "", owner: Claim | None = None):
-        self.path, self.key, self.label = (Path(path) if path else None), key, label
-        self.owner = owner or Claim()  # the training's claim on its output directories: saved only while it holds
-
-    def load(self) -> dict | None:
-        """The saved state if it belongs to this training."""
-        state = self.read()
-        return state if state and state.get("key") == self.key else None
-
-    def read(self) -> dict | None:
-        """The saved state of whichever training; a file that cannot be read or fails its checksum is set aside,
-        once."""
-        if self.path is None:
-            return None
-        refuse_link(self.path)
-        if not self.path.is_file():  # none yet, or a device written in place (/dev/null)
-            return None
-        try:
-            state = self.parse(self.path.read_bytes())
-        except Exception as exc:  # truncated or damaged files raise many types (RuntimeError, UnpicklingError...)
-            aside = self.path.with_name(self.path.name + ".unreadable")
-            os.replace(self.path, aside)
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            tell(f"checkpoint {self.path} cannot be read ({reason}); moved to {aside}, training starts over", "warning")
-            return None
-        return state
-
-    @classmethod
-    def parse(cls, blob: bytes) -> dict:
-        """The state in a checkpoint file's bytes; ValueError unless they are as `save` wrote them (torch.load checks
-        no checksum: a flipped byte would resume or report silently different numbers)."""
-        head, _, payload = blob.partition(b"\n")
-        if not head.startswith(cls.MAGIC):
-            raise ValueError("not a bvae checkpoint: no checksum line")
-        if head[len(cls.MAGIC) :] != hashlib.sha256(payload).hexdigest().encode():
-            raise ValueError("its contents do not match their SHA-256: damaged or edited")
-        state = torch.load(io.BytesIO(payload), weights_only=True)
-        if not isinstance(state, dict):
-            raise TypeError(f"holds a {type(state).__name__}, not a checkpoint")
-        return state
-
-    def save(self, state: dict) -> None:
-        if self.path is not None:
-            self.owner.check()
-            refuse_link(self.path)
-            payload = io.BytesIO()
-            torch.save({**state, "key": self.key, "label": self.label}, payload)
-            # Through a Python file: a full disk is then an OSError (ENOSPC), which atomic_path names, where torch's
-            # own writer would report "[enforce fail at inline_container.cc:672] . unexpected pos".
-            with atomic_path(self.path) as tmp, open(tmp, "wb") as file:
-                file.write(self.MAGIC + hashlib.sha256(payload.getvalue()).hexdigest().encode() + b"\n")
-                file.write(payload.getvalue())
-
-    def save_results(self, history: dict, finals: list[dict]) -> None:
-        """Replace the training state by the finished training's results (JSON keeps them exact and loadable)."""
-        self.save({"history": history, "finals": [json.dumps(final) for final in finals]})
-
-
-def _data_digest(data: BinaryData) -> str:
-    """SHA-256 of a dataset's bits (training split, then test split)."""
-    return hashlib.sha256(data.train.tobytes() + data.test.tobytes()).hexdigest()
-
-
-def checkpoint_key(data: BinaryData, settings: TrainSettings, seeds: list[int]) -> str:
-    """Identifies a training: the data, the settings its numbers depend on (not `RUN_ONLY`), the seeds and the
-    numerics version (`bvae.numerics`), not the bytes of the code: a comment or a moved module keeps checkpoints."""
-    identity = {k: v for k, v in dataclasses.asdict(settings).items() if k not in RUN_ONLY}
-    text = json.dumps([identity, seeds, data.d, NUMERICS])
-    return hashlib.sha256(bytes.fromhex(_data_digest(data)) + text.encode()).hexdigest()
 
 
 def resume(state: dict | None, model, opt, run_gens) -> tuple[dict, int]:
@@ -391,7 +297,7 @@ def _final_record(data, settings, bound: Bound, seed, hist, final_train, final_t
         "kernel_used": kernel.kernel,
         "kernel_seconds": json.dumps(kernel.seconds) if kernel.seconds else None,
         "numerics": NUMERICS,
-        "data_sha256": _data_digest(data),
+        "data_sha256": data_digest(data),
         "data_definition": json.dumps(data.metadata["definition"]) if "definition" in data.metadata else None,
         "torch_version": torch.__version__,
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
@@ -401,115 +307,3 @@ def _final_record(data, settings, bound: Bound, seed, hist, final_train, final_t
 def train(data: BinaryData, settings: TrainSettings, seed: int = 0, **kwargs) -> TrainResult:
     """Train a single seed."""
     return train_seeds(data, settings, [seed], **kwargs)[0]
-
-
-def write_result(result: TrainResult, outdir: str | os.PathLike) -> None:
-    """history.parquet and final.parquet in `outdir`, written as a pair (final last), provenance in the metadata."""
-    outdir = Path(outdir)
-    text = {key: "string" for key, value in result.final.items() if value is None or isinstance(value, str)}
-    final = pd.DataFrame([result.final]).astype({**text, "epochs_to_1pct": "Int64", "epochs_to_bound": "Int64"})
-    history_path, final_path = (outdir / name for name in RESULT_FILES)
-    for path in (history_path, final_path):
-        refuse_link(path)
-    training = {"training": result.key}  # whose results these are: `check_owner` compares it
-    write_parquets(
-        [
-            (result.history, history_path, {"final": result.final, **training}),
-            (final, final_path, {"provenance": provenance(), **training}),
-        ]
-    )
-
-
-def _check_owner(outdirs: list, checkpoint, key: str, outputs: tuple[str, ...] = ()) -> None:
-    """OutputError unless the output directories and the checkpoint hold nothing but this training's files: the
-    results of another training (or of this one under another numerics version) or another training's checkpoint,
-    finished or not, are never overwritten unless asked for. A directory whose final.parquet is gone (deleted, or a
-    kill between the two renames) is known by its history.parquet."""
-    for outdir in map(Path, outdirs):
-        present = [name for name in (*RESULT_FILES, *outputs) if (outdir / name).exists()]
-        marker = next((outdir / name for name in reversed(RESULT_FILES) if (outdir / name).exists()), None)
-        meta = read_metadata(marker) if marker else {}
-        if not present or meta.get("training") == key:
-            continue
-        if "training" in meta and marker:
-            raise OutputError(f"{outdir}: holds the results of another training ({_results_label(marker)}){ANOTHER}")
-        raise OutputError(
-            f"{outdir}: holds {', '.join(present)}, not of this training; choose another output directory, or "
-            "replace them (bvae train --force)"
-        )
-    state = Checkpoint(checkpoint, key).read()
-    if state is not None and state.get("key") != key:
-        label = state.get("label", "unlabelled: an older bvae")
-        what = "finished" if "finals" in state else f"unfinished: epoch {state.get('epoch')}"
-        raise OutputError(f"{checkpoint}: holds the checkpoint of another training ({label}, {what}){ANOTHER}")
-
-
-ANOTHER = (
-    "; other data, settings, seeds or numerics version: choose another output directory, or replace it "
-    "(bvae train --force)"
-)
-
-
-def _results_label(path: Path) -> str:
-    """Which training a result file of `write_result` holds: the record is in final.parquet's row and in
-    history.parquet's metadata."""
-    record = read_metadata(path).get("final") or read_parquet(path).iloc[0]
-    return f"{record['dataset']} {record['arch']} {record['variant']} seed {record['seed']}, {record['epochs']} epochs"
-
-
-def train_and_write(
-    data: BinaryData,
-    settings: TrainSettings,
-    seeds: list[int],
-    outdirs: list[str | os.PathLike],
-    checkpoint: str | os.PathLike | None = None,
-    progress: bool = True,
-    keep_results: bool | Callable[[], bool] = False,
-    replace: bool = False,
-    outputs: tuple[str, ...] = (),
-    take_over: bool = False,
-    owner: Claim | None = None,
-) -> list[TrainResult]:
-    """`train_seeds`, then each seed's results into its directory, so that no late failure loses the training.
-
-    Arguments:
-        data, settings, seeds, checkpoint, progress: as `train_seeds`.
-        outdirs: one directory per seed, for its history.parquet and final.parquet. They are checked before
-            training: writable, and holding no results or checkpoint of another training.
-        keep_results: keep the checkpoint (by then holding the finished training's results) after the results are
-            written; a callable is asked at that moment. A rerun whose outputs were deleted in between (Snakemake
-            deletes the outputs of a job it found incomplete) then writes them again without training. False: the
-            checkpoint is removed once every result file is written.
-        replace: skip the check that the directories and the checkpoint hold no other training's results (the
-            caller, such as the workflow, knows they are stale).
-        outputs: the caller's own files in the directories (such as loss.png), which that check also counts.
-        take_over: take the directories over from a training of a killed run that still holds them.
-        owner: the caller's claim on the directories (default: one of this training's own).
-
-    Returns:
-        The `TrainResult` of every seed, as written.
-
-    Raises:
-        ConfigError: as `train_seeds`, or not one output directory per seed.
-        OutputError: a directory is not writable, holds another training's results (without `replace`), is held
-            by a running training (without `take_over`), or was taken over during the training (nothing written).
-        DivergenceError: as `train_seeds`.
-    """
-    check_training(data, settings, seeds)
-    if len(outdirs) != len(seeds):
-        raise ConfigError(f"{len(outdirs)} output directories for {len(seeds)} seeds; expected one per seed")
-    for outdir in outdirs:
-        check_output_dir(outdir, RESULT_FILES)
-    with contextlib.nullcontext(owner) if owner else Claim(outdirs, take_over) as claim:
-        if not replace:
-            _check_owner(outdirs, checkpoint, checkpoint_key(data, settings, list(seeds)), outputs)
-        for target in [*(Path(outdir) / name for outdir in outdirs for name in RESULT_FILES), checkpoint]:
-            if target:  # a killed writer's temporaries: ours now
-                remove_temporaries(target)
-        results = train_seeds(data, settings, seeds, checkpoint, progress, claim)
-        claim.check()
-        for result, outdir in zip(results, outdirs, strict=True):
-            write_result(result, outdir)
-        if checkpoint and not (keep_results() if callable(keep_results) else keep_results):
-            Path(checkpoint).unlink(missing_ok=True)
-    return results
