@@ -2,7 +2,8 @@
 
 import pytest
 
-from bvae.report.answer import MARK_BEGIN, MARK_END, answer_parts, readme_block, with_block
+from bvae.report.answer import MARK_BEGIN, MARK_END, answer_parts, collapsed_seeds, readme_block, with_block
+from bvae.report.calibration import COLLAPSED_KL
 from tests.conftest import ROOT
 
 
@@ -31,3 +32,16 @@ def test_the_answer_counts_every_archived_cell_the_paper_publishes(parts):
 def test_the_block_replaces_only_what_lies_between_its_markers():
     text = f"head\n{MARK_BEGIN}\nold\nlines\n{MARK_END}\ntail\n"
     assert with_block(text, "new") == f"head\n{MARK_BEGIN}\nnew\n{MARK_END}\ntail\n"
+
+
+def test_the_collapsed_seeds_are_the_runs_whose_last_test_kl_is_below_the_threshold(parts):
+    """Counted again from the histories alone: a deep vanilla run at N >= 5000 collapsed when its last epoch's test KL
+    is below COLLAPSED_KL (below it from some epoch to the end, as the collapse map draws it)."""
+    histories = parts["histories"]
+    last = histories.sort_values("epoch").groupby(["protocol", "dataset", "arch", "variant", "seed"]).last()
+    last = last.reset_index().merge(parts["runs"][["protocol", "dataset", "d", "N"]].drop_duplicates())
+    deep = last[(last["arch"] == "deep") & (last["variant"] == "vanilla") & (last["N"] >= 5000)]
+    expected = (deep["test_kl"] < COLLAPSED_KL).groupby([deep["protocol"], deep["d"], deep["N"]]).agg(["sum", "size"])
+    cells = collapsed_seeds(parts["deep_runs"]).set_index(["protocol", "d", "N"])
+    assert cells["lost"].sort_index().tolist() == expected["sum"].sort_index().tolist()
+    assert cells["seeds"].sort_index().tolist() == expected["size"].sort_index().tolist()

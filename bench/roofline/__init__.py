@@ -8,7 +8,7 @@ Usage, from the repository root (with the project's venv)::
     taskset -c 0 python -m bench.roofline --threads 1   # pinned to one core, as the kernel table was measured
     python -m bench.roofline --variant preinit     # time the preinit models instead of vanilla
     python -m bench.roofline --adam fused          # what-if: force Adam(fused=True) (default: the package's choice,
-                                                   # bvae.train.make_optimizer)
+                                                   # bvae.training.train.make_optimizer)
     python -m bench.profile_step                   # where the step time goes (torch.profiler), see that module
 
 Measure on an otherwise idle machine: before each configuration the harness waits (``--idle 0.15 60``) until other
@@ -24,17 +24,18 @@ batch 100, hidden 1024 1024, latent 2) and each thread count:
   runs on bf16 instructions, the CPUs this process may use (pin it with taskset).
 * **the kernel table**: GFLOP/s of every matrix-product kernel at the deep network's two big shapes,
   forward and both backward products, all kernels taking turns in one run at the same thread count
-  (`bvae.kernels.race`): torch's default (MKL on x86), oneDNN as training calls it
+  (`bvae.training.kernels.race`): torch's default (MKL on x86), oneDNN as training calls it
   (``torch.ops.mkldnn._linear_pointwise`` on plain tensors) and as first measured (``mkldnn_linear`` on
   mkldnn tensors, forward only), numpy's BLAS (limited to the same threads with threadpoolctl), torch's bf16
   product and the bf16 emulation that ``precision: bf16`` uses on CPUs without bf16 instructions.
-* **the kernel choice**: `bvae.kernels.choose` at each configuration's products, as a training makes it (and how
-  long it took), next to the harness's own longer measurement of every fp32 kernel at every product.
+* **the kernel choice**: `bvae.training.kernels.choose` at each configuration's products, as a training makes it (and
+  how long it took), next to the harness's own longer measurement of every fp32 kernel at every product.
 * **step / epoch time**, with torch's kernel and with the chosen one (every fp32 kernel for the single-seed models
-  at d = 200 and 1000), the kernels' models taking turns repeat by repeat: `bvae.train.run_epoch` over K·batch rows
-  (K steps, best repeat), scaled to the 67 steps of an epoch, plus the per-epoch test pass `bvae.train.full_pass`
-  over 3,300 rows timed separately; samples per second (seed-samples: S seeds × rows, training steps only) and
-  achieved GFLOP/s, counting 6 FLOPs per weight multiply-add per example (forward 2, backward 4) over every weight.
+  at d = 200 and 1000), the kernels' models taking turns repeat by repeat: `bvae.training.train.run_epoch` over K·batch
+  rows (K steps, best repeat), scaled to the 67 steps of an epoch, plus the per-epoch test pass
+  `bvae.training.train.full_pass` over 3,300 rows timed separately; samples per second (seed-samples: S seeds × rows,
+  training steps only) and achieved GFLOP/s, counting 6 FLOPs per weight multiply-add per example (forward 2,
+  backward 4) over every weight.
 * **limits**: the fp32 matmul peak at the step's own products with the *best* fp32 kernel for each product (and,
   for comparison, torch's alone: the floor before the kernel choice), and the memory bandwidth of a stream triad
   ``a = b + s*c`` (torch.add(b, c, alpha=s, out=a)) over arrays far larger than the caches (STREAM convention:

@@ -65,7 +65,7 @@ def main(argv=None) -> int:
         "--adam",
         default="package",
         choices=["package", "default", "fused", "foreach"],
-        help="optimizer: bvae.train.make_optimizer (package, the"
+        help="optimizer: bvae.training.train.make_optimizer (package, the"
         " default); or force torch.optim.Adam's default, fused=True or foreach=True implementation",
     )
     parser.add_argument("--no-projection", action="store_true", help="skip the extra 1-thread grid measurements")

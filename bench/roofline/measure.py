@@ -46,7 +46,8 @@ def dataset(d: int):
 
 
 def make_optimizer(model, adam: str) -> torch.optim.Optimizer:
-    """`package`: bvae.train.make_optimizer with the default settings; else torch's Adam in the named flavour."""
+    """`package`: bvae.training.train.make_optimizer with the default settings; else torch's Adam in the named
+    flavour."""
     if adam == "package":
         return package_optimizer(model.parameters(), TrainSettings())
     kwargs = {"default": {}, "fused": {"fused": True}, "foreach": {"foreach": True}}[adam]
@@ -78,7 +79,8 @@ def clear_product_cache() -> None:
 
 
 def probe_products(products: list[Product], threads: int, rounds: int, target: float) -> list[dict]:
-    """Per product, seconds per call with every fp32 kernel (`bvae.kernels.race`), cached across configurations."""
+    """Per product, seconds per call with every fp32 kernel (`bvae.training.kernels.race`), cached across
+    configurations."""
     rows = []
     for p in products:
         key = (p.S, p.batch, p.fan_in, p.fan_out, p.role, threads)

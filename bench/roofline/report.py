@@ -58,7 +58,8 @@ def print_table(results: list[dict], limits: dict) -> None:
             f" {r['epoch_s']:8.3f} {r['gflops_achieved']:8.1f} {r['matmul_gflops']['torch']:8.1f}"
             f" {r['matmul_peak_gflops']:8.1f} {1e3 * r['floor_s']:8.2f} {r['floor_pct']:6.1f}% {r['choose_s']:8.2f}"
         )
-    print("  kernel = bvae.kernels.choose's pick at this configuration (what a training runs on); torch ms / step ms =")
+    print("  kernel = bvae.training.kernels.choose's pick at this configuration (what a training runs on);")
+    print("  torch ms / step ms =")
     print("  a step on torch's kernel / on the chosen one, x = their ratio; epoch s = 67 steps + test pass over 3,300")
     print("  rows; GFLOP/s at 6 FLOP per weight MAC per example; mm torch / mm best = GFLOP/s of the step's products")
     print("  with torch's kernel / with the best kernel for each product; floor = products at the best kernel + 28 B")

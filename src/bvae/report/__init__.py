@@ -1,8 +1,8 @@
 """What a study found, as tables and text: the paper's eight tables, the comparison with its published cells, the
 claims decided, the calibration summary, the front page's answer and the Markdown/HTML documents they are written in.
 
-Layer 4: imports `bvae.study`, `bvae.model`, `bvae.data` and the base modules; no torch, no matplotlib. (`findings`,
-the function, is `bvae.report.findings.findings`.)
+Layer 4: imports `bvae.study.plan`, `bvae.model`, `bvae.data` and the base modules; no torch, no matplotlib.
+(`findings`, the function, is `bvae.report.findings.findings`.)
 """
 
 from bvae.report.answer import answer_parts, readme_block, with_block
