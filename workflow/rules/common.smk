@@ -139,9 +139,9 @@ def training_identity(protocol, dataset, arch, variant, seed):
 
 
 def archived(arch, seeds):
-    """Input function of a restore rule whose jobs mirror a training rule's (`seeds`: its seeds param, a list or a
-    function of the wildcards): the archive cells holding every seed of the job, or, if one is missing, a path that
-    no rule makes, so that the training rule takes the job (it would write over restored seeds)."""
+    """Input function of a restore job, which mirrors a training job (`seeds`, the training's seeds param, is a list
+    or a function of the wildcards). It returns the archive cells holding every seed of the job or, if one is
+    missing, a path that nothing makes, so that the training job runs instead (it would write over restored seeds)."""
 
     def cells(wildcards):
         w = wildcards
