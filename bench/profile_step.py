@@ -18,7 +18,7 @@ import time
 from collections import defaultdict
 
 import torch
-from bench.roofline import BATCH, make_model
+from bench.roofline.measure import BATCH, make_model
 from torch.profiler import ProfilerActivity, profile
 
 from bvae.model.settings import TrainSettings
