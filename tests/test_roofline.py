@@ -2,6 +2,7 @@
 protocol's own settings (canonical networks under `calibrated` train 50 epochs, not the top level's 300)."""
 
 from bench.roofline.projection import plan_configs, projections, read_study
+
 from tests.conftest import ROOT
 
 
