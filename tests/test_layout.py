@@ -38,7 +38,9 @@ def imports(path: Path) -> list[str]:
         if isinstance(node, ast.Import):
             found += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found += [node.module] + ([f"bvae.{a.name}" for a in node.names] if node.module == "bvae" else [])
+            found.append(node.module)
+            if node.module == "bvae":  # `from bvae import x`: x may be a part (`bvae.cli`) or a name (__version__)
+                found += [f"bvae.{a.name}" for a in node.names if a.name in LAYERS]
     return [name for name in found if part_of(name)]
 
 
