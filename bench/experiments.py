@@ -11,7 +11,7 @@ Usage, from the repository root::
     python -m bench.experiments precision   # fp32 vs bf16 on the calibration's N = 100 cells: pct per cell
     python -m bench.experiments precision --against onednn --arch deep   # fp32 on two kernels: rounding alone
 
-Every recipe draws exactly the random numbers of `bvae.train.run_epoch` in the same order.
+Every recipe draws exactly the random numbers of `bvae.training.train.run_epoch` in the same order.
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ from pathlib import Path
 from unittest import mock
 
 import torch
-from bench.roofline import BATCH, make_model, wait_for_idle
+from bench.roofline.machine import wait_for_idle
+from bench.roofline.measure import BATCH, make_model
 
-from bvae.resources import EVAL_ROWS
-from bvae.settings import TrainSettings
-from bvae.train import full_pass, run_epoch
+from bvae.model.resources import EVAL_ROWS
+from bvae.model.settings import TrainSettings
+from bvae.training.train import full_pass, run_epoch
 
 ADAM_EPS = TrainSettings().adam_eps
 
@@ -106,8 +107,8 @@ def epoch_signed(model, opt, x, gens, batch_size):
 
 @torch.inference_mode()
 def full_pass_per_sample(model, x, gens, samples=1):
-    """The evaluation before the change: the encoder ran again for every noise draw (bvae.train.full_pass encodes
-    each chunk once). Draws the same noise in the same order, so the losses must be identical."""
+    """The evaluation before the change: the encoder ran again for every noise draw (bvae.training.train.full_pass
+    encodes each chunk once). Draws the same noise in the same order, so the losses must be identical."""
     S, kappa = model.stack_size, model.mu.weight.shape[-1]
     loss = torch.zeros(S)
     for start in range(0, x.shape[0], EVAL_ROWS):
@@ -207,8 +208,8 @@ def cmd_eval(args):
 
 
 def train_k(arch, d, seeds, steps, recipe, compiled=False):
-    from bvae.networks import build
-    from bvae.train import seed_generators
+    from bvae.training.networks import build
+    from bvae.training.train import seed_generators
 
     epoch, adam_kwargs = RECIPES[recipe] if not compiled else (None, {"fused": True})
     init_gens, run_gens = zip(*(seed_generators(s) for s in seeds), strict=True)
@@ -257,13 +258,13 @@ def cmd_stack(args):
 
 
 def cmd_denormal(args):
-    """Epoch time early and late in a real training, with denormals kept and flushed (bvae.train flushes them).
+    """Epoch time early and late in a real training, with denormals kept and flushed (bvae.training.train flushes them).
 
     Fresh models (what the step benchmarks time) hold no denormals; Adam's moments of dead units decay into them
     after a few dozen epochs, and every element-wise op on them is several times slower.
     """
-    from bvae.simulate import SimSettings, simulate
-    from bvae.train import TrainSettings, train_seeds
+    from bvae.data.simulate import SimSettings, simulate
+    from bvae.training.train import TrainSettings, train_seeds
 
     data = simulate(SimSettings(d=200, N=5000))
     settings = TrainSettings(arch="deep", epochs=args.epochs, mc_samples=1, threads=args.threads)
@@ -282,9 +283,9 @@ def cmd_kernels(args):
     """One deep training (d = 200, N = 5000, `--epochs` 20, seed 0, both variants) per kernel: how far the final
     losses of kernels that differ by fp32 rounding drift apart over a real training (tests/test_train.py asserts
     a bound on it), and where bf16 lands."""
-    from bvae.kernels import BF16, available
-    from bvae.simulate import SimSettings, simulate
-    from bvae.train import TrainSettings, train_seeds
+    from bvae.data.simulate import SimSettings, simulate
+    from bvae.training.kernels import BF16, available
+    from bvae.training.train import TrainSettings, train_seeds
 
     data = simulate(SimSettings(d=200, N=5000))
     for variant in ("vanilla", "preinit"):
@@ -310,15 +311,15 @@ def cmd_precision(args):
     """The method's settings on the calibration's cheap cells (N = 100, every d of `--d`, the architectures of
     `--arch`, both variants, seeds 0..`--seeds`-1 stacked as in config/protocols.yaml), fp32 on torch's kernel against
     `--against` (bf16, or another fp32 kernel: how far rounding alone moves a 300-epoch training), the same seeds:
-    pct per cell, and whether each cell still agrees with the paper (bvae.comparison). Writes
+    pct per cell, and whether each cell still agrees with the paper (bvae.report.comparison). Writes
     bench/results/n100-fp32-vs-<against>.json."""
     import json
 
     import pandas as pd
 
-    from bvae.comparison import compare
-    from bvae.simulate import SimSettings, simulate
-    from bvae.train import TrainSettings, train_seeds
+    from bvae.data.simulate import SimSettings, simulate
+    from bvae.report.comparison import compare
+    from bvae.training.train import TrainSettings, train_seeds
 
     other, runs = args.against, []
     for d in args.d:

@@ -1,10 +1,10 @@
-"""Where a training step's time goes: torch.profiler over `bvae.train.run_epoch`, ops grouped by kind.
+"""Where a training step's time goes: torch.profiler over `bvae.training.train.run_epoch`, ops grouped by kind.
 
 Usage, from the repository root::
 
     python -m bench.profile_step                      # deep d=1000 and canonical d=200 S=1, 1 thread
     python -m bench.profile_step --arch deep --d 200 --stack 1 --steps 40 --threads 1 --table
-    python -m bench.profile_step --kernel onednn      # the step on another matrix-product kernel (bvae.kernels)
+    python -m bench.profile_step --kernel onednn      # the step on another kernel (bvae.training.kernels)
 
 Groups: matmul (mm/bmm/baddbmm/addmm and oneDNN's linear; numpy's products are no torch op and land in
 python/dispatch), adam (ops under Optimizer.step), gather (index/x[idx]), rng
@@ -18,12 +18,12 @@ import time
 from collections import defaultdict
 
 import torch
-from bench.roofline import BATCH, make_model
+from bench.roofline.measure import BATCH, make_model
 from torch.profiler import ProfilerActivity, profile
 
-from bvae.kernels import FP32, blas_threads
-from bvae.settings import TrainSettings
-from bvae.train import run_epoch
+from bvae.model.settings import TrainSettings
+from bvae.training.kernels import FP32, blas_threads
+from bvae.training.train import run_epoch
 
 MATMUL = {"aten::mm", "aten::bmm", "aten::baddbmm", "aten::addmm", "aten::matmul", "mkldnn::_linear_pointwise"}
 GATHER = {"aten::index", "aten::index_select", "aten::gather", "aten::take"}
@@ -94,7 +94,9 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--fused", action="store_true", help="Adam(fused=True) instead of the default Adam")
-    parser.add_argument("--kernel", default="torch", choices=list(FP32), help="matrix-product kernel (bvae.kernels)")
+    parser.add_argument(
+        "--kernel", default="torch", choices=list(FP32), help="matrix-product kernel (bvae.training.kernels)"
+    )
     parser.add_argument("--table", action="store_true", help="also print torch.profiler's op table")
     args = parser.parse_args(argv)
     configs = [(args.arch, args.d, args.stack)] if args.arch else [("deep", 1000, 1), ("canonical", 200, 1)]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bvae.document import Table, from_markdown
+from bvae.report.document import Table, from_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]

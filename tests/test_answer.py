@@ -2,8 +2,8 @@
 
 import pytest
 
-from bvae.answer import MARK_BEGIN, MARK_END, answer_parts, collapsed_seeds, readme_block, with_block
-from bvae.calibration import COLLAPSED_KL
+from bvae.report.answer import MARK_BEGIN, MARK_END, answer_parts, collapsed_seeds, readme_block, with_block
+from bvae.report.calibration import COLLAPSED_KL
 from tests.conftest import ROOT
 
 

@@ -5,10 +5,10 @@ import shutil
 import pandas as pd
 import pytest
 
-from bvae.archive import archive_root, read_index, record_identity, restore
 from bvae.cli import main
 from bvae.errors import DataError, OutputError
 from bvae.io import read_metadata, write_parquet
+from bvae.study.archive import archive_root, read_index, record_identity, restore
 from tests.conftest import copy_workflow, job_counts, snakemake
 
 RUN = "runs/spec/d24_N100/deep/vanilla/seed1"

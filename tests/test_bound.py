@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-import bvae.plot_bound
-from bvae.bound import bound_value, closed_form_bound, fit_bound, rescale
-from bvae.data import BinaryData
-from bvae.decision import bound_summary, decision_support, mp_edge
+import bvae.plots.bound
+from bvae.data.binary import BinaryData
+from bvae.data.simulate import SimSettings, simulate
 from bvae.errors import ConfigError, DataError
-from bvae.likelihood import exact_nll
-from bvae.plot_bound import figure4, neg_softplus, scree, taylor2, third_derivative
-from bvae.simulate import SimSettings, simulate
+from bvae.model.bound import bound_value, closed_form_bound, fit_bound, rescale
+from bvae.model.decision import bound_summary, decision_support, mp_edge
+from bvae.model.likelihood import exact_nll
+from bvae.plots.bound import figure4, neg_softplus, scree, taylor2, third_derivative
 
 
 @pytest.fixture(scope="module")
@@ -177,10 +177,10 @@ def test_dimension_mismatch(small):
 def saved(monkeypatch):
     """The figures the plotting functions would save, kept open for inspection instead."""
     figures = []
-    monkeypatch.setattr(bvae.plot_bound, "save", lambda fig, path: figures.append(fig))
+    monkeypatch.setattr(bvae.plots.bound, "save", lambda fig, path: figures.append(fig))
     yield figures
     for fig in figures:
-        bvae.plot_bound.plt.close(fig)
+        bvae.plots.bound.plt.close(fig)
 
 
 def tick_labels(ax) -> list[str]:

@@ -6,21 +6,29 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bvae.calibration import collapse_epochs, complete, decoder_family, paper_collapse
 from bvae.cli import main
-from bvae.data import write_dataset
-from bvae.decision import bound_tables
-from bvae.settings import TrainSettings
-from bvae.simulate import SimSettings, simulate
-from bvae.study import run_dir
-from bvae.train import train_and_write
+from bvae.data.binary import write_dataset
+from bvae.data.simulate import SimSettings, simulate
+from bvae.model.decision import bound_tables
+from bvae.model.settings import TrainSettings
+from bvae.report.calibration import collapse_epochs, decoder_family, keep_complete_cells, paper_collapse
+from bvae.study.plan import run_dir
+from bvae.training.results import train_and_write
 from tests.conftest import markdown_tables
 
 
 def history(seed, active, kl):
     return pd.DataFrame(
-        {"protocol": "p", "dataset": "d", "arch": "deep", "variant": "vanilla", "seed": seed,
-         "epoch": np.arange(1, len(active) + 1), "test_active_units": active, "test_kl": kl}  # fmt: skip
+        {
+            "protocol": "p",
+            "dataset": "d",
+            "arch": "deep",
+            "variant": "vanilla",
+            "seed": seed,
+            "epoch": np.arange(1, len(active) + 1),
+            "test_active_units": active,
+            "test_kl": kl,
+        }  # fmt: skip
     )
 
 
@@ -49,10 +57,18 @@ def test_the_published_deep_vanilla_ranges_imply_collapse_only_at_the_largest_d_
 
 def test_only_cells_with_every_seed_are_complete():
     runs = pd.DataFrame(
-        {"protocol": "p", "arch": "deep", "variant": "vanilla", "dataset": ["a"] * 3 + ["b"] * 2 + ["c"],
-         "N": [5000] * 5 + [42], "seed": [0, 1, 2, 0, 1, 0]}  # fmt: skip
+        {
+            "protocol": "p",
+            "arch": "deep",
+            "variant": "vanilla",
+            "dataset": ["a"] * 3 + ["b"] * 2 + ["c"],
+            "N": [5000] * 5 + [42],
+            "seed": [0, 1, 2, 0, 1, 0],
+        }  # fmt: skip
     )
-    assert complete(runs, {5000: 3})["dataset"].tolist() == ["a"] * 3 + ["c"]  # N = 42 is not in the map: any
+    assert keep_complete_cells(runs, {5000: 3})["dataset"].tolist() == ["a"] * 3 + [
+        "c"
+    ]  # N = 42 is not in the map: any
 
 
 def test_decoder_family_names_what_differs_besides_lr_and_epochs():

@@ -8,7 +8,10 @@ import pytest
 import yaml
 from scipy import stats
 
-from bvae.claims import (
+from bvae.errors import ConfigError
+from bvae.io import write_parquet
+from bvae.plots.claims import CEILING, NEVER, claims_figure
+from bvae.report.claims import (
     CLAIMS,
     NOT_PUBLISHED,
     NOT_REACHED,
@@ -17,16 +20,13 @@ from bvae.claims import (
     PUBLISHED,
     TOO_FEW,
     Thresholds,
+    claims_markdown,
     epochs_to_region,
     evaluate,
-    markdown,
 )
-from bvae.comparison import paper_tables, read_histories
-from bvae.errors import ConfigError
-from bvae.evidence import Cell, combine, critical, narrower, sign, within
-from bvae.io import write_parquet
-from bvae.plot_claims import CEILING, NEVER, claims_figure
-from bvae.study import run_dir
+from bvae.report.comparison import history_paths, paper_tables, read_histories
+from bvae.report.evidence import Cell, combine, critical, narrower, sign, within
+from bvae.study.plan import run_dir
 from tests.conftest import ROOT
 
 BOUND_TRAIN, BOUND_TEST = 100.0, 101.0
@@ -316,7 +316,7 @@ def test_published_verdicts_derived_from_the_shipped_tables():
     assert verdicts(table, 4, PUBLISHED, level="arch", arch="deep") == ["holds"]
     overall = "fails" if len(losses) > 1 else "holds"
     assert verdicts(table, 4, PUBLISHED, level="all") == [overall]
-    text = markdown(table)
+    text = claims_markdown(table)
     assert (f"**Claim 4 ({CLAIMS[4][0]}) fails on the paper's own tables**" in text) == (overall == "fails")
     # Claim 7: the test advantage of preinit larger for canonical than for deep.
     for d, N in ms.xs(("canonical", "test"), level=["arch", "split"]).index:
@@ -339,7 +339,7 @@ def test_published_rows_cover_only_the_studys_cells():
     paper = paper_tables()
     quick = runs({"preinit": (-10, 5, 1), "vanilla": (-20, 15, 1)}, d=30, N=100)
     assert not (decide(quick, paper=None)["protocol"] == PUBLISHED).any()
-    assert "no `published` rows" in markdown(decide(quick, paper=None))
+    assert "no `published` rows" in claims_markdown(decide(quick, paper=None))
     one = decide(runs({"preinit": (-10, 5, 1), "vanilla": (-20, 15, 1)}, arch="deep", d=200, N=100), paper=paper)
     assert set(claim(one, 4, PUBLISHED)["dataset"]) == {"d200_N100"}
     assert claim(one, 7, PUBLISHED)["reason"].tolist() == [ONE_ARCH]  # the study has one architecture there
@@ -366,13 +366,13 @@ def test_histories_read_from_the_runs_layout_and_figure(tmp_path, monkeypatch):
     for (variant, seed), part in history.groupby(["variant", "seed"]):
         write_parquet(part[HISTORY], f"{run_dir(tmp_path, 'p', 'd200_N100', 'deep', variant, seed)}/history.parquet")
     run_table = history[["protocol", "dataset", "arch", "variant", "seed"]].drop_duplicates()
-    epochs = epochs_to_region(read_histories(tmp_path, run_table), bounds("d200_N100"), Thresholds())
+    epochs = epochs_to_region(read_histories(history_paths(tmp_path, run_table)), bounds("d200_N100"), Thresholds())
     assert sorted(epochs.loc[epochs["split"] == "train", "first"].dropna().tolist()) == [1, 1, 2, 6, 7]
     claims_figure(epochs, Thresholds(), tmp_path / "claims.png")
     claims_figure(epochs.iloc[:0], Thresholds(), tmp_path / "empty.png")
     assert (tmp_path / "claims.png").stat().st_size > 10_000 and (tmp_path / "empty.png").exists()
     drawn = []
-    monkeypatch.setattr("bvae.plot_claims.save", lambda fig, path: drawn.append(fig))
+    monkeypatch.setattr("bvae.plots.claims.save", lambda fig, path: drawn.append(fig))
     claims_figure(epochs, Thresholds(), tmp_path / "again.png")
     (legend,) = drawn[0].legends
     labels = [text.get_text() for text in legend.get_texts()]
@@ -389,7 +389,7 @@ def test_the_report_says_when_settings_decide_nothing_about_the_paper():
     own protocols do not."""
     quick = runs({"preinit": (-10, 5, 1), "vanilla": (-20, 15, 1)}).assign(epochs=20, hidden="[64, 64]")
     full = quick.assign(protocol="calibrated", epochs=300, hidden="[1024, 1024]")
-    text = markdown(decide(pd.concat([quick, full])), runs=pd.concat([quick, full]))
+    text = claims_markdown(decide(pd.concat([quick, full])), runs=pd.concat([quick, full]))
     lines = {line.split("`")[1]: line for line in text.splitlines() if line.startswith("- `")}
     assert "deep 20 epochs, hidden widths 64 64; 3 seeds per cell (the paper: 100)" in lines["p"]
     assert "Trained shorter and narrower than any protocol the project ships" in lines["p"]

@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 
 from bvae import __version__
-from bvae.bound import fit_bound
 from bvae.cli import build_parser, main
-from bvae.data import load_binary, read_dataset, write_dataset
-from bvae.decision import decision_support
-from bvae.examples import digits
-from bvae.likelihood import exact_nll
-from bvae.simulate import SimSettings, simulate
-from bvae.train import TrainSettings, train
+from bvae.data.binary import load_binary, read_dataset, write_dataset
+from bvae.data.examples import digits
+from bvae.data.simulate import SimSettings, simulate
+from bvae.model.bound import fit_bound
+from bvae.model.decision import decision_support
+from bvae.model.likelihood import exact_nll
+from bvae.training.train import TrainSettings, train
 
 D = 12
 TINY_OPTIONS = {"--hidden": ["16", "16"], "--epochs": ["3"], "--batch-size": ["50"], "--mc-samples": ["2"]}
@@ -110,7 +110,7 @@ def test_train_agrees_with_the_library(csv, tmp_path, capsys):
 
 def test_train_resumes_from_its_checkpoint(csv, tmp_path, monkeypatch):
     """A run that dies after its first checkpoint resumes there and ends with the numbers of an uninterrupted run."""
-    import bvae.train as train_module
+    import bvae.training.train as train_module
 
     out = tmp_path / "run"
     args = ["train", str(csv), "--variant", "vanilla", "--latent-dim", "2", *TINY, "--checkpoint-every", "1"]
@@ -283,14 +283,14 @@ def test_every_option_has_help():
 
 
 def test_train_on_a_simulated_dataset_draws_its_exact_nll(tmp_path, monkeypatch):
-    from bvae.data import write_dataset
-    from bvae.simulate import SimSettings, simulate
+    from bvae.data.binary import write_dataset
+    from bvae.data.simulate import SimSettings, simulate
 
     path = tmp_path / "sim.parquet"
     write_dataset(simulate(SimSettings(d=20, N=120, block=5)), path)
     drawn = {}
     monkeypatch.setattr(
-        "bvae.plot_training.save", lambda fig, out: drawn.update(texts=[t.get_text() for t in fig.axes[0].texts])
+        "bvae.plots.training.save", lambda fig, out: drawn.update(texts=[t.get_text() for t in fig.axes[0].texts])
     )
     assert main(["train", str(path), *TINY, "--out", str(tmp_path / "run"), "--no-progress"]) == 0
     assert any(text.startswith("exact NLL train") for text in drawn["texts"])

@@ -4,9 +4,9 @@ import pytest
 import yaml
 
 from bvae.cli import WIDTH, build_parser, main, train_settings
-from bvae.protocols import DEFAULT, PROTOCOLS
-from bvae.settings import TrainSettings
-from bvae.study import protocol_settings
+from bvae.model.protocols import DEFAULT, PROTOCOLS
+from bvae.model.settings import TrainSettings
+from bvae.study.plan import protocol_settings
 from tests.conftest import ROOT
 
 

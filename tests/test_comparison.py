@@ -6,15 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bvae.comparison import PAPER_CSV, at_epoch, compare, document, paper_tables, summary
-from bvae.document import to_html, to_markdown
-from bvae.plot_comparison import comparison_figure
+from bvae.plots.comparison import comparison_figure
+from bvae.report.comparison import PAPER_CSV, at_epoch, compare, comparison_document, paper_tables, summary
+from bvae.report.document import to_html, to_markdown
 from tests.conftest import ROOT, markdown_tables
 from tests.test_document import html_rows
 
 
 def markdown(table, datasets):
-    return to_markdown(document(table, datasets))
+    return to_markdown(comparison_document(table, datasets))
 
 
 PAPER = pd.DataFrame(
@@ -109,7 +109,7 @@ def test_the_comparison_has_a_cell_per_column_in_markdown_and_html():
     both = pd.concat([*draws, runs([1.5, 1.6], [9.0, 9.5], protocol="spec")])
     bounds = pd.DataFrame({"dataset": ["d200_N100"], "nll_true_train": [136.0], "nll_true_test": [139.0]})
     table = compare(both, PAPER, bounds)
-    doc = document(table, ["d200_N100", "mine"])
+    doc = comparison_document(table, ["d200_N100", "mine"])
     tables = markdown_tables(to_markdown(doc))
     assert [header[4] for header, _ in tables] == ["`p`", "`spec`"]  # ours: named after the protocol
     for header, rows in tables:

@@ -1,4 +1,4 @@
-"""Issue 21: every config error stops the run before the first job with one line naming the key (bvae.config,
+"""Every config error stops the run before the first job with one line naming the key (bvae.study.config,
 without Snakemake; tests/test_workflow.py checks that the workflow prints that line last)."""
 
 import copy
@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from bvae.config import check_config
 from bvae.errors import ConfigError
+from bvae.study.config import check_config
 from tests.conftest import ROOT
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -96,7 +96,7 @@ def test_schema_errors_name_the_key(tmp_path, monkeypatch, changes, message):
     assert refused(tmp_path, monkeypatch, **changes) == message
 
 
-# Issue 19 point 5: a typo printed 198 lines; one line names the key and the key that was meant.
+# A typo in a key once printed 198 lines of schema; one line names the key and the key that was meant.
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
@@ -195,7 +195,7 @@ def test_user_files_must_exist_outside_the_output_root(tmp_path, monkeypatch):
     assert refused(tmp_path, monkeypatch, files=[{"name": "x", "path": "bits.csv", "split_column": "fold"}]) == (
         "files[0].split_column: bits.csv: has no split column 'fold' (it has columns a, b, c); expected a train/test "
         "column"
-    )  # issue 21 case 5, through files:
+    )  # the same for a user file's entry under files:
     (tmp_path / "index.csv").write_text(",a,b\n0,0,1\n1,1,0\n")
     assert refused(tmp_path, monkeypatch, files=[{"name": "x", "path": "index.csv"}]).startswith(
         "files[0].path: index.csv: column 1 has no name in the header"

@@ -4,7 +4,7 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from bvae.study import dataset_seeds, protocol_settings
+from bvae.study.plan import dataset_seeds, protocol_settings
 from tests.conftest import ROOT
 
 CONFIGS = [ROOT / "config.yaml", *sorted((ROOT / "config").glob("*.yaml")), ROOT / ".test" / "config.yaml"]

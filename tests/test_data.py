@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bvae.data import load_binary, read_dataset, write_dataset
+from bvae.data.binary import load_binary, read_dataset, write_dataset
+from bvae.data.simulate import SimSettings, simulate
 from bvae.errors import DataError
 from bvae.io import read_metadata
-from bvae.simulate import SimSettings, simulate
 
 
 def test_parquet_round_trip_keeps_bits_split_and_settings(tmp_path):
@@ -115,8 +115,8 @@ def test_missing_file_and_bad_arrays(tmp_path):
 
 
 def test_replicate_draws_are_new_data_and_draw_zero_is_unchanged():
-    from bvae.data import random_split
-    from bvae.simulate import SimSettings, loadings, parse_name, simulate
+    from bvae.data.binary import random_split
+    from bvae.data.simulate import SimSettings, loadings, parse_name, simulate
 
     base = simulate(SimSettings(d=20, N=50, block=5))
     other = simulate(SimSettings(d=20, N=50, block=5, replicate=1))

@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from bvae.document import Bullets, Heading, Paragraph, Table, from_markdown, inline, to_html, to_markdown
+from bvae.report.document import Bullets, Heading, Paragraph, Table, from_markdown, inline, to_html, to_markdown
 from tests.conftest import markdown_tables
 
 

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bvae.calibration import paper_collapse
-from bvae.comparison import compare, paper_tables
-from bvae.plot_collapse import collapse_map
-from bvae.plot_comparison import SLOT, comparison_figure
+from bvae.plots.collapse import collapse_map
+from bvae.plots.comparison import SLOT, comparison_figure
+from bvae.report.calibration import paper_collapse
+from bvae.report.comparison import compare, paper_tables
 
 PROTOCOLS = {"calibrated": ("deep", "canonical"), "lr5e-4_keras-decoder_b256": ("deep",)}
 
@@ -33,7 +33,7 @@ def reference_runs(seeds=3) -> pd.DataFrame:
 def drawn(monkeypatch):
     """The figure a plotting function hands to `save`, instead of a file."""
     figures = []
-    for module in ("plot_comparison", "plot_collapse"):
+    for module in ("plots.comparison", "plots.collapse"):
         monkeypatch.setattr(f"bvae.{module}.save", lambda fig, path: figures.append(fig))
     yield figures
     plt.close("all")

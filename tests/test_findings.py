@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from bvae.findings import findings
 from bvae.io import write_parquet
+from bvae.report.findings import findings
 
 
 def write_tables(root, epochs):

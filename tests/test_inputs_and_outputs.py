@@ -1,4 +1,4 @@
-"""Issue 21: nothing read two ways silently, nothing a user made overwritten, and the memory a computation needs
+"""Nothing read two ways silently, nothing a user made overwritten, and the memory a computation needs
 estimated before it allocates (the `bvae` commands and the library; config errors: tests/test_config.py)."""
 
 import dataclasses
@@ -11,17 +11,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import bvae.bound as bound_module
 import bvae.io as io
-import bvae.resources as resources
-import bvae.train as train_module
+import bvae.model.bound as bound_module
+import bvae.model.resources as resources
+import bvae.training.train as train_module
 from bvae.cli import main
-from bvae.data import load_binary
+from bvae.data.binary import load_binary
+from bvae.data.simulate import SimSettings, simulate
 from bvae.errors import DataError, OutputError
 from bvae.io import lock_results, read_parquet
-from bvae.resources import bound_bytes, gib, train_bytes
-from bvae.simulate import SimSettings, simulate
-from bvae.train import TrainSettings, checkpoint_key, train_seeds
+from bvae.model.resources import bound_bytes, gib, train_bytes
+from bvae.training.checkpoint import checkpoint_key
+from bvae.training.train import TrainSettings, train_seeds
 from tests.test_reliability import CLI_TINY, TINY, device, no_training, one_line_error
 
 X = (np.random.default_rng(5).random((40, 5)) < 0.5).astype(int)  # 40 rows; the first one is data

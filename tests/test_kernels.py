@@ -1,16 +1,16 @@
-"""Matrix-product kernels (bvae.kernels): each computes the layer and its gradients, the step's products are the
-ones training runs, and the choice follows its rule."""
+"""Matrix-product kernels (bvae.training.kernels): each computes the layer and its gradients, the step's products are
+the ones training runs, and the choice follows its rule."""
 
 import math
 
 import pytest
 import torch
 
-from bvae import kernels
-from bvae.kernels import BF16, Choice, available, choose, linear, step_products
-from bvae.networks import build, linear_layers, use_kernel
-from bvae.settings import TrainSettings
-from bvae.train import seed_generators
+from bvae.model.settings import TrainSettings
+from bvae.training import kernels
+from bvae.training.kernels import BF16, Choice, available, choose, linear, step_products
+from bvae.training.networks import build, linear_layers, use_kernel
+from bvae.training.train import seed_generators
 
 FP32_EPS = 2.0**-24
 

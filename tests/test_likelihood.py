@@ -5,17 +5,17 @@ import itertools
 import numpy as np
 import pytest
 
-from bvae.data import BinaryData, load_binary, read_dataset, write_dataset
+from bvae.data.binary import BinaryData, load_binary, read_dataset, write_dataset
+from bvae.data.examples import EXAMPLES
+from bvae.data.simulate import SimSettings, loadings, simulate
 from bvae.errors import ConfigError, DataError
-from bvae.examples import EXAMPLES
-from bvae.likelihood import (
+from bvae.model.likelihood import (
     converged_log_likelihood,
     exact_nll,
     log_likelihood,
     marginal_nll,
     with_recorded_settings,
 )
-from bvae.simulate import SimSettings, loadings, simulate
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,14 @@
 import json
 from pathlib import Path
 
-from bvae.numerics import VERSION, differences, golden
+from bvae.numerics import VERSION
+from bvae.training.golden import differences, golden
 
 GOLDEN = Path(__file__).with_name("golden") / "numerics.json"
-BUMP = "training numbers changed: raise bvae.numerics.VERSION, then python -m bvae.numerics tests/golden/numerics.json"
+BUMP = (
+    "training numbers changed: raise bvae.numerics.VERSION, "
+    "then python -m bvae.training.golden tests/golden/numerics.json"
+)
 
 
 def test_the_golden_training_gives_the_recorded_numbers():

@@ -28,8 +28,8 @@ def test_the_workflow_parse_and_non_training_jobs_load_no_torch():
     import sys
 
     code = (
-        "import sys; import bvae.resources, bvae.study, bvae.fingerprint, bvae.data, bvae.tables, bvae.comparison; "
-        "import bvae.claims, bvae.plot_claims; "
+        "import sys; import bvae.model.resources, bvae.study.plan, bvae.study.fingerprint, bvae.data.binary; "
+        "import bvae.report.tables, bvae.report.comparison, bvae.report.claims, bvae.plots.claims; "
         "from bvae.io import provenance; assert provenance()['torch_version']; assert 'torch' not in sys.modules"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

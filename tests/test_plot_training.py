@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from bvae.errors import DataError
-from bvae.plot_training import LABEL_GAP, epoch_bands, loss_development, loss_figure, spread, y_limits
+from bvae.plots.training import LABEL_GAP, epoch_bands, loss_development, loss_figure, spread, y_limits
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -1,11 +1,12 @@
-"""Training progress (bvae.progress): the shown epoch count moves with the numbers, in a terminal and in a log file."""
+"""Training progress (bvae.training.progress): the shown epoch count moves with the numbers, in a terminal and in a log
+file."""
 
 import io
 import re
 
-from bvae.progress import EpochProgress
-from bvae.simulate import SimSettings, simulate
-from bvae.train import TrainSettings, seed_label, train_seeds
+from bvae.data.simulate import SimSettings, simulate
+from bvae.training.progress import EpochProgress
+from bvae.training.train import TrainSettings, seed_label, train_seeds
 
 
 class Terminal(io.StringIO):

@@ -1,4 +1,4 @@
-"""Issue 13: no silent data loss, no training lost to a late failure, divergence caught, every rerun recovers."""
+"""No silent data loss, no training lost to a late failure, divergence caught, every rerun recovers."""
 
 import errno
 import json
@@ -14,9 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-import bvae.train as train_module
+import bvae.training.train as train_module
 from bvae.cli import main
-from bvae.data import load_binary, write_dataset
+from bvae.data.binary import load_binary, write_dataset
+from bvae.data.simulate import SimSettings, simulate
 from bvae.errors import ConfigError, DataError, DivergenceError, OutputError
 from bvae.io import (
     Claim,
@@ -28,9 +29,9 @@ from bvae.io import (
     write_parquets,
     write_text,
 )
-from bvae.simulate import SimSettings, simulate
-from bvae.study import dataset_seeds, files_registry, reject_non_finite
-from bvae.train import TrainSettings, check_losses, train_and_write, train_seeds, write_result
+from bvae.study.plan import dataset_seeds, files_registry, reject_non_finite
+from bvae.training.results import train_and_write, write_result
+from bvae.training.train import TrainSettings, check_losses, train_seeds
 from tests.conftest import SNAKEMAKE, copy_workflow, snakemake
 
 TINY = dict(hidden=(16, 16), epochs=3, batch_size=50, mc_samples=2, checkpoint_every=1)
@@ -395,7 +396,7 @@ def test_flipped_bit_in_a_result_is_an_error_naming_the_file(data, tmp_path):
 
 
 def test_full_disk_during_checkpoint_save_is_one_line(bits, tmp_path, capsys):
-    """Issue 21 case 12: a full disk while saving a checkpoint said "[enforce fail at inline_container.cc:672]"."""
+    """A full disk while saving a checkpoint once said only "[enforce fail at inline_container.cc:672]"."""
     out = tmp_path / "run"
     out.mkdir()
     full = device(out / "checkpoint.pt", 7)  # like /dev/full: every write fails with ENOSPC
@@ -447,7 +448,7 @@ def test_npz_with_only_train_says_it_is_split_again(tmp_path, capsys):
     assert capsys.readouterr().err == note + " like a single matrix\n"
 
 
-# Issue 12, point 2: results get the mode the umask gives, like any other file.
+# Results get the mode the umask gives, like any other file (not the temporary file's 0600).
 
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])

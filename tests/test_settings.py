@@ -7,12 +7,12 @@ import pytest
 import torch
 import yaml
 
-from bvae.architectures import ARCHITECTURES, LAYER_GROUPS, VARIANTS, layers
 from bvae.errors import ConfigError
-from bvae.networks import TRUNCATED_STD, build, init_weight
-from bvae.resources import train_mem_mb
-from bvae.settings import PROPERTIES, TrainSettings, add_options, check_values, from_args
-from bvae.train import seed_generators
+from bvae.model.architectures import ARCHITECTURES, LAYER_GROUPS, VARIANTS, layers
+from bvae.model.resources import train_mem_mb
+from bvae.model.settings import PROPERTIES, TrainSettings, add_options, check_values, from_args
+from bvae.training.networks import TRUNCATED_STD, build, init_weight
+from bvae.training.train import seed_generators
 from tests.conftest import ROOT
 
 

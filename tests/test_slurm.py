@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bvae.tables import TABLES
+from bvae.report.tables import TABLES
 from tests.conftest import ROOT, copy_workflow, snakemake
 
 

@@ -3,8 +3,8 @@
 import pytest
 
 from bvae.errors import ConfigError
-from bvae.study import (
-    canonical,
+from bvae.study.plan import (
+    canonical_json,
     data_definition,
     dataset_seeds,
     protocol_architectures,
@@ -59,7 +59,9 @@ def test_a_data_definition_is_what_makes_the_bits_whatever_the_key_order(tmp_pat
     """The simulation settings in any order give one definition; a user file is defined by its content."""
     config = {**BASE, "datasets": {"d": [200], "N": [100]}}
     shuffled = {**config, "simulation": dict(reversed(list(config["simulation"].items())))}
-    assert canonical(data_definition(config, "d200_N100")) == canonical(data_definition(shuffled, "d200_N100"))
+    assert canonical_json(data_definition(config, "d200_N100")) == canonical_json(
+        data_definition(shuffled, "d200_N100")
+    )
     assert data_definition(config, "d200_N100")["simulated"]["score_sd"] == (2.5, 1.5)
     path = tmp_path / "mine.csv"
     path.write_text("a,b\n0,1\n")

@@ -4,15 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bvae.document import to_html, to_markdown
 from bvae.errors import DataError
-from bvae.tables import TABLES, deviation_table, document, training_text, with_exact_nll
+from bvae.report.document import to_html, to_markdown
+from bvae.report.tables import TABLES, deviation_table, table_document, training_text, with_exact_nll
 from tests.conftest import markdown_tables
 from tests.test_document import html_rows
 
 
 def markdown(table, spec, protocol=None):
-    return to_markdown(document(table, spec, protocol))
+    return to_markdown(table_document(table, spec, protocol))
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_every_table_has_a_cell_per_column_in_markdown_and_html(runs):
         exact = with_exact_nll(plain, bounds.assign(**{f"nll_true_{spec.split}": [141.4, 140.0, 277.2, np.nan]}),
                                spec.split)  # fmt: skip
         for table, columns in ((plain, 4), (exact, 5)):
-            doc = document(table, spec, "spec")
+            doc = table_document(table, spec, "spec")
             ((header, rows),) = markdown_tables(to_markdown(doc))
             assert len(header) == columns and len(rows) == 4 and rows[0][0] == "mine (d=24; N=100)"  # sorted by d
             assert html_rows(to_html(doc, spec.name)) == [header, *rows]  # the report's page holds the same cells
@@ -118,11 +118,11 @@ def test_the_caption_says_what_the_cells_rest_on(runs):
     runs = runs.assign(epochs=20, hidden="[64, 64]")
     spec = TABLES[1]  # deep, train
     table = with_exact_nll(deviation_table(runs, spec.arch, spec.split), bounds_with_nll(runs), spec.split)
-    caption = document(table, spec, "spec", training_text(runs, spec.arch))[0].caption
+    caption = table_document(table, spec, "spec", training_text(runs, spec.arch))[0].caption
     assert "Over 4 seeds per cell (the paper: 100), 20 epochs, hidden widths 64 64." in caption
     assert 'preinit and vanilla are the paper\'s "VAE preinit" and "VAE"' in caption
     assert "overfitting" in caption and "test data" not in caption
-    assert "hidden" not in document(table, TABLES[3], "spec", training_text(runs, "canonical"))[0].caption
+    assert "hidden" not in table_document(table, TABLES[3], "spec", training_text(runs, "canonical"))[0].caption
 
 
 def bounds_with_nll(runs):

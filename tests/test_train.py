@@ -9,12 +9,14 @@ import pandas as pd
 import pytest
 import torch
 
-from bvae import kernels, train
-from bvae.bound import fit_bound
+from bvae.data.simulate import SimSettings, simulate
 from bvae.errors import ConfigError, DivergenceError
-from bvae.networks import StackedVAE, build
-from bvae.simulate import SimSettings, simulate
-from bvae.train import Checkpoint, TrainSettings, full_pass, seed_generators, train_seeds, write_result
+from bvae.model.bound import fit_bound
+from bvae.training import kernels, train
+from bvae.training.checkpoint import Checkpoint
+from bvae.training.networks import StackedVAE, build
+from bvae.training.results import write_result
+from bvae.training.train import TrainSettings, full_pass, seed_generators, train_seeds
 
 TINY = dict(hidden=(16, 16), epochs=3, batch_size=50, mc_samples=2, checkpoint_every=1)
 KERNELS = kernels.available()

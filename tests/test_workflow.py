@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from bvae.numerics import VERSION
-from bvae.tables import TABLES
+from bvae.report.tables import TABLES
 from tests.conftest import SNAKEMAKE, copy_workflow, job_counts, markdown_tables, snakemake
 from tests.test_document import html_rows
 
@@ -97,12 +97,34 @@ def test_nothing_to_do_after_a_complete_run(tiny):
 def test_a_comment_or_docstring_in_the_training_code_reruns_nothing(tiny):
     """Trainings and datasets are keyed on the numerics version, not on the code's bytes; the other rules on their
     code's syntax tree without docstrings."""
-    edit(tiny / "src" / "bvae" / "train.py")
+    edit(tiny / "src" / "bvae" / "training" / "train.py")
     edit(tiny / "workflow" / "scripts" / "train.py")  # Snakemake's own code trigger would rerun on its mtime
-    networks = tiny / "src" / "bvae" / "networks.py"
+    networks = tiny / "src" / "bvae" / "training" / "networks.py"
     networks.write_text(networks.read_text().replace('"""', '"""Edited by test_workflow. ', 1))
     run = snakemake(tiny, "-n", "--configfile", ".test/config.yaml")
     assert run.returncode == 0 and "Nothing to be done" in run.stdout + run.stderr, run.stdout[-2000:]
+
+
+def test_a_moved_module_reruns_no_training(tiny):
+    """A module the training imports moved (and every import of it rewritten) reruns no training and no dataset:
+    they are keyed on data, settings, seed and the numerics version, never on module paths (docs/layout.md)."""
+    old, new = "bvae.training.progress", "bvae.training.epoch_progress"
+    package = tiny / "src" / "bvae" / "training"
+    sources = [*(tiny / "src").rglob("*.py"), *(tiny / "workflow").rglob("*.py")]
+    importers = {path: path.read_text() for path in sources if old in path.read_text()}
+    assert package / "train.py" in importers  # the training loop imports it
+    (package / "progress.py").rename(package / "epoch_progress.py")
+    for path, text in importers.items():
+        path.write_text(text.replace(old, new))
+    try:
+        run = snakemake(tiny, "-n", "--configfile", ".test/config.yaml")
+    finally:
+        (package / "epoch_progress.py").rename(package / "progress.py")
+        for path, text in importers.items():
+            path.write_text(text)
+    assert run.returncode == 0, run.stderr[-2000:]
+    rerun = set(job_counts(run.stdout))
+    assert not {rule for rule in rerun if rule.startswith(("train_", "restore_", "simulate_"))}, run.stdout[-2000:]
 
 
 def edit(path: Path, code: bool = False) -> None:
@@ -111,7 +133,7 @@ def edit(path: Path, code: bool = False) -> None:
 
 
 def test_editing_a_table_module_reruns_only_aggregation(tiny):
-    edit(tiny / "src" / "bvae" / "tables.py", code=True)
+    edit(tiny / "src" / "bvae" / "report" / "tables.py", code=True)
     run = snakemake(tiny, "-n", "--configfile", ".test/config.yaml")
     rerun = {"runs_table", "paper_tables_deep", "paper_tables_canonical", "comparison", "comparison_figure", "claims",
              "all"}  # fmt: skip
@@ -159,15 +181,15 @@ def workflow_copy(tmp_path_factory):
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ("epoch: 5\n", "epoch: unknown key; did you mean 'epochs'?"),  # issue 19 point 5: was line 5 of 198
-        ("epochs: 2.0\n", "epochs = 2.0; expected an integer (write 2, not 2.0)"),  # issue 21 case 2
+        ("epoch: 5\n", "epoch: unknown key; did you mean 'epochs'?"),  # once line 5 of 198 lines of schema
+        ("epochs: 2.0\n", "epochs = 2.0; expected an integer (write 2, not 2.0)"),  # JSON Schema calls 2.0 an integer
         ("datasets: {d: [24], N: [100], replicates: 0}\n", "datasets.replicates = 0; expected an integer >= 1"),
         ("epochs: 3\nepochs: 4\n", "epochs: given twice in {dir}/bad.yaml (lines 1 and 2); expected each key"),
         ("protocols: {comparison.md: {}}\n", "protocols: name 'comparison.md' is not allowed; expected a letter"),
     ],
 )
 def test_a_config_error_is_one_line_and_the_last(workflow_copy, config, message):
-    """Issue 21: every config error stops the run before the first job, in one line naming the key, printed last."""
+    """Every config error stops the run before the first job, in one line naming the key, printed last."""
     (workflow_copy / "bad.yaml").write_text(config)
     run = snakemake(workflow_copy, "-n", "--configfile", ".test/config.yaml", "bad.yaml")
     message = message.format(dir=workflow_copy)
@@ -177,7 +199,8 @@ def test_a_config_error_is_one_line_and_the_last(workflow_copy, config, message)
 
 
 def test_a_setting_that_does_not_change_results_reruns_nothing(tmp_path):
-    """Issue 21 case 3: changing checkpoint_every retrained everything. (Not on `tiny`: other tests edit its code.)"""
+    """checkpoint_every changes no number, so changing it retrains nothing (it once retrained everything). (Not on
+    `tiny`: other tests edit its code.)"""
     workdir = copy_workflow(tmp_path)
     target = "results/test/runs/spec/d24_N100/deep/vanilla/seed0/final.parquet"
     run = snakemake(workdir, "--cores", "1", target, "--configfile", ".test/config.yaml")
@@ -189,7 +212,8 @@ def test_a_setting_that_does_not_change_results_reruns_nothing(tmp_path):
 
 
 def test_two_runs_never_write_one_results_root(tmp_path):
-    """Issue 21 case 8: two checkouts writing one absolute results root both trained everything."""
+    """Two checkouts writing one absolute results root: the second stops before its first job (both once trained
+    everything)."""
     shared = tmp_path / "shared"
     first, second = tmp_path / "first", tmp_path / "second"
     for workdir in (first, second):
@@ -238,7 +262,7 @@ def test_user_file_flows_through_the_same_rules(tmp_path):
     assert bounds.loc["mine", ["d", "N", "n_test"]].tolist() == [24, 120, 30]
     assert bounds.loc["mine", ["nll_true_train", "nll_true_test"]].isna().all()  # no generating model
     assert bounds.loc[["d24_N100", "d24_N400"], ["nll_true_train", "nll_true_test"]].notna().all().all()
-    # Issue 21 case 9: the content decides, not the time. A file replaced by other data with an older time is new.
+    # The content decides, not the time: a file replaced by other data with an older time is new.
     before = (workdir / "mine.csv").stat().st_mtime - 3600
     pd.DataFrame((rng.random((120, 24)) < 0.3).astype(int)).to_csv(workdir / "mine.csv", index=False)
     os.utime(workdir / "mine.csv", (before, before))

@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 
 from bvae import __version__
-from bvae.architectures import ARCHITECTURES, VARIANTS
-from bvae.calibration import SEEDS
 from bvae.errors import BvaeError, OutputError
-from bvae.protocols import DEFAULT, PROTOCOLS
-from bvae.settings import PROPERTIES, add_options, from_args
-from bvae.study import protocol_settings
+from bvae.model.architectures import ARCHITECTURES, VARIANTS
+from bvae.model.protocols import DEFAULT, PROTOCOLS
+from bvae.model.settings import PROPERTIES, add_options, from_args
+from bvae.report.calibration import SEEDS
+from bvae.study.plan import protocol_settings
 
 DESCRIPTION = """\
 The ELBO lower bound of the Bernoulli VAE for your own 0/1 data (Parquet, CSV, .npy or .npz).
@@ -83,7 +83,7 @@ def path(text: str) -> Path:
     return Path(text)
 
 
-def add_data_options(parser: argparse.ArgumentParser) -> None:
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=path, help="0/1 matrix, rows are observations: .parquet, .csv, .npy or .npz")
     parser.add_argument(
         "--test-fraction",
@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="bvae", description=DESCRIPTION, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}", help="print the version")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser = functools.partial(sub.add_parser, formatter_class=HelpFormatter)
+    sub.add_parser = functools.partial(sub.add_parser, formatter_class=HelpFormatter)  # type: ignore[method-assign]
 
     bound = sub.add_parser(
         "bound",
@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         "suggested latent sizes) and the leading eigenvalues; for a simulated dataset of the project (its Parquet "
         "metadata records the generating settings) also the exact NLL of the generating model per split.",
     )
-    add_data_options(bound)
+    _add_data_options(bound)
     # `--seed` is the training seed in `bvae train`; here it stays an undocumented alias of --split-seed (old usage)
     bound.add_argument("--seed", dest="split_seed", type=int, help=argparse.SUPPRESS)
     bound.add_argument(
@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bound.add_argument("--scree", type=path, metavar="PNG", help="also write a scree plot of the eigenvalues here")
     bound.add_argument("--json", type=path, metavar="OUT.json", help="also write the printed numbers as JSON here")
-    bound.set_defaults(func=cmd_bound)
+    bound.set_defaults(func=_cmd_bound)
 
     train = sub.add_parser(
         "train",
@@ -140,9 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
         "DIR/final.parquet (final losses, bounds, pct deviations, active units) and DIR/loss.png. A checkpoint "
         "at DIR/checkpoint.pt lets an interrupted run resume when rerun with the same settings. DIR must hold none "
         "of these files (others are left alone) or hold this same training (then it resumes, or trains again); the "
-        "results or the checkpoint of another training are replaced only with --force.\n\n" + protocol_text(),
+        "results or the checkpoint of another training are replaced only with --force.\n\n" + _protocol_text(),
     )
-    add_data_options(train)
+    _add_data_options(train)
     train.add_argument("--arch", choices=list(ARCHITECTURES), default="deep", help="architecture (default: deep)")
     train.add_argument(
         "--variant",
@@ -155,8 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--protocol", choices=list(PROTOCOLS), default=DEFAULT,
         help=f"whose settings an option not given takes (default: {DEFAULT}, the study's; see above)",
     )  # fmt: skip
-    add_options(train)  # one option per training setting (bvae/settings.schema.yaml)
-    mark_protocol_defaults(train)
+    add_options(train)  # one option per training setting (bvae/model/settings.schema.yaml)
+    _mark_protocol_defaults(train)
     train.add_argument(
         "--seed", type=int, default=0, help="training seed: initialisation, shuffling and noise (default: 0)"
     )
@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="replace the results or the checkpoint of another training in DIR"
     )
     train.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
-    train.set_defaults(func=cmd_train)
+    train.set_defaults(func=_cmd_train)
 
     example = sub.add_parser(
         "example",
@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     example.add_argument("name", choices=["digits"], help="which example")
     example.add_argument("out", type=path, metavar="OUT", help="output Parquet file")
-    example.set_defaults(func=cmd_example)
+    example.set_defaults(func=_cmd_example)
 
     calibration = sub.add_parser(
         "calibration",
@@ -208,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--claims", type=path, metavar="MD",
         help="also decide the paper's claims on the same cells and write the report here (as the rule claims does)",
     )  # fmt: skip
-    calibration.set_defaults(func=cmd_calibration)
+    calibration.set_defaults(func=_cmd_calibration)
 
     archive = sub.add_parser(
         "archive",
@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     archive.add_argument("root", type=path, help="the study's output root, e.g. results/reference")
     archive.add_argument("archive", type=path, help="the archive folder, e.g. reference")
     archive.add_argument("--replace", action="store_true", help="replace archived seeds trained with other settings")
-    archive.set_defaults(func=cmd_archive)
+    archive.set_defaults(func=_cmd_archive)
 
     answer = sub.add_parser(
         "answer",
@@ -238,18 +238,18 @@ def build_parser() -> argparse.ArgumentParser:
     answer.add_argument("--figure", type=path, metavar="PNG", help="also draw the collapse map here")
     answer.add_argument("--comparison", type=path, metavar="PNG", help="also draw the comparison figure here")
     answer.add_argument("--claims", type=path, metavar="MD", help="also write the claims report here")
-    answer.set_defaults(func=cmd_answer)
+    answer.set_defaults(func=_cmd_answer)
     return parser
 
 
-def protocol_text() -> str:
+def _protocol_text() -> str:
     """How `bvae train` picks its settings, for its --help."""
     return (f"Settings: an option not given takes its value under --protocol. {DEFAULT} (the default) is what the "
             "study trains (docs/calibration.md says why); spec is the method's settings exactly "
             "(method §5-6). An option whose value differs between them shows each.")  # fmt: skip
 
 
-def mark_protocol_defaults(parser: argparse.ArgumentParser) -> None:
+def _mark_protocol_defaults(parser: argparse.ArgumentParser) -> None:
     """A setting that some protocol changes shows its value per protocol and architecture instead of one default."""
     resolved = {name: {arch: protocol_settings({"protocols": PROTOCOLS}, name, arch) for arch in ARCHITECTURES}
                 for name in PROTOCOLS}  # fmt: skip
@@ -257,11 +257,14 @@ def mark_protocol_defaults(parser: argparse.ArgumentParser) -> None:
         values = {name: {arch: s[action.dest] for arch, s in r.items()} for name, r in resolved.items()}
         if all(v == values[DEFAULT] for v in values.values()):
             continue
-        per = [f"{name}: " + ", ".join(f"{shown(v)} {arch}" for arch, v in v.items()) for name, v in values.items()]
+        per = [
+            f"{name}: " + ", ".join(f"{_join_words(v)} {arch}" for arch, v in v.items()) for name, v in values.items()
+        ]
+        assert action.help is not None  # every training option has a help text (add_options)
         action.help = action.help[: action.help.rindex("(default: ")] + f"(default, {'; '.join(per)})"
 
 
-def shown(value) -> str:
+def _join_words(value) -> str:
     return " ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
 
 
@@ -275,8 +278,8 @@ def train_settings(args: argparse.Namespace):
 
 def load(args: argparse.Namespace):
     """The file's data, with its generating settings when it is a simulated dataset of the project (exact NLL)."""
-    from bvae.data import load_binary
-    from bvae.likelihood import with_recorded_settings
+    from bvae.data.binary import load_binary
+    from bvae.model.likelihood import with_recorded_settings
 
     data = load_binary(
         args.file, split_column=args.split_column or None, test_fraction=args.test_fraction, seed=args.split_seed
@@ -284,10 +287,10 @@ def load(args: argparse.Namespace):
     return with_recorded_settings(data, args.file)
 
 
-def bound_report(data, latent_dim: int):
+def _bound_report(data, latent_dim: int):
     """The numbers `bvae bound` prints (the workflow's bounds.parquet row plus suggestions), and the support."""
-    from bvae.bound import check_latent_dim
-    from bvae.decision import bound_summary, decision_support
+    from bvae.model.bound import check_latent_dim
+    from bvae.model.decision import bound_summary, decision_support
 
     check_latent_dim(latent_dim, data.d)
     row, eigenvalues = bound_summary(data, latent_dim)
@@ -300,7 +303,7 @@ def bound_report(data, latent_dim: int):
     }, support
 
 
-def exact_nll_lines(report: dict) -> str:
+def _exact_nll_lines(report: dict) -> str:
     """The exact NLL per split with its deviation from the split's bound, or "" without a generating model."""
     if report["nll_true_train"] is None:
         return ""
@@ -311,14 +314,14 @@ def exact_nll_lines(report: dict) -> str:
     return "\n" + "\n".join(lines)
 
 
-def cmd_bound(args: argparse.Namespace) -> int:
+def _cmd_bound(args: argparse.Namespace) -> int:
     from bvae.io import check_outputs, check_suffix, write_text
-    from bvae.plot_bound import scree
+    from bvae.plots.bound import scree
 
     check_outputs([args.file], [("--scree", args.scree), ("--json", args.json)])
     check_suffix(args.scree, ".png", "a PNG image")
     data = load(args)
-    report, support = bound_report(data, args.latent_dim)
+    report, support = _bound_report(data, args.latent_dim)
     lead = ", ".join(f"{v:.3f}" for v in report["leading_eigenvalues"])
     print(
         f"dataset {data.name}: d = {data.d}, n_train = {data.n_train}, n_test = {data.n_test}, "
@@ -331,7 +334,7 @@ def cmd_bound(args: argparse.Namespace) -> int:
         f"(edge 4(1+sqrt(d/(n_train-1)))^2 = {report['mp_edge']:.3f})\n"
         f"suggested latent size    {report['suggested_latent_dim']['gt_4']} (> 4, the paper), "
         f"{report['suggested_latent_dim']['gt_mp']} (> MP edge, noise-aware)\n"
-        f"leading eigenvalues      {lead}" + exact_nll_lines(report)
+        f"leading eigenvalues      {lead}" + _exact_nll_lines(report)
     )
     if args.scree:
         scree(support, f"{data.name} (d = {data.d}, n_train = {data.n_train})", args.scree)
@@ -345,11 +348,12 @@ def cmd_bound(args: argparse.Namespace) -> int:
 TRAIN_OUTPUTS = ("history.parquet", "final.parquet", "loss.png", "checkpoint.pt")  # what `bvae train` writes
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def _cmd_train(args: argparse.Namespace) -> int:
     from bvae.io import Claim, check_output_dir, check_outputs
-    from bvae.likelihood import exact_nll
-    from bvae.plot_training import labelled_history, loss_development
-    from bvae.train import check_training, train_and_write
+    from bvae.model.likelihood import exact_nll
+    from bvae.plots.training import labelled_history, loss_development
+    from bvae.training.results import train_and_write
+    from bvae.training.train import check_training
 
     check_outputs([args.file], [("--out", args.out / name) for name in TRAIN_OUTPUTS])
     data = load(args)
@@ -378,20 +382,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"{'train':6}{final['final_train_loss']:12.4f}{final['bound_train']:12.4f}{final['pct_train']:+9.3f}%\n"
         f"{'test':6}{final['final_test_loss']:12.4f}{final['bound_test']:12.4f}{final['pct_test']:+9.3f}%\n"
         f"strict test bound {final['bound_test_strict']:.4f}; "
-        f"epochs to bound {fmt_epoch(final['epochs_to_bound'])}, to 1 % {fmt_epoch(final['epochs_to_1pct'])}; "
+        f"epochs to bound {_fmt_epoch(final['epochs_to_bound'])}, to 1 % {_fmt_epoch(final['epochs_to_1pct'])}; "
         f"active units {final['active_units']} of {settings.latent_dim}; final KL {final['final_kl']:.3f}\n"
         f"wrote {args.out / 'history.parquet'}, {args.out / 'final.parquet'}, {args.out / 'loss.png'}"
     )
     return 0
 
 
-def fmt_epoch(value) -> str:
+def _fmt_epoch(value) -> str:
     return "never" if value is None or pd.isna(value) else str(int(value))
 
 
-def cmd_example(args: argparse.Namespace) -> int:
-    from bvae.data import write_dataset
-    from bvae.examples import EXAMPLES
+def _cmd_example(args: argparse.Namespace) -> int:
+    from bvae.data.binary import write_dataset
+    from bvae.data.examples import EXAMPLES
     from bvae.io import check_suffix, read_metadata
 
     check_suffix(args.out, ".parquet", "Parquet")
@@ -407,7 +411,7 @@ def cmd_example(args: argparse.Namespace) -> int:
     return 0
 
 
-def seeds_per_size(pairs: list[str]) -> dict[int, int]:
+def _seeds_per_size(pairs: list[str]) -> dict[int, int]:
     """`N=S` pairs -> {N: S}."""
     from bvae.errors import ConfigError
 
@@ -427,38 +431,38 @@ CALIBRATION_OUTPUTS = {
 }
 
 
-def cmd_calibration(args: argparse.Namespace) -> int:
-    from bvae.calibration import markdown, summarise
+def _cmd_calibration(args: argparse.Namespace) -> int:
     from bvae.io import check_outputs, check_suffix, write_text
+    from bvae.report.calibration import calibration_markdown, summarise_calibration
 
     check_outputs([], [(f"--{name}", getattr(args, name)) for name in CALIBRATION_OUTPUTS])
     for name, (suffix, what) in CALIBRATION_OUTPUTS.items():
         check_suffix(getattr(args, name), suffix, what)
-    per_size = seeds_per_size(args.seeds)
-    parts = summarise(args.root, per_size, args.epoch, args.protocols)
+    per_size = _seeds_per_size(args.seeds)
+    parts = summarise_calibration(args.root, per_size, args.epoch, args.protocols)
     epochs = ["--epoch", *map(str, args.epoch)] if args.epoch else []
     protocols = ["--protocols", *args.protocols] if args.protocols else []
     seeds = ["--seeds", *args.seeds] if per_size != SEEDS else []
     command = " ".join(["bvae calibration", str(args.root), *epochs, *seeds, *protocols])
-    text = markdown(args.root, parts, command)
+    text = calibration_markdown(args.root, parts, command)
     if args.out:
         write_text(text, args.out)
         print(f"wrote {args.out}")
     else:
         print(text, end="")
-    write_extras(args, parts, sys.stdout if args.out else sys.stderr)  # keep stdout for the summary if it goes there
+    _write_extras(args, parts, sys.stdout if args.out else sys.stderr)  # keep stdout for the summary if it goes there
     return 0
 
 
-def write_extras(args: argparse.Namespace, parts: dict, report) -> None:
+def _write_extras(args: argparse.Namespace, parts: dict, report) -> None:
     """The figures and the claims report that `--figure`, `--comparison` and `--claims` ask for."""
-    from bvae.calibration import claims, paper_collapse
-    from bvae.claims import markdown as claims_markdown
     from bvae.io import write_text
-    from bvae.plot_collapse import collapse_map
-    from bvae.plot_comparison import comparison_figure
+    from bvae.plots.collapse import collapse_map
+    from bvae.plots.comparison import comparison_figure
+    from bvae.report.calibration import decide_calibration_claims, paper_collapse
+    from bvae.report.claims import claims_markdown
 
-    decided = lambda: parts["claims"] if "claims" in parts else claims(args.root, parts)  # noqa: E731
+    decided = lambda: parts["claims"] if "claims" in parts else decide_calibration_claims(args.root, parts)  # noqa: E731
     extras = [
         (args.figure, lambda path: collapse_map(parts["deep_runs"], paper_collapse(), path)),
         (args.comparison, lambda path: comparison_figure(parts["comparison"], path)),
@@ -470,8 +474,8 @@ def write_extras(args: argparse.Namespace, parts: dict, report) -> None:
             print(f"wrote {path}", file=report)
 
 
-def cmd_archive(args: argparse.Namespace) -> int:
-    from bvae.archive import archive_root
+def _cmd_archive(args: argparse.Namespace) -> int:
+    from bvae.study.archive import archive_root
 
     updates = archive_root(args.root, args.archive, args.replace)
     for update in updates:
@@ -483,10 +487,10 @@ def cmd_archive(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_answer(args: argparse.Namespace) -> int:
-    from bvae.answer import answer_parts, readme_block, with_block
-    from bvae.calibration import markdown
+def _cmd_answer(args: argparse.Namespace) -> int:
     from bvae.io import check_outputs, check_suffix, write_text
+    from bvae.report.answer import answer_parts, readme_block, with_block
+    from bvae.report.calibration import calibration_markdown
 
     check_outputs([], [(f"--{name}", getattr(args, name)) for name in CALIBRATION_OUTPUTS])
     for name, (suffix, what) in {**CALIBRATION_OUTPUTS, "readme": (".md", "Markdown")}.items():
@@ -498,8 +502,8 @@ def cmd_answer(args: argparse.Namespace) -> int:
         print(f"wrote the answer into {args.readme}", file=sys.stderr)
     print(block)
     if args.out:
-        write_text(markdown(args.archive, parts, f"bvae answer {args.archive}"), args.out)
-    write_extras(args, parts, sys.stderr)
+        write_text(calibration_markdown(args.archive, parts, f"bvae answer {args.archive}"), args.out)
+    _write_extras(args, parts, sys.stderr)
     return 0
 
 

@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Iterable, Iterator
 from importlib.metadata import version
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 import pyarrow as pa
@@ -27,7 +28,7 @@ from bvae.errors import DataError, OutputError, shown, tell
 try:
     import fcntl
 except ImportError:  # Windows: no flock, and no locks
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 METADATA_KEY = b"bvae"
 DIGEST_KEY = b"bvae.sha256"  # of the bvae and pandas metadata, which the page checksums do not cover
@@ -50,12 +51,12 @@ def refuse_link(path: str | os.PathLike) -> None:
     read through a link that someone else planted there."""
     if os.path.islink(path):
         raise OutputError(
-            f"{path}: is a symbolic link (to {os.readlink(path)!r}), which bvae did not make; expected bvae's own file "
-            "or nothing there: remove the link"
+            f"{path}: is a symbolic link (to {os.readlink(Path(path))!r}), which bvae did not make; expected bvae's "
+            "own file or nothing there: remove the link"
         )
 
 
-def open_own(path: Path) -> int:
+def _open_own(path: Path) -> int:
     """A read-write descriptor of the file `path`, created if need be, without following a link (`refuse_link`)."""
     with naming(path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +91,7 @@ def _temporary(target: Path) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_paths(*paths: str | os.PathLike) -> Iterator[list[Path]]:
+def _atomic_paths(*paths: str | os.PathLike) -> Iterator[list[Path]]:
     """Yield temporaries beside `paths`; rename them onto `paths` only if the block succeeds.
 
     The last path is removed before the others are renamed and is renamed last: a reader that finds it finds the
@@ -117,7 +118,7 @@ def atomic_paths(*paths: str | os.PathLike) -> Iterator[list[Path]]:
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
-    with atomic_paths(path) as (tmp,), naming(path):
+    with _atomic_paths(path) as (tmp,), naming(path):
         yield tmp
 
 
@@ -132,7 +133,7 @@ def check_output_dir(outdir: str | os.PathLike, names: Iterable[str]) -> None:
             tmp.unlink()
 
 
-def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     """Whether two paths name one file (through links too); a path that does not exist yet by its resolved name."""
     if os.path.exists(a) and os.path.exists(b):
         return os.path.samefile(a, b)
@@ -145,8 +146,8 @@ def check_outputs(inputs: Iterable[str | os.PathLike], outputs: Iterable[tuple[s
     for option, path in outputs:
         if path is None:
             continue
-        clash = next((f"the input file {i}" for i in inputs if same_file(path, i)), None) or next(
-            (f"the output of {other}" for other, earlier in written if same_file(path, earlier)), None
+        clash = next((f"the input file {i}" for i in inputs if _same_file(path, i)), None) or next(
+            (f"the output of {other}" for other, earlier in written if _same_file(path, earlier)), None
         )
         if clash:
             raise OutputError(f"{path}: {option} would write over {clash}; expected a path of its own")
@@ -182,12 +183,12 @@ def write_parquets(items: list[tuple[pd.DataFrame, str | os.PathLike, dict | Non
     Pages carry CRC checksums that `read_parquet` verifies; metadata (JSON-able) joins provenance in the key-value
     metadata.
     """
-    with atomic_paths(*(path for _, path, _ in items)) as temps:
+    with _atomic_paths(*(path for _, path, _ in items)) as temps:
         for (df, path, metadata), tmp in zip(items, temps, strict=True):
             table = pa.Table.from_pandas(df, preserve_index=False)
             meta = dict(table.schema.metadata or {})
             meta[METADATA_KEY] = json.dumps({**provenance(), **(metadata or {})}, default=str).encode()
-            meta[DIGEST_KEY] = metadata_digest(meta)
+            meta[DIGEST_KEY] = _metadata_digest(meta)
             # An open file, not a path: on failure pyarrow deletes a path it was given, even a device like /dev/full.
             with naming(path), open(tmp, "wb") as sink:
                 pq.write_table(table.replace_schema_metadata(meta), sink, write_page_checksum=True)
@@ -198,7 +199,7 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike, metadata: dict | No
     write_parquets([(df, path, metadata)])
 
 
-def metadata_digest(meta: dict) -> bytes:
+def _metadata_digest(meta: dict) -> bytes:
     """The SHA-256 of the pandas and bvae key-value metadata of a Parquet file that bvae writes."""
     return hashlib.sha256(meta.get(b"pandas", b"") + b"\0" + meta[METADATA_KEY]).hexdigest().encode()
 
@@ -206,7 +207,7 @@ def metadata_digest(meta: dict) -> bytes:
 def verified(path: str | os.PathLike, meta: dict | None) -> dict:
     """The key-value metadata `meta` of Parquet file `path`, a DataError if bvae wrote it and it has changed since."""
     meta = meta or {}
-    if DIGEST_KEY in meta and (METADATA_KEY not in meta or meta[DIGEST_KEY] != metadata_digest(meta)):
+    if DIGEST_KEY in meta and (METADATA_KEY not in meta or meta[DIGEST_KEY] != _metadata_digest(meta)):
         raise DataError(
             f"{path}: its metadata does not match the checksum bvae stored with it (damaged or edited); expected the "
             "file as bvae wrote it: write it again"
@@ -296,7 +297,7 @@ def _lock(path: Path, file=None):
     """
     if fcntl is None:  # Windows: no flock
         return None, None
-    file = file or os.fdopen(open_own(path), "r+")
+    file = file or os.fdopen(_open_own(path), "r+")
     try:
         fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -305,7 +306,7 @@ def _lock(path: Path, file=None):
         return None, holder
     except OSError as exc:
         file.close()
-        reason = os.strerror(exc.errno)
+        reason = os.strerror(exc.errno) if exc.errno is not None else str(exc)
         tell(f"{path.parent}: cannot be locked ({reason}); make sure no other run writes there", "warning")
         return None, None
     if not _same(file, path):  # its holder removed it on release meanwhile: lock the file now in its place
@@ -371,7 +372,7 @@ class Claim:
     """
 
     def __init__(self, dirs: Iterable[str | os.PathLike] = (), take_over: bool = False):
-        self.held: list[tuple[Path, object]] = []  # (lock file path, its open file, None without locks)
+        self.held: list[tuple[Path, IO[str] | None]] = []  # (lock file path, its open file, None without locks)
         try:
             for outdir in dirs:
                 self.held.append(self._claim(Path(outdir) / LOCK_FILE, take_over))
@@ -380,7 +381,7 @@ class Claim:
             raise
 
     @staticmethod
-    def _claim(path: Path, take_over: bool) -> tuple[Path, object]:
+    def _claim(path: Path, take_over: bool) -> tuple[Path, IO[str] | None]:
         file, holder = _lock(path)
         if holder and not take_over:
             raise OutputError(

@@ -7,14 +7,14 @@ rule bounds:
     output:
         bounds=f"{ROOT}/bounds/bounds.parquet",
         eigenvalues=f"{ROOT}/bounds/eigenvalues.parquet",
-    params:
-        latent_dim=config["latent_dim"],
-        code=code("bounds.py"),
     log:
         f"{LOGS}/bounds.log",
     benchmark:
         f"{BENCHMARKS}/bounds.tsv"
     conda:
         CONDA_ENV
+    params:
+        latent_dim=config["latent_dim"],
+        code=code("bounds.py"),
     script:
         "../scripts/bounds.py"

@@ -2,26 +2,26 @@
 # output path.
 
 import functools
+import os
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-from bvae.config import check_config
-from bvae.data import dataset_shape
-from bvae.archive import FILES as ARCHIVE_FILES
-from bvae.archive import identity, read_index
+from bvae.data.binary import dataset_shape
+from bvae.data.simulate import SimSettings
 from bvae.errors import BvaeError
-from bvae.fingerprint import script_fingerprint
 from bvae.io import lock_results
+from bvae.model.resources import train_mem_mb, train_runtime_minutes
+from bvae.model.settings import RUN_ONLY
 from bvae.numerics import VERSION as NUMERICS
-from bvae.resources import train_mem_mb, train_runtime_minutes
-from bvae.settings import RUN_ONLY
-from bvae.simulate import SimSettings
-from bvae.study import canonical, data_definition, dataset_seeds, files_registry, protocol_architectures
-from bvae.study import protocol_settings, seed_stacks, simulated
-from bvae.study import run_dir as study_run_dir
-from bvae.tables import TABLES
-
+from bvae.report.tables import TABLES
+from bvae.study.archive import FILES as ARCHIVE_FILES
+from bvae.study.archive import identity, read_index
+from bvae.study.config import check_config
+from bvae.study.fingerprint import script_fingerprint
+from bvae.study.plan import canonical_json, data_definition, dataset_seeds, files_registry, protocol_architectures
+from bvae.study.plan import protocol_settings, seed_stacks, simulated
+from bvae.study.plan import run_dir as study_run_dir
 
 try:  # schema, keys given twice, names, paths...: one line naming the key, last, instead of a traceback
     check_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml", workflow.configfiles)
@@ -37,7 +37,7 @@ SIMULATED = simulated(config)
 FILES = files_registry(config)
 SEEDS = dataset_seeds(config)  # dataset -> arch -> number of seeds
 DATASETS = list(SEEDS)
-DEFINITIONS = {dataset: canonical(data_definition(config, dataset)) for dataset in DATASETS}  # what makes its bits
+DEFINITIONS = {dataset: canonical_json(data_definition(config, dataset)) for dataset in DATASETS}  # what makes its bits
 PROTOCOLS = {  # protocol -> each architecture it trains -> its complete training settings
     name: {arch: protocol_settings(config, name, arch) for arch in protocol_architectures(config, name)}
     for name in config["protocols"]
@@ -97,15 +97,41 @@ def job_settings(protocol, arch, variant):
 def train_params(arch):
     """The protocol's settings for one job of this architecture (a function of the job's wildcards) that its results
     depend on: a change reruns the job."""
-    return lambda wildcards: {
-        k: v for k, v in job_settings(wildcards.protocol, arch, wildcards.variant).items() if k != "variant"
-    }
+
+    def settings(wildcards):
+        return {k: v for k, v in job_settings(wildcards.protocol, arch, wildcards.variant).items() if k != "variant"}
+
+    return settings
 
 
 def run_only(arch):
     """The protocol's settings that do not change results (checkpoint_every). Snakemake's params trigger compares
     only values of builtin types, so this namespace is passed to the job but changing it reruns nothing."""
-    return lambda wildcards: SimpleNamespace(**{k: PROTOCOLS[wildcards.protocol][arch][k] for k in RUN_ONLY})
+
+    def settings(wildcards):
+        return SimpleNamespace(**{k: PROTOCOLS[wildcards.protocol][arch][k] for k in RUN_ONLY})
+
+    return settings
+
+
+def wildcard_seed(wildcards):
+    """The seeds param of a training job that trains the one seed its wildcards name."""
+    return [int(wildcards.seed)]
+
+
+def user_file(wildcards):
+    """The user's data file that import_dataset reads (config `files:`)."""
+    return FILES[wildcards.name]["path"]
+
+
+def training_layouts(arch):
+    """(rule name, seeds in the output paths, seeds param, job label, datasets) of every training rule of arch."""
+    single, stacks = seed_stacks(config, arch)
+    if single:
+        yield f"train_{arch}", ["{seed}"], wildcard_seed, "seed{seed}", single
+    for stack, datasets in stacks.items():
+        label = f"seeds{stack[0]}-{stack[-1]}"
+        yield f"train_{arch}_seeds{stack[0]}_{stack[-1]}", [str(s) for s in stack], list(stack), label, datasets
 
 
 def training_identity(protocol, dataset, arch, variant, seed):
@@ -113,9 +139,9 @@ def training_identity(protocol, dataset, arch, variant, seed):
 
 
 def archived(arch, seeds):
-    """Input function of a restore rule whose jobs mirror a training rule's (`seeds`: its seeds param, a list or a
-    function of the wildcards): the archive cells holding every seed of the job, or, if one is missing, a path that
-    no rule makes, so that the training rule takes the job (it would write over restored seeds)."""
+    """Input function of a restore job, which mirrors a training job (`seeds`, the training's seeds param, is a list
+    or a function of the wildcards). It returns the archive cells holding every seed of the job or, if one is
+    missing, a path that nothing makes, so that the training job runs instead (it would write over restored seeds)."""
 
     def cells(wildcards):
         w = wildcards
@@ -130,9 +156,12 @@ def archived(arch, seeds):
 
 def archived_identities(arch, seeds):
     """The identities of a restore job's trainings, seed by seed."""
-    return lambda w: [
-        training_identity(w.protocol, w.dataset, arch, w.variant, s) for s in (seeds(w) if callable(seeds) else seeds)
-    ]
+
+    def identities(w):
+        stack = seeds(w) if callable(seeds) else seeds
+        return [training_identity(w.protocol, w.dataset, arch, w.variant, s) for s in stack]
+
+    return identities
 
 
 @functools.cache  # called for every training job's resources: read each dataset file once
@@ -172,9 +201,19 @@ def final_files(protocol, dataset=None, arch=None):
     ]
 
 
+def protocol_finals(wildcards):
+    """Every final record of the protocol a runs_table job's wildcards name."""
+    return final_files(wildcards.protocol)
+
+
+def cell_finals(wildcards):
+    """The final records of one protocol, dataset and architecture (a loss_development job's wildcards)."""
+    return final_files(wildcards.protocol, wildcards.dataset, wildcards.arch)
+
+
 def history_files(wildcards):
-    finals = final_files(wildcards.protocol, wildcards.dataset, wildcards.arch)
-    return [p.replace("final.parquet", "history.parquet") for p in finals]
+    """The histories beside `cell_finals`."""
+    return [p.replace("final.parquet", "history.parquet") for p in cell_finals(wildcards)]
 
 
 def all_histories():
@@ -199,7 +238,12 @@ def all_outputs():
         f"{ROOT}/figures/figure4.png",
         *(f"{ROOT}/figures/scree_{ds}.png" for ds in DATASETS),
         *(f"{ROOT}/tables/{p}/runs.parquet" for p in PROTOCOLS),
-        *(f"{ROOT}/tables/{p}/{spec.name}.{ext}" for p in PROTOCOLS for spec in table_specs(p) for ext in TABLE_FORMATS),
+        *(
+            f"{ROOT}/tables/{p}/{spec.name}.{ext}"
+            for p in PROTOCOLS
+            for spec in table_specs(p)
+            for ext in TABLE_FORMATS
+        ),
         *(f"{ROOT}/figures/{p}/loss_{ds}_{a}.png" for p in PROTOCOLS for ds in DATASETS for a in PROTOCOLS[p]),
         *(f"{ROOT}/tables/comparison.{ext}" for ext in TABLE_FORMATS),
         f"{ROOT}/figures/comparison.png",

@@ -5,15 +5,15 @@
 rule simulate_dataset:
     output:
         f"{ROOT}/datasets/d{{d}}_N{{N}}.parquet",
-    params:
-        definition=dataset_definition,
-        numerics=NUMERICS,
     log:
         f"{LOGS}/datasets/d{{d}}_N{{N}}.log",
     benchmark:
         f"{BENCHMARKS}/datasets/d{{d}}_N{{N}}.tsv"
     conda:
         CONDA_ENV
+    params:
+        definition=dataset_definition,
+        numerics=NUMERICS,
     script:
         "../scripts/simulate_dataset.py"
 
@@ -29,18 +29,18 @@ use rule simulate_dataset as simulate_replicate with:
 
 rule import_dataset:
     input:
-        lambda wildcards: FILES[wildcards.name]["path"],
+        user_file,
     output:
         f"{ROOT}/datasets/{{name}}.parquet",
+    log:
+        f"{LOGS}/datasets/{{name}}.log",
     wildcard_constraints:
         name="|".join(FILES) or "^$",
+    conda:
+        CONDA_ENV
     params:
         definition=dataset_definition,  # the file's content, not its time, and its split
         numerics=NUMERICS,
-    log:
-        f"{LOGS}/datasets/{{name}}.log",
-    conda:
-        CONDA_ENV
     script:
         "../scripts/import_dataset.py"
 
@@ -48,14 +48,14 @@ rule import_dataset:
 rule example_dataset:
     output:
         f"{ROOT}/datasets/{{name}}.parquet",
+    log:
+        f"{LOGS}/datasets/{{name}}.log",
     wildcard_constraints:
         name="|".join(config["examples"]) or "^$",
+    conda:
+        CONDA_ENV
     params:
         definition=dataset_definition,
         numerics=NUMERICS,
-    log:
-        f"{LOGS}/datasets/{{name}}.log",
-    conda:
-        CONDA_ENV
     script:
         "../scripts/example_dataset.py"

@@ -15,12 +15,12 @@ rule theory_figures:
             category="The bound",
             labels={"figure": "Figure 4: the third derivative of h"},
         ),
-    params:
-        code=code("theory_figures.py"),
     log:
         f"{LOGS}/figures/theory.log",
     conda:
         CONDA_ENV
+    params:
+        code=code("theory_figures.py"),
     script:
         "../scripts/theory_figures.py"
 
@@ -36,12 +36,12 @@ rule scree:
             category="Decision support",
             labels={"dataset": "{dataset}", "figure": "scree plot"},
         ),
-    params:
-        code=code("scree.py"),
     log:
         f"{LOGS}/figures/scree_{{dataset}}.log",
     conda:
         CONDA_ENV
+    params:
+        code=code("scree.py"),
     script:
         "../scripts/scree.py"
 
@@ -49,7 +49,7 @@ rule scree:
 rule loss_development:
     input:
         history=history_files,
-        final=lambda wildcards: final_files(wildcards.protocol, wildcards.dataset, wildcards.arch),
+        final=cell_finals,
         bounds=f"{ROOT}/bounds/bounds.parquet",
     output:
         report(
@@ -59,12 +59,12 @@ rule loss_development:
             subcategory="{protocol}, {arch}",
             labels={"dataset": "{dataset}", "network": "{arch}", "protocol": "{protocol}"},
         ),
-    params:
-        code=code("loss_development.py"),
     log:
         f"{LOGS}/figures/{{protocol}}/loss_{{dataset}}_{{arch}}.log",
     conda:
         CONDA_ENV
+    params:
+        code=code("loss_development.py"),
     script:
         "../scripts/loss_development.py"
 
@@ -79,11 +79,11 @@ rule comparison_figure:
             category="Comparison",
             labels={"result": "figure: ours beside the published ranges"},
         ),
-    params:
-        code=code("comparison_figure.py"),
     log:
         f"{LOGS}/figures/comparison.log",
     conda:
         CONDA_ENV
+    params:
+        code=code("comparison_figure.py"),
     script:
         "../scripts/comparison_figure.py"

@@ -3,7 +3,7 @@
 
 import sys
 
-from bvae.findings import findings
+from bvae.report.findings import findings
 
 # The report's landing page (workflow/report/workflow.rst) opens on what the study found, read from these tables when
 # Snakemake parses the workflow for --report only: a run never depends on them.
@@ -12,15 +12,15 @@ config["_findings"] = findings(ROOT, list(PROTOCOLS)) if "--report" in sys.argv 
 
 rule runs_table:
     input:
-        lambda wildcards: final_files(wildcards.protocol),
+        protocol_finals,
     output:
         f"{ROOT}/tables/{{protocol}}/runs.parquet",
-    params:
-        code=code("runs_table.py"),
     log:
         f"{LOGS}/tables/{{protocol}}/runs.log",
     conda:
         CONDA_ENV
+    params:
+        code=code("runs_table.py"),
     script:
         "../scripts/runs_table.py"
 
@@ -42,21 +42,26 @@ for arch in config["architectures"]:  # a rule per architecture: a protocol may 
                     caption="../report/table.rst",
                     category="Tables",
                     subcategory="{protocol}",
-                    labels={"table": str(spec.number), "network": spec.arch, "split": spec.split, "statistic": spec.statistic},
+                    labels={
+                        "table": str(spec.number),
+                        "network": spec.arch,
+                        "split": spec.split,
+                        "statistic": spec.statistic,
+                    },
                 )
                 for spec in TABLES
                 if spec.arch == arch
             ],
+        log:
+            f"{LOGS}/tables/{{protocol}}/paper_tables_{arch}.log",
         wildcard_constraints:
             protocol="|".join(p for p in PROTOCOLS if arch in PROTOCOLS[p]) or "^$",
         localrule: True
+        conda:
+            CONDA_ENV
         params:
             tables=[spec.number for spec in TABLES if spec.arch == arch],
             code=code("paper_tables.py"),
-        log:
-            f"{LOGS}/tables/{{protocol}}/paper_tables_{arch}.log",
-        conda:
-            CONDA_ENV
         script:
             "../scripts/paper_tables.py"
 
@@ -75,16 +80,15 @@ rule comparison:
             category="Comparison",
             labels={"result": "table: every compared cell"},
         ),
-    params:
-        root=ROOT,
-        protocols=list(PROTOCOLS),
-        datasets=DATASETS,
-        epochs=config.get("compare_epochs", []),
-        code=code("comparison.py"),
     log:
         f"{LOGS}/tables/comparison.log",
     conda:
         CONDA_ENV
+    params:
+        protocols=list(PROTOCOLS),
+        datasets=DATASETS,
+        epochs=config.get("compare_epochs", []),
+        code=code("comparison.py"),
     script:
         "../scripts/comparison.py"
 
@@ -109,15 +113,14 @@ rule claims:
             category="Claims",
             labels={"result": "figure: claim 1, epochs to the bound"},
         ),
-    params:
-        root=ROOT,
-        thresholds=config.get("claims", {}),
-        code=code("claims.py"),
     log:
         f"{LOGS}/tables/claims.log",
     benchmark:
         f"{BENCHMARKS}/tables/claims.tsv"
     conda:
         CONDA_ENV
+    params:
+        thresholds=config.get("claims", {}),
+        code=code("claims.py"),
     script:
         "../scripts/claims.py"

@@ -6,51 +6,40 @@
 # With an archive (config `archive:`), every training it holds is restored from it instead (rule restore_run).
 
 
-def training_layouts(arch):
-    """(rule name, seeds in the output paths, seeds param, job label, datasets) of every training rule of arch."""
-    single, stacks = seed_stacks(config, arch)
-    if single:
-        yield f"train_{arch}", ["{seed}"], lambda wildcards: [int(wildcards.seed)], "seed{seed}", single
-    for stack, datasets in stacks.items():
-        label = f"seeds{stack[0]}-{stack[-1]}"
-        yield f"train_{arch}_seeds{stack[0]}_{stack[-1]}", [str(s) for s in stack], list(stack), label, datasets
-
-
 for arch in config["architectures"]:
     for name, seeds, seeds_param, label, datasets in training_layouts(arch):
 
         rule:
             name:
                 name
-            wildcard_constraints:
-                dataset="|".join(datasets),
             input:
                 dataset=dataset_file("{dataset}"),
             output:
                 final=[f"{run_dir('{protocol}', '{dataset}', arch, '{variant}', s)}/final.parquet" for s in seeds],
                 history=[f"{run_dir('{protocol}', '{dataset}', arch, '{variant}', s)}/history.parquet" for s in seeds],
+            log:
+                f"{LOGS}/train/{{protocol}}/{{dataset}}/{arch}/{{variant}}/{label}.log",
+            benchmark:
+                f"{BENCHMARKS}/train/{{protocol}}/{{dataset}}/{arch}/{{variant}}/{label}.tsv"
+            wildcard_constraints:
+                dataset="|".join(datasets),
+            group:
+                "train"
+            conda:
+                CONDA_ENV
+            threads: config["threads_per_job"]
+            resources:
+                runtime=train_resources(arch, len(seeds))[0],
+                mem_mb=train_resources(arch, len(seeds))[1],
+                cpus_per_task=config["threads_per_job"],
             params:
                 seeds=seeds_param,
                 settings=train_params(arch),
                 run_only=run_only(arch),
                 checkpoint=f"{ROOT}/checkpoints/{{protocol}}/{{dataset}}/{arch}/{{variant}}/{label}.pt",
                 numerics=NUMERICS,  # not the code's bytes: a comment or a moved module retrains nothing
-            threads: config["threads_per_job"]
-            resources:
-                runtime=train_resources(arch, len(seeds))[0],
-                mem_mb=train_resources(arch, len(seeds))[1],
-                cpus_per_task=config["threads_per_job"],
-            group:
-                "train"
-            log:
-                f"{LOGS}/train/{{protocol}}/{{dataset}}/{arch}/{{variant}}/{label}.log",
-            benchmark:
-                f"{BENCHMARKS}/train/{{protocol}}/{{dataset}}/{arch}/{{variant}}/{label}.tsv"
-            conda:
-                CONDA_ENV
             script:
                 "../scripts/train.py"
-
 
         if config["archive"]:  # the same jobs, restored from the archive when it holds every seed of one
 
@@ -61,16 +50,18 @@ for arch in config["architectures"]:
                     unpack(archived(arch, seeds_param)),
                 output:
                     final=[f"{run_dir('{protocol}', '{dataset}', arch, '{variant}', s)}/final.parquet" for s in seeds],
-                    history=[f"{run_dir('{protocol}', '{dataset}', arch, '{variant}', s)}/history.parquet" for s in seeds],
-                wildcard_constraints:
-                    dataset="|".join(datasets),
-                params:
-                    identities=archived_identities(arch, seeds_param),
-                localrule: True
+                    history=[
+                        f"{run_dir('{protocol}', '{dataset}', arch, '{variant}', s)}/history.parquet" for s in seeds
+                    ],
                 log:
                     f"{LOGS}/restore/{{protocol}}/{{dataset}}/{arch}/{{variant}}/{label}.log",
+                wildcard_constraints:
+                    dataset="|".join(datasets),
+                localrule: True
                 conda:
                     CONDA_ENV
+                params:
+                    identities=archived_identities(arch, seeds_param),
                 script:
                     "../scripts/restore_run.py"
 

@@ -1,8 +1,8 @@
 """Snakemake script: bounds.parquet (one row per dataset) and eigenvalues.parquet (long format)."""
 
-from bvae.data import read_dataset
-from bvae.decision import bound_tables
+from bvae.data.binary import read_dataset
 from bvae.io import log_to, write_parquet
+from bvae.model.decision import bound_tables
 
 with log_to(snakemake.log[0]):
     latent_dim = snakemake.params.latent_dim

@@ -2,8 +2,8 @@
 
 import json
 
-from bvae.data import write_dataset
-from bvae.examples import EXAMPLES
+from bvae.data.binary import write_dataset
+from bvae.data.examples import EXAMPLES
 from bvae.io import log_to
 
 with log_to(snakemake.log[0]):

@@ -2,7 +2,7 @@
 
 import json
 
-from bvae.data import load_binary, write_dataset
+from bvae.data.binary import load_binary, write_dataset
 from bvae.io import log_to
 
 with log_to(snakemake.log[0]):

@@ -1,11 +1,11 @@
 """Snakemake script: loss development of both variants over all seeds of one dataset and architecture."""
 
-from bvae.decision import NLL_COLUMNS
 from bvae.io import log_to, read_parquet
-from bvae.plot_training import loss_development, read_histories
+from bvae.model.decision import NLL_COLUMNS
+from bvae.plots.training import loss_development, read_labelled_runs
 
 with log_to(snakemake.log[0]):
-    history, finals = read_histories(snakemake.input.history, snakemake.input.final)
+    history, finals = read_labelled_runs(snakemake.input.history, snakemake.input.final)
     title = f"{snakemake.wildcards.dataset}, {snakemake.wildcards.arch}, protocol {snakemake.wildcards.protocol}"
     bounds = read_parquet(snakemake.input.bounds).set_index("dataset").loc[snakemake.wildcards.dataset]
     nll_true = tuple(bounds[list(NLL_COLUMNS)])  # NaN for data without a generating model: no line

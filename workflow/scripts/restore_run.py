@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from bvae.archive import restore_job
 from bvae.io import log_to
+from bvae.study.archive import restore_job
 
 with log_to(snakemake.log[0]):
     cells = sorted({Path(path).parent for path in snakemake.input.cells})

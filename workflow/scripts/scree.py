@@ -1,8 +1,8 @@
 """Snakemake script: the scree plot of one dataset with the threshold 4 and the Marchenko–Pastur edge."""
 
-from bvae.decision import support_of
 from bvae.io import log_to, read_parquet
-from bvae.plot_bound import scree
+from bvae.model.decision import support_of
+from bvae.plots.bound import scree
 
 with log_to(snakemake.log[0]):
     name = snakemake.wildcards.dataset

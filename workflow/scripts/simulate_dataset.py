@@ -2,9 +2,9 @@
 
 import json
 
-from bvae.data import write_dataset
+from bvae.data.binary import write_dataset
+from bvae.data.simulate import SimSettings, simulate
 from bvae.io import log_to
-from bvae.simulate import SimSettings, simulate
 
 with log_to(snakemake.log[0]):
     definition = json.loads(snakemake.params.definition)

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from bvae.data import read_dataset
+from bvae.data.binary import read_dataset
 from bvae.io import LOCK_FILE, held, log_to
-from bvae.settings import TrainSettings, frozen
-from bvae.train import train_and_write
+from bvae.model.settings import TrainSettings, frozen
+from bvae.training.results import train_and_write
 
 with log_to(snakemake.log[0]):
     given = {key: frozen(value) for key, value in snakemake.params.settings.items()}

@@ -1,0 +1,299 @@
+"""The calibration summary: which protocol's cells agree with the paper's, over the runs a study has so far.
+
+The workflow's `comparison` rule needs every run of every protocol; while a study is still running, or when only a
+part of it was run (config/protocols.yaml is far more than a 2-core machine trains in a session), `bvae calibration
+ROOT` compares what is there, with the same functions as the comparison (`bvae.report.comparison`). Only cells whose
+every seed finished are compared: a cell with fewer seeds has a narrower [min; max] range on average.
+
+`--claims` also decides the paper's claims (`bvae.report.claims`) on the same complete cells.
+
+It also maps the posterior collapse of the deep vanilla VAE: for each run, the epoch at which it lost its last
+active latent unit on the test split (from its history), against the protocol's learning rate, beside the collapse
+that the paper's own cells imply (`paper_collapse`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bvae.data.binary import BinaryData, read_dataset
+from bvae.errors import DataError
+from bvae.model.bound import fit_bound
+from bvae.model.likelihood import marginal_nll
+from bvae.report.claims import Thresholds, epochs_to_region, evaluate
+from bvae.report.comparison import (
+    RUN_KEYS,
+    at_epoch,
+    compare,
+    history_paths,
+    paper_tables,
+    read_histories,
+    summary,
+    with_draws,
+)
+from bvae.report.tables import collect_runs
+
+SEEDS = {100: 10, 5000: 3, 10000: 3}  # seeds of a complete cell, by N (config/protocols.yaml)
+CELL = ["protocol", "arch", "dataset", "variant"]
+# A code that carries less than this about x (nats, summed over the latent units, on the test split) has collapsed:
+# trained codes here carry 0.4 to 1.2 nats, collapsed ones 0.04 and less, at the column-means model's loss.
+COLLAPSED_KL = 0.1
+
+
+def _read_study_runs(root: Path) -> pd.DataFrame:
+    """Every final record under root/runs/{protocol}/..., with its protocol."""
+    parts = []
+    for protocol_dir in sorted(p for p in (root / "runs").glob("*") if p.is_dir()):
+        finals = sorted(str(p) for p in protocol_dir.rglob("final.parquet"))
+        if finals:
+            parts.append(collect_runs(finals, protocol_dir.name))
+    if not parts:
+        raise DataError(f"{root}: no finished training under {root / 'runs'}")
+    return pd.concat(parts, ignore_index=True)
+
+
+def _keep_protocols(runs: pd.DataFrame, protocols: Sequence[str]) -> pd.DataFrame:
+    """The runs of `protocols` (all if empty); a protocol without a finished run is an error."""
+    missing = sorted(set(protocols) - set(runs["protocol"]))
+    if missing:
+        found = ", ".join(runs["protocol"].unique())
+        raise DataError(f"protocol(s) {', '.join(missing)}: no finished run; found {found}")
+    return runs[runs["protocol"].isin(protocols)] if protocols else runs
+
+
+def keep_complete_cells(runs: pd.DataFrame, seeds: dict[int, int]) -> pd.DataFrame:
+    """The runs of cells with at least the complete number of seeds for their N (N missing from `seeds`: any)."""
+    counts = runs.groupby(CELL)["seed"].transform("size")
+    return runs[counts >= runs["N"].map(seeds).fillna(1)]
+
+
+def collapse_epochs(histories: pd.DataFrame) -> pd.DataFrame:
+    """Per run, two readings of when its code collapsed on the test split, for good (NaN: it did not by its end):
+
+    - `collapse_epoch`: the first epoch from which the test KL stays below COLLAPSED_KL nats. The loss of such a run
+      sits at the column-means model's (the decoder ignores z), while the active units of method §6 can still count
+      a unit whose posterior mean varies by a little more than 0.01 over the test rows and carries nothing;
+    - `active_lost_epoch`: the first epoch from which no unit is active on the test split (method §6's measure).
+    """
+    histories = histories.sort_values([*RUN_KEYS, "epoch"])
+    keys = [histories[k] for k in RUN_KEYS]
+
+    def lost_for_good(carries: pd.Series) -> pd.Series:
+        last = histories["epoch"].where(carries).groupby(keys).max()  # NaN: never carried anything
+        return (last.fillna(0) + 1).where(~carries.groupby(keys).last())
+
+    lost = {
+        "collapse_epoch": lost_for_good(histories["test_kl"] >= COLLAPSED_KL),
+        "active_lost_epoch": lost_for_good(histories["test_active_units"] > 0),
+    }
+    return pd.DataFrame(lost).reset_index()
+
+
+def decoder_family(run: pd.Series) -> str:
+    """The settings of a run that are neither its learning rate nor its epochs, in words, for the collapse map."""
+    scheme = run["init_output"] if isinstance(run["init_output"], str) else run["init"]
+    parts = [f"decoder {scheme.replace('_', ' ')}"]
+    if run["batch_size"] != 100:
+        parts.append(f"batch {run['batch_size']}")
+    if run.get("init_bias", "zeros") != "zeros":
+        parts.append("biases drawn")
+    if run.get("kl_reduction", "sum") != "sum":
+        parts.append("KL averaged")
+    return ", ".join(parts)
+
+
+def reference_models(datasets: Iterable[BinaryData]) -> pd.DataFrame:
+    """pct of the bound, per split, of the models whose latent code carries nothing or less, for every dataset:
+    Bernoulli(½) everywhere (d·log 2), the training split's column means (a fully collapsed VAE with a converged
+    decoder bias), and the bound at κ = 1 (the best affine model with one active unit)."""
+    rows = []
+    for data in datasets:
+        bound, one = fit_bound(data.train, data.test, latent_dim=2), fit_bound(data.train, data.test, latent_dim=1)
+        row = {"dataset": data.name, "bound_train": bound.bound_train, "bound_test": bound.bound_test}
+        for split, x, b, b1 in (
+            ("train", data.train, bound.bound_train, one.bound_train),
+            ("test", data.test, bound.bound_test, one.bound_test),
+        ):
+            row[f"half_{split}"] = 100 * (data.d * math.log(2) / b - 1)
+            row[f"marginal_{split}"] = 100 * (marginal_nll(data.train, x) / b - 1)
+            row[f"one_unit_{split}"] = 100 * (b1 / b - 1)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paper_collapse(paper: pd.DataFrame | None = None) -> pd.DataFrame:
+    """What the paper's deep vanilla training ranges imply about collapse at N >= 5000, per (d, N).
+
+    There a model with both latent units active beats the training bound (by its overfitting), while a model with one
+    unit or none sits above it (the κ = 1 bound and the column means lie +0.02 to +0.18 % above it, see
+    `reference_models`). So a range below 0 means no seed lost a unit, one reaching 0 means some did, one above 0
+    means every seed did.
+    """
+    paper = paper_tables() if paper is None else paper
+    cells = paper[(paper["table"] == "table2_deep_train_range") & (paper["N"] >= 5000)]
+    implied = np.select([cells["vae_b"] < 0, cells["vae_a"] > 0], ["none", "all"], "some")
+    return cells[["d", "N", "vae_a", "vae_b"]].assign(collapsed=implied).reset_index(drop=True)
+
+
+def _collapse_table(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
+    """Per protocol and cell (first draw): seeds, collapsed seeds (no active unit at the end, on the training split),
+    the median epoch at which they collapsed (`collapse_epochs`), mean pct_train and pct_test, and for the deep vanilla
+    cells at N >= 5000 the collapse that the paper's range implies (`paper_collapse`)."""
+    first = with_draws(runs)
+    first = first[first["replicate"] == 0].merge(epochs, on=RUN_KEYS, how="left")
+    table = first.groupby([*CELL, "d", "N"]).agg(
+        seeds=("seed", "size"),
+        collapsed=("active_units", lambda a: int((a == 0).sum())),
+        median_collapse_epoch=("collapse_epoch", "median"),
+        pct_train=("pct_train", "mean"),
+        pct_test=("pct_test", "mean"),
+    )
+    table = table.reset_index().merge(paper_collapse()[["d", "N", "collapsed"]], on=["d", "N"], how="left",
+                                      suffixes=("", "_published"))  # fmt: skip
+    applies = (table["arch"] == "deep") & (table["variant"] == "vanilla")
+    table["collapsed_published"] = table["collapsed_published"].where(applies).fillna("")
+    return table.drop(columns=["d", "N"])
+
+
+def _agreement_by_cell_kind(table: pd.DataFrame) -> pd.DataFrame:
+    """Agreeing / compared cells per protocol, N, architecture and kind of cell ([min; max] or mean ± std)."""
+    by = table.groupby(["protocol", "N", "arch", "stat"])["agree"].agg(agreeing="sum", compared="size")
+    return by.reset_index()
+
+
+def _epoch_map(table: pd.DataFrame) -> pd.DataFrame:
+    """[min; max] cells agreeing / compared per protocol (as trained, and read at each epoch E of `name@E`), one
+    column per architecture, N and epoch: which epoch count agrees at which sample size."""
+    ranges = table[table["stat"] == "range"]
+    name = ranges["protocol"].str.split("@")
+    epochs = name.map(lambda parts: parts[1] if len(parts) > 1 else "final")
+    counts = ranges.groupby([name.str[0].rename("protocol"), "arch", "N", epochs.rename("epoch")])["agree"]
+    cells = counts.agg(lambda agree: f"{int(agree.sum())}/{len(agree)}").rename("agreeing")
+    wide = cells.unstack(["arch", "N", "epoch"]).fillna("")
+    wide.columns = [f"{arch} N={n} {epoch}" for arch, n, epoch in wide.columns]
+    return wide[sorted(wide.columns, key=_column_sort_key)].reset_index()
+
+
+def _column_sort_key(column: str) -> tuple:
+    """deep before canonical, N ascending, epochs ascending with the final reading last."""
+    arch, size, epoch = column.split(" ")
+    return arch != "deep", int(size[2:]), epoch == "final", int(epoch) if epoch.isdigit() else 0
+
+
+def _best_per_architecture(table: pd.DataFrame) -> pd.DataFrame:
+    """For each architecture and N, the protocols agreeing in the most [min; max] cells, with their counts."""
+    ranges = table[table["stat"] == "range"]
+    counts = ranges.groupby(["arch", "N", "protocol"])["agree"].agg(agreeing="sum", compared="size").reset_index()
+    top = counts.groupby(["arch", "N"])["agreeing"].transform("max")
+    best = counts[counts["agreeing"] == top]
+    return best.groupby(["arch", "N", "agreeing", "compared"])["protocol"].agg(", ".join).reset_index()
+
+
+def summarise_calibration(
+    root: Path, seeds: dict[int, int] | None = None, epochs: Sequence[int] = (), protocols: Sequence[str] = ()
+) -> dict[str, pd.DataFrame]:
+    """`summarise_runs` of a study's output root: its complete cells (`seeds` per N), of `protocols` only, if given."""
+    seeds = seeds or SEEDS
+    runs = keep_complete_cells(_keep_protocols(_read_study_runs(root), protocols), seeds)
+    if runs.empty:
+        wanted = ", ".join(f"{s} at N = {n}" for n, s in seeds.items())
+        raise DataError(f"{root}: no cell has all its seeds finished ({wanted}); nothing to compare yet")
+    bounds_path = root / "bounds" / "bounds.parquet"
+    bounds = pd.read_parquet(bounds_path) if bounds_path.exists() else None
+    datasets = (read_dataset(path) for path in sorted((root / "datasets").glob("d*_N*.parquet")))
+    return summarise_runs(
+        runs, read_histories(history_paths(root, runs)), bounds, reference_models(datasets), epochs, root
+    )
+
+
+def summarise_runs(
+    runs: pd.DataFrame,
+    histories: pd.DataFrame,
+    bounds: pd.DataFrame | None,
+    references: pd.DataFrame,
+    epochs: Sequence[int] = (),
+    source: str | os.PathLike = "",
+) -> dict[str, pd.DataFrame]:
+    """Every table of the summary, by name: the comparison (with cells read at `epochs` as protocol@E), the
+    agreement counts, collapse per cell and per run, and the reference models (`source`: where the runs are from)."""
+    at = [at_epoch(runs, histories, e) for e in epochs]
+    table = compare(pd.concat([runs, *at], ignore_index=True), bounds=bounds)
+    if table.empty:  # a study of other sizes than the paper's
+        paper = paper_tables()
+        sizes = f"d in {sorted(set(paper['d']))}, N in {sorted(set(paper['N']))}"
+        raise DataError(f"{source}: no complete cell is a cell of the paper ({sizes}); nothing to compare")
+    per_run = collapse_epochs(histories)
+    deep = runs.merge(per_run, on=RUN_KEYS)
+    deep = deep[(deep["arch"] == "deep") & (deep["N"] >= 5000)]
+    deep = deep.assign(family=[decoder_family(run) for _, run in deep.iterrows()])
+    return {
+        "runs": runs,
+        "histories": histories,
+        "bounds": bounds,
+        "comparison": table,
+        "agreement": summary(table),
+        "by_kind": _agreement_by_cell_kind(table),
+        "epoch_map": _epoch_map(table),
+        "best": _best_per_architecture(table),
+        "collapse": _collapse_table(runs, per_run),
+        "deep_runs": deep,
+        "references": references,
+    }
+
+
+def decide_calibration_claims(root: Path, parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The paper's claims decided on the summary's complete cells (and on its own cells), as the rule claims does
+    for a study, at the default thresholds."""
+    bounds = parts["bounds"]
+    if bounds is None:
+        path = root / "bounds" / "bounds.parquet"
+        raise DataError(f"{path}: no such file; the claims need the study's bounds (its rule bounds writes them)")
+    epochs = epochs_to_region(parts["histories"], bounds, Thresholds())
+    return evaluate(parts["runs"], epochs, bounds, Thresholds())
+
+
+def calibration_markdown(root: Path, parts: dict[str, pd.DataFrame], command: str) -> str:
+    """The summary as Markdown (docs/calibration-results.md is this output, unedited)."""
+    runs, table = parts["runs"], parts["comparison"]
+    hours = (runs["wall_seconds"] / runs["stack_size"]).sum() / 3600  # a stack's wall time is on each of its seeds
+    lines = [
+        f"# Calibration summary of {root}",
+        "",
+        f"`{command}`: {len(runs)} finished trainings in complete cells of {runs['protocol'].nunique()} protocols; "
+        f"torch {', '.join(sorted(runs['torch_version'].unique()))}, {hours:.1f} hours of training wall time (one "
+        "thread per job). A protocol `name@E` is the protocol's runs read at epoch E from their histories (the "
+        "numbers Keras reports for that epoch).",
+    ]
+    deep_cols = ["protocol", "dataset", "variant", "seed", "family", "lr", "pct_train", "pct_test", "active_units",
+                 "final_kl", "collapse_epoch", "active_lost_epoch"]  # fmt: skip
+    cells = ["protocol", "table", "dataset", "variant", "paper_a", "paper_b", "mean", "std", "min", "max", "n"]
+    sections = [
+        ("Agreement per protocol (complete cells only)", parts["agreement"], ".2f"),
+        ("Agreement per protocol, N, architecture and kind of cell", parts["by_kind"], ".2f"),
+        (
+            "[min; max] cells agreeing per protocol, architecture, N and epoch (read from the histories; final: as "
+            "trained)",
+            parts["epoch_map"],
+            ".2f",
+        ),
+        ("Protocols agreeing in the most [min; max] cells, per architecture and N", parts["best"], ".2f"),
+        ("What the paper's deep vanilla training ranges imply about collapse (N >= 5000)", paper_collapse(), ".2f"),
+        ("Seeds, collapsed seeds (no active unit) and mean pct per cell", parts["collapse"], ".3f"),
+        (
+            "Deep, N >= 5000, run by run (collapse_epoch: from when the test KL stays below "
+            f"{COLLAPSED_KL} nats; active_lost_epoch: from when no unit is active on the test split)",
+            parts["deep_runs"].sort_values(deep_cols[:4])[deep_cols],
+            [("g" if column == "lr" else ".3f") for column in deep_cols],  # lr as 0.0003, not 0.000
+        ),
+        ("Models whose latent code carries less (pct of the bound)", parts["references"], ".3f"),
+        ("Every compared cell", table[[*cells, "diff", "agree", "nll_pct", "draw_std", "within_draw_spread"]], ".2f"),
+    ]
+    for title, frame, fmt in sections:
+        lines += ["", f"## {title}", "", frame.to_markdown(index=False, floatfmt=fmt)]
+    return "\n".join(lines) + "\n"
