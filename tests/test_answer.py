@@ -43,5 +43,5 @@ def test_the_collapsed_seeds_are_the_runs_whose_last_test_kl_is_below_the_thresh
     deep = last[(last["arch"] == "deep") & (last["variant"] == "vanilla") & (last["N"] >= 5000)]
     expected = (deep["test_kl"] < COLLAPSED_KL).groupby([deep["protocol"], deep["d"], deep["N"]]).agg(["sum", "size"])
     cells = collapsed_seeds(parts["deep_runs"]).set_index(["protocol", "d", "N"])
-    assert cells["lost"].sort_index().tolist() == expected["sum"].sort_index().tolist()
+    assert cells["collapsed"].sort_index().tolist() == expected["sum"].sort_index().tolist()
     assert cells["seeds"].sort_index().tolist() == expected["size"].sort_index().tolist()

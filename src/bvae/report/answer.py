@@ -49,9 +49,10 @@ def collapsed_seeds(deep_runs: pd.DataFrame) -> pd.DataFrame:
     map's measure: such a run's loss sits at the column-means model's, which is what the paper's ranges above the
     bound imply) per protocol, beside what the paper's ranges imply (`paper_collapse`)."""
     vanilla = deep_runs[deep_runs["variant"] == "vanilla"]
-    groups = vanilla.assign(lost=vanilla["collapse_epoch"].notna()).groupby(["protocol", "d", "N"], sort=False)
-    cells = groups["lost"].agg(lost="sum", seeds="size").reset_index()
-    return cells.merge(paper_collapse()[["d", "N", "collapsed"]], on=["d", "N"]).rename(columns={"collapsed": "paper"})
+    groups = vanilla.assign(collapsed=vanilla["collapse_epoch"].notna()).groupby(["protocol", "d", "N"], sort=False)
+    cells = groups["collapsed"].agg(collapsed="sum", seeds="size").reset_index()
+    paper = paper_collapse()[["d", "N", "collapsed"]].rename(columns={"collapsed": "paper"})
+    return cells.merge(paper, on=["d", "N"])
 
 
 def _claim_verdicts(claims: pd.DataFrame, protocol: str, arch: str) -> dict[str, list[int]]:
@@ -103,7 +104,7 @@ def readme_block(parts: dict[str, pd.DataFrame], archive: str | os.PathLike) -> 
                      f"{counts}. Claims 1–6: {verdicts}; claim 7: {overall(claims, 7, [protocol])}.")  # fmt: skip
     items.append(f"- Claim 8 (decision support, on the data): {overall(claims, 8, [DATA])}. Collapsed deep vanilla "
                  f"seeds at N ≥ 5000 (per protocol as above; what the paper's ranges imply): "
-                 f"{_lost_text(collapsed_seeds(parts['deep_runs']), protocols)}.")  # fmt: skip
+                 f"{_collapsed_text(collapsed_seeds(parts['deep_runs']), protocols)}.")  # fmt: skip
     return "\n".join(wrap(item) for item in items)
 
 
@@ -129,13 +130,13 @@ def overall(claims: pd.DataFrame, claim: int, protocols: list[str]) -> str:
     return ", ".join(rows["verdict"]) or "–"
 
 
-def _lost_text(cells: pd.DataFrame, protocols: list[str]) -> str:
+def _collapsed_text(cells: pd.DataFrame, protocols: list[str]) -> str:
     """d200_N5000 1/5, 0/5 (none); ...: per dataset, each protocol's collapsed seeds (– where it has none
     archived), and what the paper's ranges imply."""
     parts = []
     for (d, n, paper), group in cells.groupby(["d", "N", "paper"], sort=False):
         found = group.set_index("protocol")
-        counts = [f"{found.at[p, 'lost']}/{found.at[p, 'seeds']}" if p in found.index else "–" for p in protocols]
+        counts = [f"{found.at[p, 'collapsed']}/{found.at[p, 'seeds']}" if p in found.index else "–" for p in protocols]
         parts.append(f"d{d}_N{n} {', '.join(counts)} ({paper})")
     return "; ".join(parts) or "no such cell archived yet"
 

@@ -258,6 +258,14 @@ def decide_calibration_claims(root: Path, parts: dict[str, pd.DataFrame]) -> pd.
     return evaluate(parts["runs"], epochs, bounds, Thresholds())
 
 
+def training_hours(runs: pd.DataFrame) -> pd.DataFrame:
+    """Trainings and core-hours per protocol, architecture and N (a stack's wall time is on each of its seeds, and
+    each of its threads is a core)."""
+    cores = runs["wall_seconds"] * runs["threads"] / runs["stack_size"] / 3600
+    groups = runs.assign(core_hours=cores).groupby(["protocol", "arch", "N"])
+    return groups.agg(trainings=("seed", "size"), core_hours=("core_hours", "sum")).reset_index()
+
+
 def calibration_markdown(root: Path, parts: dict[str, pd.DataFrame], command: str) -> str:
     """The summary as Markdown (docs/calibration-results.md is this output, unedited)."""
     runs, table = parts["runs"], parts["comparison"]
@@ -283,6 +291,7 @@ def calibration_markdown(root: Path, parts: dict[str, pd.DataFrame], command: st
             ".2f",
         ),
         ("Protocols agreeing in the most [min; max] cells, per architecture and N", parts["best"], ".2f"),
+        ("Trainings and core-hours spent per protocol, architecture and N", training_hours(runs), ".1f"),
         ("What the paper's deep vanilla training ranges imply about collapse (N >= 5000)", paper_collapse(), ".2f"),
         ("Seeds, collapsed seeds (no active unit) and mean pct per cell", parts["collapse"], ".3f"),
         (
