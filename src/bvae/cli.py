@@ -200,14 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--protocols", nargs="+", default=[], metavar="NAME", help="summarise these protocols only (default: all)"
     )
     calibration.add_argument("--out", type=path, metavar="MD", help="write the summary here (.md) instead of stdout")
-    calibration.add_argument("--figure", type=path, metavar="PNG", help="also draw the collapse map here")
-    calibration.add_argument(
-        "--comparison", type=path, metavar="PNG", help="also draw the comparison figure of the compared cells here"
-    )
-    calibration.add_argument(
-        "--claims", type=path, metavar="MD",
-        help="also decide the paper's claims on the same cells and write the report here (as the rule claims does)",
-    )  # fmt: skip
+    _add_report_outputs(calibration)
     calibration.set_defaults(func=_cmd_calibration)
 
     archive = sub.add_parser(
@@ -235,11 +228,21 @@ def build_parser() -> argparse.ArgumentParser:
     answer.add_argument("archive", type=path, help="the archive folder, e.g. reference")
     answer.add_argument("--readme", type=path, metavar="MD", help="replace the answer block of this README")
     answer.add_argument("--out", type=path, metavar="MD", help="also write the full summary here (.md)")
-    answer.add_argument("--figure", type=path, metavar="PNG", help="also draw the collapse map here")
-    answer.add_argument("--comparison", type=path, metavar="PNG", help="also draw the comparison figure here")
-    answer.add_argument("--claims", type=path, metavar="MD", help="also write the claims report here")
+    _add_report_outputs(answer)
     answer.set_defaults(func=_cmd_answer)
     return parser
+
+
+def _add_report_outputs(command: argparse.ArgumentParser) -> None:
+    """The figures and claims report that `calibration` and `answer` draw from the cells they compare."""
+    command.add_argument("--figure", type=path, metavar="PNG", help="also draw the collapse map here")
+    command.add_argument(
+        "--comparison", type=path, metavar="PNG", help="also draw the comparison figure of the compared cells here"
+    )
+    command.add_argument(
+        "--claims", type=path, metavar="MD",
+        help="also decide the paper's claims on the same cells and write the report here (as the rule claims does)",
+    )  # fmt: skip
 
 
 def _protocol_text() -> str:
