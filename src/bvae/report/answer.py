@@ -17,7 +17,7 @@ import pandas as pd
 
 from bvae.model.architectures import ARCHITECTURES
 from bvae.model.decision import bound_tables
-from bvae.report.calibration import paper_collapse, reference_models, summarise_runs
+from bvae.report.calibration import core_hours, paper_collapse, reference_models, summarise_runs
 from bvae.report.claims import DATA, Thresholds, epochs_to_region, evaluate
 from bvae.report.comparison import paper_tables
 from bvae.study.archive import archived_datasets, read_archive
@@ -87,7 +87,7 @@ def readme_block(parts: dict[str, pd.DataFrame], archive: str | os.PathLike) -> 
     per architecture and N and the claims per architecture, then the deep vanilla seeds whose code collapsed
     beside what the paper's ranges imply."""
     runs, claims = parts["runs"], parts["claims"]
-    hours = (runs["wall_seconds"] / runs["stack_size"]).sum() / 3600
+    hours = core_hours(runs).sum()
     protocols = list(runs["protocol"].unique())
     agreement = _range_agreement(parts["comparison"])
     items = [

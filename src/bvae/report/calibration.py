@@ -258,11 +258,14 @@ def decide_calibration_claims(root: Path, parts: dict[str, pd.DataFrame]) -> pd.
     return evaluate(parts["runs"], epochs, bounds, Thresholds())
 
 
+def core_hours(runs: pd.DataFrame) -> pd.Series:
+    """Each training's core-hours: a stack's wall time is on each of its seeds, and each of its threads is a core."""
+    return runs["wall_seconds"] * runs["threads"] / runs["stack_size"] / 3600
+
+
 def training_hours(runs: pd.DataFrame) -> pd.DataFrame:
-    """Trainings and core-hours per protocol, architecture and N (a stack's wall time is on each of its seeds, and
-    each of its threads is a core)."""
-    cores = runs["wall_seconds"] * runs["threads"] / runs["stack_size"] / 3600
-    groups = runs.assign(core_hours=cores).groupby(["protocol", "arch", "N"])
+    """Trainings and core-hours per protocol, architecture and N."""
+    groups = runs.assign(core_hours=core_hours(runs)).groupby(["protocol", "arch", "N"])
     return groups.agg(trainings=("seed", "size"), core_hours=("core_hours", "sum")).reset_index()
 
 
