@@ -12,7 +12,7 @@ PACKAGE = ROOT / "src" / "bvae"
 # Lower number: lower layer. A module may import its own layer and every lower one (training and study share a
 # level but may not import each other: the workflow parses study without torch, and training needs no study).
 LAYERS = {
-    "errors": 0, "io": 0, "numerics": 0,
+    "errors": 0, "io": 0, "numerics": 0, "processor": 0,
     "data": 1,
     "model": 2,
     "training": 3, "study": 3,

@@ -20,7 +20,10 @@ import importlib
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from bvae import processor
 from bvae.errors import BvaeError, ConfigError, DataError, DivergenceError, OutputError
+
+processor.pin()  # before numpy and torch load: they read their code paths from the environment once
 
 try:
     __version__ = version("bvae-bound")  # pyproject.toml's version, the one place it is written

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bvae.errors import DataError, OutputError, shown, tell
+from bvae.processor import describe
 
 try:
     import fcntl
@@ -164,11 +165,13 @@ def check_suffix(path: str | os.PathLike | None, suffix: str, what: str) -> None
 
 
 def provenance() -> dict[str, str]:
-    """Versions and host of the running process, recorded next to every result.
+    """Versions, host, processor and its code paths (`bvae.processor`) of the running process, recorded next to
+    every result.
 
     Versions come from the installed distributions' metadata, so that writing a table does not import torch.
     """
     return {
+        **describe(),
         "bvae_version": version("bvae-bound"),
         "python_version": platform.python_version(),
         **{f"{name}_version": version(name) for name in ("numpy", "torch", "pandas", "pyarrow")},
