@@ -2,8 +2,9 @@
 
 Panels by protocol and architecture (rows) and split (columns). In a panel, each dataset has a slot per variant: one
 dot per seed at the first epoch in the bound region and a bar at the median, on a log scale, so that epoch 1 and
-epoch 300 both stay readable. A seed that never reaches the region sits in a band "never" above the last epoch, apart
-from the seeds that reach it in the last epoch.
+epoch 300 both stay readable. Each row has its own epoch axis, up to its architecture's last epoch (deep 300,
+canonical 50 under `calibrated`): a seed that never reaches the region sits in the band "never" above that row's last
+epoch, apart from the seeds that reach it in the last epoch.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from bvae.report.claims import SPLITS, Thresholds, restrict_epochs
 
 OFFSETS = {"preinit": -0.2, "vanilla": 0.2}  # the paper's column order: preinit left of vanilla
 JITTER = 0.08  # half-width over which a slot's seeds are spread
-NEVER, CEILING = 1.8, 1.35  # a never-reaching seed at NEVER × epochs; the band "never" starts at CEILING × epochs
+NEVER, CEILING = 1.8, 1.35  # never-reaching seeds at NEVER × the last epoch; the band "never" starts at CEILING × it
 
 
-def placed(seeds: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Each seed's height (its first epoch in the region, or the band "never") and whether it reached."""
+def placed(seeds: pd.DataFrame, last: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each seed's height (its first epoch in the region, or the band "never" above the panel's `last` epoch) and
+    whether it reached."""
     reached = seeds["first"].notna().to_numpy()
-    return np.where(reached, seeds["first"], NEVER * seeds["epochs"]).astype(float), reached
+    return np.where(reached, seeds["first"], NEVER * last).astype(float), reached
 
 
 def _draw_panel(ax: plt.Axes, epochs: pd.DataFrame, datasets: list[str], last: int) -> None:
@@ -35,7 +37,7 @@ def _draw_panel(ax: plt.Axes, epochs: pd.DataFrame, datasets: list[str], last: i
             seeds = epochs[(epochs["dataset"] == dataset) & (epochs["variant"] == variant)]
             if seeds.empty:
                 continue
-            values, reached = placed(seeds)
+            values, reached = placed(seeds, last)
             xs = x + offset + np.linspace(-JITTER, JITTER, len(values)) if len(values) > 1 else np.full(1, x + offset)
             color = VARIANT_COLORS[variant]
             ax.plot(xs[reached], values[reached], "o", color=color, ms=4.5, alpha=0.8, mec="white", mew=0.4)
@@ -57,6 +59,11 @@ def _draw_panel(ax: plt.Axes, epochs: pd.DataFrame, datasets: list[str], last: i
     ax.grid(alpha=0.3, axis="y")
 
 
+def _last_epoch(epochs: pd.DataFrame, protocol: str, arch: str) -> int:
+    """The last epoch of a row's panels: its own architecture's, not the protocol's longest (deep 300, canonical 50)."""
+    return int(epochs.loc[(epochs["protocol"] == protocol) & (epochs["arch"] == arch), "epochs"].max())
+
+
 def claims_figure(epochs: pd.DataFrame, thresholds: Thresholds, path: str | os.PathLike) -> None:
     """Write the figure of `epochs` (from `bvae.report.claims.epochs_to_region`) to `path`."""
     if epochs.empty:
@@ -70,7 +77,7 @@ def claims_figure(epochs: pd.DataFrame, thresholds: Thresholds, path: str | os.P
     for (row, (protocol, arch)), (col, split) in ((r, c) for r in enumerate(rows) for c in enumerate(SPLITS)):
         part = epochs[(epochs["protocol"] == protocol) & (epochs["arch"] == arch) & (epochs["split"] == split)]
         ax = axes[row][col]
-        _draw_panel(ax, part, datasets, int(epochs.loc[epochs["protocol"] == protocol, "epochs"].max()))
+        _draw_panel(ax, part, datasets, _last_epoch(epochs, protocol, arch))
         ax.set_title(f"{protocol}, {arch}, {split} (region: bound + {thresholds.region(split):g} %)", fontsize=10)
         if col == 0:
             ax.set_ylabel("epochs to the bound region", fontsize=9)
