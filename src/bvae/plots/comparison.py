@@ -60,14 +60,20 @@ def comparison_figure(table: pd.DataFrame, path: str | os.PathLike) -> None:
         ax.set_title(f"{arch}, {split}, N = {n}", fontsize=10)
         if col == 0:
             ax.set_ylabel(YLABEL, fontsize=9)
-    drawn = set(data["protocol"])
     handles = [plt.Line2D([], [], color=PAPER_COLOR, lw=7, label="published [min; max] (tick: mean, 100 seeds)")]
-    handles += [plt.Line2D([], [], color=c, lw=3, marker="o", ms=5, label=f"{p} [min; max] (dot: mean)")
-                for p, c in colors.items() if p in drawn]  # fmt: skip
+    handles += [plt.Line2D([], [], color=c, lw=3, marker="o", ms=5, label=f"{p} [min; max] (dot: mean){_only(data, p)}")
+                for p, c in colors.items()]  # fmt: skip
     fig.suptitle("Our cells against the paper's published ones", fontsize=12)
     fig.tight_layout(rect=(0, 0.8 / size[1], 1, 1 - 0.45 / size[1]))  # room for the legend and the title
     fig.legend(handles=handles, loc="lower center", ncol=1, fontsize=9, frameon=False)
     save(fig, path)
+
+
+def _only(data: pd.DataFrame, protocol: str) -> str:
+    """The legend's ', deep only' for a protocol that trained some of the figure's architectures: its bars' absence
+    from the other panels is by design."""
+    mine = [arch for arch in ARCHS if ((data["protocol"] == protocol) & (data["arch"] == arch)).any()]
+    return f", {' and '.join(mine)} only" if len(mine) < data["arch"].nunique() else ""
 
 
 def _draw_panel(ax: plt.Axes, data: pd.DataFrame, colors: dict[str, str]) -> None:

@@ -8,7 +8,9 @@ triangles on the top edge mark where a median lies above that range.
 
 Below it, one panel per split in pct of that split's bound, 100 (loss − bound) / bound, the unit of the paper's
 tables: at large N the variants and the bound lie within a fraction of a percent of each other, which an axis in
-nats cannot show, and train and test bands that overlap in nats get a panel each.
+nats cannot show, and train and test bands that overlap in nats get a panel each. Where the nats panel cannot tell
+the medians from their bounds (d1000_N10000: a third of a nat on an axis 125 nats tall), a note in it says so, with
+the numbers.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ EXACT_COLOR = "crimson"
 LABEL_GAP = 0.055  # axes fraction between reference-line labels: one line of small text on a 4-inch panel
 BAND_ALPHA = 0.18
 TEST_HATCH = "////"  # test bands hatched in the nats panel, so that overlapping train and test bands stay apart
+FLAT = 0.03  # axes fraction: medians closer than this to their bound (about 12 px) cannot be told apart from it
 
 
 def labelled_history(history: pd.DataFrame, final) -> pd.DataFrame:
@@ -73,13 +76,32 @@ def y_limits(summary: pd.DataFrame, bounds: list[float]) -> tuple[float, float]:
     lows = summary[["train_loss_min", "test_loss_min"]].to_numpy(dtype=float)
     if np.isfinite(lows).any():
         lo = min(lo, float(np.nanmin(lows)))
-    last = summary.groupby("variant")["epoch"].transform("max")
-    late = summary[summary["epoch"] >= 0.5 * last]  # the second half of training, where the curves settle
+    late = _second_half(summary)
     highs = late[["train_loss_median", "test_loss_median"]].to_numpy(dtype=float)
     if np.isfinite(highs).any():
         hi = max(hi, float(np.nanmax(highs)))
     pad = 0.02 * (hi - lo)
     return lo - pad, hi + pad
+
+
+def _second_half(summary: pd.DataFrame) -> pd.DataFrame:
+    """Each variant's second half of training, where the curves settle."""
+    last = summary.groupby("variant")["epoch"].transform("max")
+    return summary[summary["epoch"] >= 0.5 * last]
+
+
+def _flat_note(summary: pd.DataFrame, bounds: dict[str, float], ylim: tuple[float, float]) -> str:
+    """What the nats panel cannot show: when every median over the second half of training lies within FLAT of the
+    axis height of its split's bound, the largest distance in nats and pct of the bound; otherwise ''."""
+    late = _second_half(summary)
+    distance = max(float((late[f"{s}_loss_median"] - bound).abs().max()) for s, bound in bounds.items())
+    if distance >= FLAT * (ylim[1] - ylim[0]):
+        return ""
+    pct = 100 * distance / min(abs(b) for b in bounds.values())
+    return (
+        f"second half of training: every median within {distance:.2g} nats ({pct:.2g} %) of its bound,\n"
+        "too close to tell apart at this scale: the pct panels below show it"
+    )
 
 
 def spread(positions: list[float], gap: float) -> list[float]:
@@ -133,8 +155,9 @@ def band(ax: plt.Axes, epochs, low, high, color: str, split: str, hatched: bool)
     ax.fill_between(epochs, low, high, color=color, alpha=BAND_ALPHA, lw=0, **hatch)
 
 
-def _nats_panel(ax: plt.Axes, summary: pd.DataFrame, refs: list, colors: dict, curve: str) -> None:
-    """The losses in nats with the bound and exact-NLL lines, focused on the bound."""
+def _nats_panel(ax: plt.Axes, summary: pd.DataFrame, refs: list, bounds: dict, colors: dict, curve: str) -> None:
+    """The losses in nats with the bound and exact-NLL lines, focused on the bound, and a note if that is too far out
+    to tell the settled medians from their bounds."""
     ax.set_ylim(*y_limits(summary, [ref[0] for ref in refs]))
     highest: dict[str, float] = {}  # variant -> the highest median of its curves that leave the view at the top
     for variant, color in colors.items():
@@ -151,12 +174,14 @@ def _nats_panel(ax: plt.Axes, summary: pd.DataFrame, refs: list, colors: dict, c
         ax.plot([], [], "^", color=colors[variant], ms=5, label=f"{variant} {curve} above the range (up to {top:.4g})")
     _reference_lines(ax, refs)
     ax.set(xlabel="epoch", ylabel="negative ELBO per observation [nats]")
+    if note := _flat_note(summary, bounds, ax.get_ylim()):  # top right: where the settled curves leave room
+        ax.text(0.98, 0.95, note, transform=ax.transAxes, ha="right", va="top", fontsize="small",
+                bbox={"facecolor": "white", "edgecolor": "0.6", "alpha": 0.9})  # fmt: skip
 
 
 def _pct_panel(ax: plt.Axes, summary: pd.DataFrame, split: str, bound: float, exact: float, colors: dict) -> None:
     """One split in pct of its bound over the second half of training, where the variants settle: 0 is the bound."""
-    last = summary.groupby("variant")["epoch"].transform("max")
-    late = summary[summary["epoch"] >= 0.5 * last]
+    late = _second_half(summary)
     pct = lambda column: 100 * (late[column] - bound) / bound  # noqa: E731
     for variant, color in colors.items():
         mine = late["variant"] == variant
@@ -197,7 +222,7 @@ def loss_figure(
     fig = plt.figure(figsize=(8, 7.5))
     grid = fig.add_gridspec(2, 2, height_ratios=(3, 2), hspace=0.55, wspace=0.3)
     top = fig.add_subplot(grid[0, :])
-    _nats_panel(top, summary, refs, colors, "median" if n_seeds > 1 else "loss")
+    _nats_panel(top, summary, refs, bounds, colors, "median" if n_seeds > 1 else "loss")
     for column, split in enumerate(SPLIT_STYLES):
         _pct_panel(fig.add_subplot(grid[1, column]), summary, split, bounds[split], exact[split], colors)
     top.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers: no 2.5, 7.5
