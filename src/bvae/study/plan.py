@@ -64,11 +64,18 @@ def simulated(config: dict) -> dict[str, dict]:
         jobs = {**config.get("seeds_per_job", {}), **grid.get("seeds_per_job", {})}
         for d in grid["d"]:
             for n in grid["N"]:
-                for rep in range(grid.get("replicates", 1)):
+                for rep in draws(grid):
                     name = SimSettings(d=d, N=n, replicate=rep).name
                     seeds = _arch_seeds(config, grid.get("seeds", config["seeds"]))
                     found[name] = {"d": d, "N": n, "replicate": rep, "seeds": seeds, "seeds_per_job": jobs}
     return found
+
+
+def draws(grid: dict) -> list[int]:
+    """A grid's draws of each dataset: `replicates` is a count (draws 0 … k−1) or a list of draw numbers, so that
+    further draws can be trained with other seeds than the first (another grid lists them)."""
+    replicates = grid.get("replicates", 1)
+    return list(range(replicates)) if isinstance(replicates, int) else list(replicates)
 
 
 def files_registry(config: dict) -> dict[str, dict]:
