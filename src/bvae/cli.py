@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bvae import __version__
-from bvae.errors import BvaeError, OutputError
+from bvae.errors import BvaeError, OutputError, tell
 from bvae.model.architectures import ARCHITECTURES, VARIANTS
 from bvae.model.protocols import DEFAULT, PROTOCOLS
 from bvae.model.settings import PROPERTIES, add_options, from_args
@@ -287,7 +287,28 @@ def load(args: argparse.Namespace):
     data = load_binary(
         args.file, split_column=args.split_column or None, test_fraction=args.test_fraction, seed=args.split_seed
     )
+    _note_unused_split_options(args)
     return with_recorded_settings(data, args.file)
+
+
+def _note_unused_split_options(args: argparse.Namespace) -> None:
+    """One line when --test-fraction or --split-seed was given for a file that gives its own split: unused."""
+    given = getattr(args, "_given", {})  # StoreOnce's record of the options given
+    unused = [f"{given[dest]} {getattr(args, dest)}" for dest in ("test_fraction", "split_seed") if dest in given]
+    if unused and (source := _split_of_file(args)):
+        tell(f"{args.file}: the split comes from {source}; ignored: {', '.join(unused)}")
+
+
+def _split_of_file(args: argparse.Namespace) -> str:
+    """What in the (already loaded) file gives its split, as `load_binary` reads it; '' for a random split."""
+    from bvae.data.binary import columns_of
+
+    if args.split_column and args.split_column in (columns_of(args.file) or []):
+        return f"its {args.split_column!r} column"
+    if args.file.suffix.lower() == ".npz":
+        with np.load(args.file) as arrays:
+            return "its 'train' and 'test' arrays" if {"train", "test"} <= set(arrays.files) else ""
+    return ""
 
 
 def _bound_report(data, latent_dim: int):
