@@ -100,7 +100,7 @@ def full_pass(model: StackedVAE, x: torch.Tensor, gens, samples: int = 1) -> dic
     }
 
 
-def _first_epoch(losses: list[float], limit: float) -> int | None:
+def first_epoch(losses: list[float], limit: float) -> int | None:
     """The first (1-based) epoch whose loss is at or below `limit`, or None."""
     return next((i + 1 for i, value in enumerate(losses) if value <= limit), None)
 
@@ -289,8 +289,8 @@ def _final_record(data, settings, bound: Bound, seed, hist, final_train, final_t
         "pct_test": 100 * (test_loss - bound.bound_test) / bound.bound_test,
         "final_kl": float(final_train["kl"][i]),
         "active_units": int(active_units(final_train["mu_var"][i])),
-        "epochs_to_1pct": _first_epoch(hist["train_loss"].tolist(), 1.01 * bound.bound_train),
-        "epochs_to_bound": _first_epoch(hist["train_loss"].tolist(), bound.bound_train),
+        "epochs_to_1pct": first_epoch(hist["train_loss"].tolist(), 1.01 * bound.bound_train),
+        "epochs_to_bound": first_epoch(hist["train_loss"].tolist(), bound.bound_train),
         "wall_seconds": wall,
         "stack_size": stack_size,
         "threads": settings.threads,
