@@ -1,5 +1,18 @@
 # Stage 5: figures. Plotting rules only read computed results, so editing a plot reruns only plots.
 
+from bvae.report.labels import by_number
+
+# The report lists results sorted by their labels as text: padded numbers put d30 before d200 and N5000 before N10000.
+DATASET_LABELS = by_number(DATASETS)
+
+
+def scree_labels(wildcards):
+    return {"dataset": DATASET_LABELS[wildcards.dataset], "figure": "scree plot"}
+
+
+def loss_labels(wildcards):
+    return {"dataset": DATASET_LABELS[wildcards.dataset], "network": wildcards.arch, "protocol": wildcards.protocol}
+
 
 rule theory_figures:
     output:
@@ -34,7 +47,7 @@ rule scree:
             f"{ROOT}/figures/scree_{{dataset}}.png",
             caption="../report/scree.rst",
             category="Decision support",
-            labels={"dataset": "{dataset}", "figure": "scree plot"},
+            labels=scree_labels,
         ),
     log:
         f"{LOGS}/figures/scree_{{dataset}}.log",
@@ -57,7 +70,7 @@ rule loss_development:
             caption="../report/loss.rst",
             category="Loss development",
             subcategory="{protocol}, {arch}",
-            labels={"dataset": "{dataset}", "network": "{arch}", "protocol": "{protocol}"},
+            labels=loss_labels,
         ),
     log:
         f"{LOGS}/figures/{{protocol}}/loss_{{dataset}}_{{arch}}.log",
