@@ -85,7 +85,7 @@ def study(tmp_path_factory):
     root = tmp_path_factory.mktemp("calibration")
     data = simulate(SimSettings(d=200, N=100))
     write_dataset(data, root / "datasets" / "d200_N100.parquet")
-    bounds, _ = bound_tables([data], latent_dim=2)
+    bounds, _ = bound_tables([data], [2])
     (root / "bounds").mkdir()
     bounds.to_parquet(root / "bounds" / "bounds.parquet")
     settings = dict(arch="deep", hidden=(8, 8), epochs=4, batch_size=50, mc_samples=2, checkpoint_every=2)

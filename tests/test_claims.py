@@ -8,7 +8,7 @@ import pytest
 import yaml
 from scipy import stats
 
-from bvae.errors import ConfigError
+from bvae.errors import ConfigError, DataError
 from bvae.io import write_parquet
 from bvae.plots.claims import CEILING, NEVER, claims_figure
 from bvae.report.claims import (
@@ -44,7 +44,7 @@ def runs(cells, protocol="p", arch="deep", d=200, N=100, dataset=None):
             rows.append({
                 "protocol": protocol, "dataset": dataset or f"d{d}_N{N}", "d": d, "N": N, "arch": arch,
                 "variant": variant, "seed": seed, "pct_train": train - step, "pct_test": test + step,
-                "bound_train": BOUND_TRAIN, "bound_test": BOUND_TEST,
+                "bound_train": BOUND_TRAIN, "bound_test": BOUND_TEST, "latent_dim": 2,
             })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -63,9 +63,14 @@ def histories(reach, protocol="p", arch="deep", dataset="d200_N100", epochs=10):
     return pd.DataFrame(rows, columns=["protocol", "dataset", "arch", "variant", "seed", *HISTORY])
 
 
-def bounds(*datasets, eig=2):
-    return pd.DataFrame({"dataset": list(datasets), "bound_train": BOUND_TRAIN, "bound_test": BOUND_TEST,
-                         "n_eig_gt_4": eig, "n_eig_gt_mp": 2, "mp_edge": 4.5})  # fmt: skip
+def bounds(*datasets, eig=2, latent_dim=2, bound=(BOUND_TRAIN, BOUND_TEST)):
+    return pd.DataFrame({"dataset": list(datasets), "latent_dim": latent_dim, "bound_train": bound[0],
+                         "bound_test": bound[1], "n_eig_gt_4": eig, "n_eig_gt_mp": 2, "mp_edge": 4.5})  # fmt: skip
+
+
+def trained(history, latent_dim=2):
+    """The runs table's keys and latent size of the trainings whose `history` it is."""
+    return history[["protocol", "dataset", "arch", "variant", "seed"]].drop_duplicates().assign(latent_dim=latent_dim)
 
 
 def claim(table, number, protocol="p", level="dataset", **where):
@@ -83,7 +88,7 @@ def decide(run_table, history=None, t=None, paper=NO_PAPER):
     """The claims table of hand-made runs; by default without the paper's cells (paper=None: the shipped ones)."""
     t = t or Thresholds()
     history = history if history is not None else histories({}, dataset="none")
-    epochs = epochs_to_region(history, bounds(*run_table["dataset"].unique()), t)
+    epochs = epochs_to_region(history, run_table, bounds(*run_table["dataset"].unique()), t)
     return evaluate(run_table, epochs, bounds(*run_table["dataset"].unique()), t, paper=paper)
 
 
@@ -138,11 +143,31 @@ def test_claim1_convergence_holds_fails_undecided():
 
 def test_claim1_region_is_the_threshold_on_the_history_loss():
     history = histories({"preinit": [1, 1, 1], "vanilla": [5, 5, 5]})  # outside: 5 % above the bound
-    epochs = epochs_to_region(history, bounds("d200_N100"), Thresholds(region_pct_train=6))
+    epochs = epochs_to_region(history, trained(history), bounds("d200_N100"), Thresholds(region_pct_train=6))
     train = epochs[epochs["split"] == "train"]
     assert (train["first"] == 1).all()  # every epoch is within 6 %
     test = epochs[(epochs["split"] == "test") & (epochs["variant"] == "vanilla")]
     assert (test["first"] == 5).all() and (test["epochs"] == 10).all()
+
+
+def test_each_protocol_reads_the_bound_at_its_own_latent_size():
+    """bounds.parquet holds a row per dataset and latent size; a protocol of κ = 1 beside one of κ = 2 (the config's
+    top level) reads the bound at κ = 1, and a latent size without a bound is an error, not the other's bound."""
+    reach = {"preinit": [3, 3, 3], "vanilla": [3, 3, 3]}  # 0.999 x BOUND from epoch 3, 1.05 x before
+    history = pd.concat([histories(reach, protocol="k1"), histories(reach, protocol="k2")])
+    run_table = pd.concat(
+        [trained(history[history["protocol"] == "k1"], 1), trained(history[history["protocol"] == "k2"])]
+    )
+    lower = bounds("d200_N100", latent_dim=1, bound=(BOUND_TRAIN * 1.04, BOUND_TEST * 1.04))  # κ = 1: 1.05/1.04 < 1.01
+    both = pd.concat([lower, bounds("d200_N100")])
+    epochs = epochs_to_region(history, run_table, both, Thresholds(region_pct_train=1, region_pct_test=1))
+    first = epochs[epochs["split"] == "train"].groupby("protocol")["first"].unique()
+    assert first["k1"].tolist() == [1] and first["k2"].tolist() == [3]
+    with pytest.raises(DataError, match="no bound of d200_N100 at latent_dim 1"):
+        epochs_to_region(history, run_table, bounds("d200_N100"), Thresholds())
+    cells = {"preinit": (-5, 5, 1), "vanilla": (-5, 5, 1)}
+    table = evaluate(pd.concat([runs(cells, protocol=p) for p in ("k1", "k2")]), epochs, both)
+    assert len(claim(table, 8, protocol="data")) == 1  # claim 8 per dataset, whatever its latent sizes
 
 
 def test_claim2_vanilla_gets_there_too():
@@ -233,7 +258,7 @@ def test_claim7_canonical_favours_preinit_more():
 
 def test_claim8_eigenvalues_above_4_count_the_true_latent_size():
     run_table = runs({"preinit": (-5, 5, 1), "vanilla": (-5, 7, 1)})
-    epochs = epochs_to_region(histories({}, dataset="none"), bounds("d200_N100"), Thresholds())
+    epochs = epochs_to_region(histories({}, dataset="none"), run_table, bounds("d200_N100"), Thresholds())
     right = evaluate(run_table, epochs, bounds("d200_N100", eig=2))
     wrong = evaluate(run_table, epochs, bounds("d200_N100", eig=5))
     mine = evaluate(run_table, epochs, bounds("d200_N100", "mine", eig=2))
@@ -365,8 +390,9 @@ def test_histories_read_from_the_runs_layout_and_figure(tmp_path, monkeypatch):
     history = histories({"preinit": [1, 1, 2], "vanilla": [6, 7, None]})
     for (variant, seed), part in history.groupby(["variant", "seed"]):
         write_parquet(part[HISTORY], f"{run_dir(tmp_path, 'p', 'd200_N100', 'deep', variant, seed)}/history.parquet")
-    run_table = history[["protocol", "dataset", "arch", "variant", "seed"]].drop_duplicates()
-    epochs = epochs_to_region(read_histories(history_paths(tmp_path, run_table)), bounds("d200_N100"), Thresholds())
+    run_table = trained(history)
+    epochs = epochs_to_region(read_histories(history_paths(tmp_path, run_table)), run_table, bounds("d200_N100"),
+                              Thresholds())  # fmt: skip
     assert sorted(epochs.loc[epochs["split"] == "train", "first"].dropna().tolist()) == [1, 1, 2, 6, 7]
     claims_figure(epochs, Thresholds(), tmp_path / "claims.png")
     claims_figure(epochs.iloc[:0], Thresholds(), tmp_path / "empty.png")

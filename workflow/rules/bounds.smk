@@ -1,4 +1,5 @@
-# Stage 2: the bound, its optimum and the decision support of every dataset (cheap: one job for all).
+# Stage 2: the bound, its optimum and the decision support of every dataset (cheap: one job for all), the bound at
+# every latent size a protocol trains (a protocol's claims read the bound at its own).
 
 
 rule bounds:
@@ -14,7 +15,7 @@ rule bounds:
     conda:
         CONDA_ENV
     params:
-        latent_dim=config["latent_dim"],
+        latent_dims=sorted({settings["latent_dim"] for archs in PROTOCOLS.values() for settings in archs.values()}),
         code=code("bounds.py"),
     script:
         "../scripts/bounds.py"

@@ -13,7 +13,7 @@ with log_to(snakemake.log[0]):
     thresholds = Thresholds.from_config(snakemake.params.thresholds)
     runs = pd.concat([read_parquet(path) for path in snakemake.input.runs], ignore_index=True)
     bounds = read_parquet(snakemake.input.bounds)
-    epochs = epochs_to_region(read_histories(snakemake.input.histories), bounds, thresholds)
+    epochs = epochs_to_region(read_histories(snakemake.input.histories), runs, bounds, thresholds)
     table = evaluate(runs, epochs, bounds, thresholds)
     write_parquet(table, snakemake.output.parquet, {"thresholds": vars(thresholds)})
     text = claims_markdown(table, thresholds, runs)

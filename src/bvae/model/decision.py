@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,19 +80,21 @@ def bound_summary(data, latent_dim: int) -> tuple[dict, np.ndarray]:
     return row, fit.eigenvalues
 
 
-def bound_tables(datasets, latent_dim: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """bounds.parquet (one `bound_summary` row per dataset) and eigenvalues.parquet (dataset, index, eigenvalue)."""
+def bound_tables(datasets, latent_dims: Iterable[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """bounds.parquet (a `bound_summary` row per dataset and latent size: each protocol reads the bound at its own)
+    and eigenvalues.parquet (dataset, index, eigenvalue)."""
     rows, eigenvalues = [], []
     for data in datasets:
-        row, lam = bound_summary(data, latent_dim)
-        rows.append(row)
+        for kappa in sorted(set(latent_dims)):
+            row, lam = bound_summary(data, int(kappa))
+            rows.append(row)
+            print(f"{data.name}, κ = {kappa}: bound_train {row['bound_train']:.3f}, bound_test {row['bound_test']:.3f}")
         eigenvalues.append(pd.DataFrame({"dataset": data.name, "index": range(1, lam.size + 1), "eigenvalue": lam}))
-        print(f"{data.name}: bound_train {row['bound_train']:.3f}, bound_test {row['bound_test']:.3f}")
     bounds = pd.DataFrame(rows).astype(dict.fromkeys(NLL_COLUMNS, float))  # None -> null, even in every row
     return bounds, pd.concat(eigenvalues, ignore_index=True)
 
 
 def support_of(bounds: pd.DataFrame, eigenvalues: pd.DataFrame, name: str) -> DecisionSupport:
     """One dataset's decision support from the two tables of `bound_tables`."""
-    n_train = int(bounds.set_index("dataset").loc[name, "n_train"])
+    n_train = int(bounds.loc[bounds["dataset"] == name, "n_train"].iloc[0])  # a row per latent size, the same n
     return decision_support(eigenvalues.loc[eigenvalues["dataset"] == name, "eigenvalue"].to_numpy(), n_train)

@@ -32,9 +32,9 @@ def answer_parts(archive: str | os.PathLike) -> dict[str, pd.DataFrame]:
     runs, histories = read_archive(archive)
     datasets = archived_datasets(runs)
     with contextlib.redirect_stdout(sys.stderr):  # bound_tables reports each dataset: progress, not the answer
-        bounds, _ = bound_tables(datasets, int(runs["latent_dim"].iloc[0]))
+        bounds, _ = bound_tables(datasets, runs["latent_dim"].unique())  # each protocol's own latent size
     parts = summarise_runs(runs, histories, bounds, reference_models(datasets), source=archive)
-    epochs = epochs_to_region(histories, bounds, Thresholds())
+    epochs = epochs_to_region(histories, runs, bounds, Thresholds())
     return {**parts, "claims": evaluate(runs, epochs, bounds, Thresholds())}
 
 

@@ -254,7 +254,7 @@ def decide_calibration_claims(root: Path, parts: dict[str, pd.DataFrame]) -> pd.
     if bounds is None:
         path = root / "bounds" / "bounds.parquet"
         raise DataError(f"{path}: no such file; the claims need the study's bounds (its rule bounds writes them)")
-    epochs = epochs_to_region(parts["histories"], bounds, Thresholds())
+    epochs = epochs_to_region(parts["histories"], parts["runs"], bounds, Thresholds())
     return evaluate(parts["runs"], epochs, bounds, Thresholds())
 
 

@@ -141,7 +141,7 @@ def compare(runs: pd.DataFrame, paper: pd.DataFrame | None = None, bounds: pd.Da
 
 def nll_pct(table: pd.DataFrame, bounds: pd.DataFrame) -> np.ndarray:
     """The exact NLL of each row's dataset and split, as a deviation from our bound of that split, in percent."""
-    indexed = bounds.set_index("dataset")
+    indexed = bounds.drop_duplicates("dataset").set_index("dataset")  # a row per latent size, the same NLL
     nll = [
         indexed.loc[ds, f"nll_true_{sp}"] if ds in indexed.index else np.nan
         for ds, sp in zip(table["dataset"], table["split"], strict=True)

@@ -82,7 +82,7 @@ def deviation_table(runs: pd.DataFrame, arch: str, split: str) -> pd.DataFrame:
 
 def with_exact_nll(table: pd.DataFrame, bounds: pd.DataFrame, split: str) -> pd.DataFrame:
     """`table` plus a last column nll_true: the split's exact NLL of the generating model (NaN for user data)."""
-    exact = bounds.set_index("dataset")[f"nll_true_{split}"].rename("nll_true")
+    exact = bounds.drop_duplicates("dataset").set_index("dataset")[f"nll_true_{split}"].rename("nll_true")  # any κ
     return table.join(exact, on="dataset")
 
 

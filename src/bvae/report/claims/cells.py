@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from bvae.data.simulate import parse_name
-from bvae.errors import ConfigError
+from bvae.errors import ConfigError, DataError
 from bvae.report.comparison import PAPER_COLUMNS, RUN_KEYS
 from bvae.report.evidence import Cell
 from bvae.report.tables import PAPER_SEEDS
@@ -124,11 +124,25 @@ def to_cell(row: pd.Series, q: str) -> Cell:
     return Cell(row[f"mean_{q}"], row[f"std_{q}"] + row[f"sround_{q}"], int(row["n"]), row[f"mround_{q}"])
 
 
-def epochs_to_region(histories: pd.DataFrame, bounds: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
+def epochs_to_region(
+    histories: pd.DataFrame, runs: pd.DataFrame, bounds: pd.DataFrame, thresholds: Thresholds
+) -> pd.DataFrame:
     """Per (protocol, dataset, arch, variant, seed, split): `epochs` trained and `first`, the first epoch whose
-    history loss is at or below bound · (1 + region/100) (NA: never)."""
+    history loss is at or below bound · (1 + region/100) (NA: never), the bound of the training's dataset at the
+    training's own latent size (from its record in `runs`; bounds.parquet holds a row per dataset and latent size).
+
+    Raises:
+        DataError: `bounds` has no row for a training's dataset and latent size.
+    """
     keys = list(RUN_KEYS)
-    histories = select_counted(histories).merge(bounds[["dataset", *(f"bound_{s}" for s in SPLITS)]], on="dataset")
+    sizes = runs[[*keys, "latent_dim"]].drop_duplicates(keys)
+    at = ["dataset", "latent_dim"]
+    missing = sizes[at].drop_duplicates().merge(bounds[at], how="left", indicator=True).query("_merge == 'left_only'")
+    if not missing.empty:
+        pairs = ", ".join(f"{d} at latent_dim {k}" for d, k in missing[at].itertuples(index=False))
+        raise DataError(f"bounds: no bound of {pairs}; expected a row per dataset and latent size the runs trained")
+    histories = select_counted(histories).merge(sizes, on=keys)
+    histories = histories.merge(bounds[[*at, *(f"bound_{s}" for s in SPLITS)]], on=at)
     parts = []
     for split in SPLITS:
         limit = histories[f"bound_{split}"] * (1 + thresholds.region(split) / 100)
