@@ -59,12 +59,11 @@ def _normalise(source: str) -> ast.Module:
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
             if node.body and _is_docstring(node.body[0]):
                 node.body = node.body[1:] or [ast.Pass()]
-        elif _targets(node):
-            if isinstance(node, ast.ImportFrom):
-                node.module = PACKAGE
-            else:
-                node.names = [ast.alias(PACKAGE if a.name.split(".")[0] == PACKAGE else a.name, a.asname)
-                              for a in node.names]  # fmt: skip
+        elif isinstance(node, ast.ImportFrom) and _targets(node):
+            node.module = PACKAGE
+        elif isinstance(node, ast.Import) and _targets(node):
+            node.names = [ast.alias(PACKAGE if a.name.split(".")[0] == PACKAGE else a.name, a.asname)
+                          for a in node.names]  # fmt: skip
     return tree
 
 

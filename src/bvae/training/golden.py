@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import math
 import sys
@@ -154,7 +155,7 @@ def sections() -> list[tuple[tuple[str, ...], Callable[[], Any]]]:
         (("probes",), _probes),
     ]
     for name, (settings, seeds) in RUNS.items():
-        parts.append((("runs", name), lambda settings=settings, seeds=seeds: _run(data, settings, seeds)))
+        parts.append((("runs", name), functools.partial(_run, data, settings, seeds)))
     return parts
 
 
@@ -183,7 +184,7 @@ def check(expected: dict, first: bool = False) -> list[str]:
     return lines
 
 
-def _at(record: dict, where: tuple[str, ...]):
+def _at(record: Any, where: tuple[str, ...]) -> Any:
     """The part of `record` at `where`, None if it has none."""
     for key in where:
         record = record.get(key) if isinstance(record, dict) else None
