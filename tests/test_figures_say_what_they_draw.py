@@ -13,6 +13,7 @@ from bvae.plots.training import loss_figure
 from bvae.report.calibration import paper_collapse
 from bvae.report.claims import Thresholds
 from bvae.report.comparison import compare
+from tests.conftest import ROOT
 from tests.test_figures import deep_runs, reference_runs
 
 
@@ -97,3 +98,14 @@ def test_the_comparison_legend_says_which_protocol_is_deep_only(drawn):
         "calibrated [min; max] (dot: mean)",
         "lr5e-4_keras-decoder_b256 [min; max] (dot: mean)",
     ]
+
+
+MARKERS = {"o": "circle", "^": "triangle", "s": "square"}  # matplotlib's marker codes, in the captions' words
+
+
+def test_the_claims_caption_names_the_mark_the_figure_draws_for_never(drawn):
+    claims_figure(epochs_to_region({"deep": 300}), Thresholds(), "unused.png")
+    lines = [line for ax in drawn[0].axes for line in ax.get_lines()]
+    never = {line.get_marker() for line in lines if line.get_markerfacecolor() == "none"}
+    caption = " ".join((ROOT / "workflow" / "report" / "claims_figure.rst").read_text().split())
+    assert [f'open {MARKERS[marker]} in the grey band "never"' in caption for marker in never] == [True]
