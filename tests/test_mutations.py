@@ -1,11 +1,12 @@
 """The numerics guard is as strong as the study: a mutation test of the golden record and the rules' fingerprints.
 
 Each edit below is made to a copy of the package and the workflow scripts, and the copy is checked in a process of
-its own (PYTHONPATH at the copy). An edit that changes a number a dataset or a training writes must fail the golden
-check (`python -m bvae.training.golden --check`): trainings are keyed on `bvae.numerics.VERSION`, so an edit the
-golden misses would reuse stale records. An edit that changes what a rule of seconds reads (its code or a data file)
-must change that rule's fingerprint. An edit that changes no number (a docstring, a comment, a renamed variable, a
-moved module) must pass the golden check and leave every rule's fingerprint, so that nothing reruns.
+its own that imports the copy's package (tests/mutants.py). An edit that changes a number a dataset or a training
+writes must fail the golden check (`python -m bvae.training.golden --check`): trainings are keyed on
+`bvae.numerics.VERSION`, so an edit the golden misses would reuse stale records. An edit that changes what a rule of
+seconds reads (its code or a data file) must change that rule's fingerprint. An edit that changes no number (a
+docstring, a comment, a renamed variable, a moved module) must pass the golden check and leave every rule's
+fingerprint, so that nothing reruns.
 """
 
 from __future__ import annotations
@@ -180,7 +181,7 @@ NOTHING = [  # edits that change no number: nothing may rerun
         KERNELS,
         "for a, b in operands:\n        product(kernel, a, b)",
         "for left, right in operands:\n        product(kernel, left, right)",
-    ),  # fmt: skip
+    ),
     Move("a moved training module", "bvae.training.progress", "bvae.training.epoch_progress"),
     Move("a moved report module", "bvae.report.evidence", "bvae.report.noise"),
 ]
@@ -198,10 +199,11 @@ def copy(source: Path, root: Path) -> Path:
 
 
 def mutate(root: Path, edit: Edit | Move) -> None:
+    """Make `edit` in the copy at `root`: a text replaced, or a module moved and every import of it rewritten."""
     if isinstance(edit, Move):
         old, new = (root / "src" / (name.replace(".", "/") + ".py") for name in (edit.old, edit.new))
         old.rename(new)
-        for path in (root / "src").rglob("*.py"):
+        for path in [*(root / "src").rglob("*.py"), *(root / "workflow").rglob("*.py")]:
             path.write_text(path.read_text().replace(edit.old, edit.new))
         return
     path = root / edit.path
