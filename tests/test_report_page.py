@@ -7,10 +7,11 @@ import json
 import re
 import shutil
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 
-from bvae.report.labels import FIGURE_SPACE, by_number
+from bvae.report.labels import FIGURE_SPACE, by_number, dataset_labels
 from tests.conftest import snakemake
 
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
@@ -48,6 +49,8 @@ def test_numbers_are_padded_so_that_text_order_is_number_order():
     # Chromium's localeCompare sorts white space before digits, as the code points of " " and "0"-"9" do.
     order = sorted(names, key=lambda name: labels[name].replace(FIGURE_SPACE, " "))
     assert order == ["d30_N100", "d200_N5000", "d200_N10000", "d1000_N100", "digits"]
+    job = SimpleNamespace(dataset="d30_N100", arch="deep")  # a rule's labels, as Snakemake calls them per job
+    assert dataset_labels(names, network="{arch}")(job) == {"dataset": labels["d30_N100"], "network": "{arch}"}
 
 
 def test_the_report_command_as_documented_takes_the_stylesheet_and_the_number_labels(tiny, report):

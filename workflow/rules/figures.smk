@@ -1,17 +1,8 @@
 # Stage 5: figures. Plotting rules only read computed results, so editing a plot reruns only plots.
 
-from bvae.report.labels import by_number
-
-# The report lists results sorted by their labels as text: padded numbers put d30 before d200 and N5000 before N10000.
-DATASET_LABELS = by_number(DATASETS)
-
-
-def scree_labels(wildcards):
-    return {"dataset": DATASET_LABELS[wildcards.dataset], "figure": "scree plot"}
-
-
-def loss_labels(wildcards):
-    return {"dataset": DATASET_LABELS[wildcards.dataset], "network": wildcards.arch, "protocol": wildcards.protocol}
+# The report lists results sorted by their labels as text: dataset_labels pads the numbers in dataset names, so that
+# d30 comes before d200 and N5000 before N10000.
+from bvae.report.labels import dataset_labels
 
 
 rule theory_figures:
@@ -47,7 +38,7 @@ rule scree:
             f"{ROOT}/figures/scree_{{dataset}}.png",
             caption="../report/scree.rst",
             category="Decision support",
-            labels=scree_labels,
+            labels=dataset_labels(DATASETS, figure="scree plot"),
         ),
     log:
         f"{LOGS}/figures/scree_{{dataset}}.log",
@@ -70,7 +61,7 @@ rule loss_development:
             caption="../report/loss.rst",
             category="Loss development",
             subcategory="{protocol}, {arch}",
-            labels=loss_labels,
+            labels=dataset_labels(DATASETS, network="{arch}", protocol="{protocol}"),
         ),
     log:
         f"{LOGS}/figures/{{protocol}}/loss_{{dataset}}_{{arch}}.log",

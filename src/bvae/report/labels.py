@@ -9,7 +9,7 @@ digit, so the text order is the numbers' order.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 FIGURE_SPACE = "\u2007"
 NUMBER = re.compile(r"\d+")
@@ -20,3 +20,14 @@ def by_number(names: Iterable[str]) -> dict[str, str]:
     names = list(names)
     width = max((len(run) for name in names for run in NUMBER.findall(name)), default=0)
     return {name: NUMBER.sub(lambda number: number[0].rjust(width, FIGURE_SPACE), name) for name in names}
+
+
+def dataset_labels(names: Iterable[str], **labels: str) -> Callable[[dict], dict[str, str]]:
+    """A rule's report labels as Snakemake takes them, a function of the job's wildcards: `dataset` numbered by
+    `by_number` among `names`, then `labels` (Snakemake fills in their wildcards)."""
+    padded = by_number(names)
+
+    def of_job(wildcards) -> dict[str, str]:
+        return {"dataset": padded[wildcards.dataset], **labels}
+
+    return of_job
