@@ -11,7 +11,8 @@ from bvae.data.binary import write_dataset
 from bvae.data.simulate import SimSettings, simulate
 from bvae.model.decision import bound_tables
 from bvae.model.settings import TrainSettings
-from bvae.report.calibration import collapse_epochs, decoder_family, keep_complete_cells, paper_collapse
+from bvae.report.calibration import decoder_family, keep_complete_cells
+from bvae.report.fidelity import collapse_epochs
 from bvae.study.plan import run_dir
 from bvae.training.results import train_and_write
 from tests.conftest import markdown_tables
@@ -43,16 +44,6 @@ def test_collapse_is_read_for_good_from_the_kl_and_from_the_active_units():
     assert epochs.loc[0].tolist() == [5, 5] and epochs.loc[2].tolist() == [1, 1]  # never carried: epoch 1
     assert epochs.loc[1].isna().all()
     assert epochs.loc[3, "collapse_epoch"] == 2 and np.isnan(epochs.loc[3, "active_lost_epoch"])
-
-
-def test_the_published_deep_vanilla_ranges_imply_collapse_only_at_the_largest_d_times_n():
-    """The paper's training ranges: below the bound at d = 200, 400 (N = 5000) and d = 200, 400 (N = 10000, the
-    latter reaching 0.01), up to 0.00 at d = 1000, N = 5000, above it at d = 1000, N = 10000."""
-    implied = paper_collapse().set_index(["d", "N"])["collapsed"].to_dict()
-    assert implied == {
-        (200, 5000): "none", (400, 5000): "none", (1000, 5000): "some",
-        (200, 10000): "none", (400, 10000): "some", (1000, 10000): "all",
-    }  # fmt: skip
 
 
 def test_only_cells_with_every_seed_are_complete():

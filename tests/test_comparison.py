@@ -48,19 +48,41 @@ def runs(pct_preinit, pct_vanilla, dataset="d200_N100", protocol="p"):
     return pd.DataFrame(rows)
 
 
-def test_ranges_overlap_and_means_within_the_larger_std():
+def test_ranges_overlap_and_means_lie_within_two_published_sd():
     table = compare(runs([1.9, 2.5], [6.5, 7.0]), PAPER).set_index(["table", "variant"])
     assert table.loc[("table1_deep_test_range", "preinit"), "agree"]  # [1.9, 2.5] overlaps [1, 2]
     assert not table.loc[("table1_deep_test_range", "vanilla"), "agree"]  # [6.5, 7] misses [5, 6]
-    # preinit mean 2.2 vs 1.5: |0.7| > max(std 0.42, 0.1); vanilla 6.75 vs 5.5: 1.25 > max(0.35, 0.3)
+    # preinit mean 2.2 vs 1.5 ± 0.1: |0.7| > 2 (0.1 + 0.005) + 0.005; vanilla 6.75 vs 5.5 ± 0.3: 1.25 > 0.615
     assert not table.loc[("table7_deep_test_meanstd", "preinit"), "agree"]
+    assert not table.loc[("table7_deep_test_meanstd", "vanilla"), "agree"]
     assert table.loc[("table7_deep_test_meanstd", "preinit"), "diff"] == pytest.approx(0.7)
     assert table.loc[("table1_deep_test_range", "vanilla"), "diff"] == pytest.approx((6.5 + 7.0) / 2 - 5.5)
+    assert list(table["criterion"]) == ["range", "range", "mean", "mean"]
     wide = compare(runs([0.0, 3.0], [5.4, 5.6]), PAPER).set_index(["table", "variant"])
     assert wide.loc[("table7_deep_test_meanstd", "preinit"), "agree"]  # |1.5 - 1.5| = 0
     assert wide.loc[("table7_deep_test_meanstd", "vanilla"), "agree"]  # |5.5 - 5.5| = 0
-    assert summary(wide).to_dict("records") == [{"protocol": "p", "agreeing": 4, "compared": 4}]
+    assert summary(wide).to_dict("records") == [
+        {"protocol": "p", "criterion": "range", "agreeing": 2, "compared": 2},
+        {"protocol": "p", "criterion": "mean", "agreeing": 2, "compared": 2},
+    ]
     assert (wide["n"] == 2).all() and (wide["bound"] == 139.5).all() and (wide["paper_bound"] == 139.0).all()
+
+
+@pytest.mark.parametrize(("shift", "agrees"), [(0.2149, True), (0.2151, False), (-0.2149, True), (-0.2151, False)])
+def test_a_mean_agrees_up_to_two_published_sd_widened_by_the_printed_rounding(shift, agrees):
+    """1.5 ± 0.1 printed: its sd may be up to 0.105 and its mean 0.005 off, so 2 × 0.105 + 0.005 = 0.215."""
+    table = compare(runs([1.5 + shift - 0.01, 1.5 + shift + 0.01], [5.5, 5.5]), PAPER).set_index(["table", "variant"])
+    assert table.loc[("table7_deep_test_meanstd", "preinit"), "agree"] == agrees
+
+
+def test_the_welch_test_assumes_the_papers_hundred_seeds():
+    stats = pytest.importorskip("scipy.stats")
+    table = compare(runs([1.6, 1.9, 1.7], [5.5, 5.6, 5.2]), PAPER).set_index(["table", "variant"])
+    for variant, (mean, std) in {"preinit": (1.5, 0.1), "vanilla": (5.5, 0.3)}.items():
+        ours = table.loc[("table7_deep_test_meanstd", variant)]
+        expected = stats.ttest_ind_from_stats(ours["mean"], ours["std"], 3, mean, std, 100, equal_var=False).pvalue
+        assert ours["welch_p"] == pytest.approx(expected, rel=1e-9)
+    assert np.isnan(table.loc[("table1_deep_test_range", "preinit"), "welch_p"])  # a range has no mean
 
 
 def test_the_data_draw_spread_explains_a_difference():
@@ -88,7 +110,7 @@ def test_datasets_the_paper_lacks_are_skipped_and_named():
 def test_two_protocols_are_compared_apart(tmp_path):
     both = pd.concat([runs([1.5, 1.6], [5.4, 5.6], protocol="a"), runs([9.0, 9.5], [9.0, 9.5], protocol="b")])
     table = compare(both, PAPER)
-    assert summary(table).set_index("protocol")["agreeing"].to_dict() == {"a": 4, "b": 0}
+    assert summary(table).groupby("protocol")["agreeing"].sum().to_dict() == {"a": 4, "b": 0}
     comparison_figure(table, tmp_path / "c.png")
     comparison_figure(table.iloc[:0], tmp_path / "empty.png")
     assert (tmp_path / "c.png").stat().st_size > 10_000 and (tmp_path / "empty.png").exists()
@@ -152,5 +174,6 @@ def test_a_protocol_with_the_kl_averaged_says_its_losses_are_not_the_elbo():
     table = compare(both, PAPER)
     assert set(table.groupby("protocol")["kl_reduction"].first().items()) == {("p", "sum"), ("q", "mean")}
     text = markdown(table, ["d200_N100"])
-    assert "`q`: 1 of 4 cells agree (its losses weigh the KL term by 1/κ" in text  # [1.9] overlaps [1; 2]
-    assert "`p`: 1 of 4 cells agree\n" in text
+    # [1.9] overlaps [1; 2]; 1.9 lies 0.4 from 1.5 ± 0.1
+    assert "`q`: ranges 1 of 2, means 0 of 2 agree (its losses weigh the KL term by 1/κ" in text
+    assert "`p`: ranges 1 of 2, means 0 of 2 agree\n" in text

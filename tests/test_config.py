@@ -36,6 +36,13 @@ def refused(tmp_path, monkeypatch, **changes) -> str:
     return message
 
 
+def test_draws_listed_by_number_in_a_second_grid_are_not_the_first_grids(tmp_path, monkeypatch):
+    grids = [{"d": [24], "N": [100], "seeds": 3}, {"d": [24], "N": [100], "seeds": 2, "replicates": [1, 2]}]
+    assert checked(tmp_path, monkeypatch, datasets=grids)["datasets"][1]["replicates"] == [1, 2]
+    message = refused(tmp_path, monkeypatch, datasets=[grids[0], {**grids[1], "replicates": [0, 1]}])
+    assert message.startswith("datasets[1]: d24_N100 is also in datasets[0]")
+
+
 def test_the_shipped_configs_pass_and_get_their_defaults(tmp_path, monkeypatch):
     for name in ("config.yaml", "config/quick.yaml", "config/protocols.yaml", ".test/config.yaml"):
         config = yaml.safe_load((ROOT / name).read_text())

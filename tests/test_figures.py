@@ -9,8 +9,8 @@ import pytest
 
 from bvae.plots.collapse import collapse_map
 from bvae.plots.comparison import SLOT, comparison_figure
-from bvae.report.calibration import paper_collapse
 from bvae.report.comparison import compare, paper_tables
+from bvae.report.fidelity import paper_collapse
 
 PROTOCOLS = {"calibrated": ("deep", "canonical"), "lr5e-4_keras-decoder_b256": ("deep",)}
 
@@ -70,7 +70,7 @@ def deep_runs(variants=("vanilla", "preinit")) -> pd.DataFrame:
 
 
 def test_the_collapse_map_sets_both_protocols_side_by_side_in_every_deep_cell(drawn):
-    collapse_map(deep_runs(), paper_collapse(), "unused.png")
+    collapse_map(deep_runs(), paper_collapse(deep_runs()), "unused.png")
     (fig,) = drawn
     assert len(fig.axes) == 2 * 3 and all(ax.axison for ax in fig.axes)  # N = 5000, 10000 × d = 200, 400, 1000
     for ax in fig.axes:
@@ -84,5 +84,6 @@ def test_the_collapse_map_sets_both_protocols_side_by_side_in_every_deep_cell(dr
 
 
 def test_the_collapse_map_legend_lists_only_what_is_drawn(drawn):
-    collapse_map(deep_runs(variants=("vanilla",)), paper_collapse(), "unused.png")
+    runs = deep_runs(variants=("vanilla",))
+    collapse_map(runs, paper_collapse(runs), "unused.png")
     assert [t.get_text().split(",")[0] for t in drawn[0].legends[0].get_texts()] == ["vanilla"]

@@ -35,6 +35,14 @@ def test_a_list_of_grids_with_own_seeds_and_replicates():
     assert simulated(config)["d400_N100_r1"] == {"d": 400, "N": 100, "replicate": 1, "seeds": BOTH, "seeds_per_job": {}}
 
 
+def test_further_draws_listed_by_number_take_their_own_grids_seeds():
+    """The first draw with 10 seeds, draws 1 and 3 with 2: `replicates` as a list names the draws of its grid."""
+    config = {**BASE, "datasets": [{"d": [200], "N": [100], "seeds": 10}, {"d": [200], "N": [100], "seeds": 2,
+                                                                           "replicates": [1, 3]}]}  # fmt: skip
+    two = {"deep": 2, "canonical": 2}
+    assert dataset_seeds(config) == {"d200_N100": BOTH, "d200_N100_r1": two, "d200_N100_r3": two}
+
+
 def test_seeds_may_differ_per_architecture():
     """A grid's seeds per architecture: the cheap canonical cells take more seeds than the deep ones."""
     config = {**BASE, "datasets": [{"d": [200], "N": [5000], "seeds": {"deep": 3, "canonical": 10}}]}

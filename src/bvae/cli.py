@@ -184,8 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="summarise a calibration study's runs against the paper's cells, and map the deep VAE's collapse",
         description="Compare every protocol's complete cells of a study (results/calibration for "
         "config/protocols.yaml) with the paper's published cells, also as read at earlier epochs from the "
-        "histories, and print the summary as Markdown (docs/calibration-results.md is this output). Works on a "
-        "study that is still running: only cells whose every seed finished are compared.",
+        "histories, and print the summary as Markdown (docs/results/calibration-results.md is this output). Works "
+        "on a study that is still running: only cells whose every seed finished are compared.",
     )
     calibration.add_argument("root", type=Path, help="the study's output root, e.g. results/calibration")
     calibration.add_argument(
@@ -483,12 +483,13 @@ def _write_extras(args: argparse.Namespace, parts: dict, report) -> None:
     from bvae.io import write_text
     from bvae.plots.collapse import collapse_map
     from bvae.plots.comparison import comparison_figure
-    from bvae.report.calibration import decide_calibration_claims, paper_collapse
+    from bvae.report.calibration import decide_calibration_claims
     from bvae.report.claims import claims_markdown
+    from bvae.report.fidelity import paper_collapse
 
     decided = lambda: parts["claims"] if "claims" in parts else decide_calibration_claims(args.root, parts)  # noqa: E731
     extras = [
-        (args.figure, lambda path: collapse_map(parts["deep_runs"], paper_collapse(), path)),
+        (args.figure, lambda path: collapse_map(parts["deep_runs"], paper_collapse(parts["deep_runs"]), path)),
         (args.comparison, lambda path: comparison_figure(parts["comparison"], path)),
         (args.claims, lambda path: write_text(claims_markdown(decided()), path)),
     ]

@@ -221,11 +221,6 @@ def all_histories():
     return [path.replace("final.parquet", "history.parquet") for p in PROTOCOLS for path in final_files(p)]
 
 
-def compared_histories():
-    """Every training's history, when the comparison also reads cells at earlier epochs (compare_epochs)."""
-    return all_histories() if config.get("compare_epochs") else []
-
-
 def table_specs(protocol, arch=None):
     """The paper's tables of the architectures a protocol trains (of `arch` only, if given)."""
     return [spec for spec in TABLES if spec.arch in PROTOCOLS[protocol] and spec.arch == (arch or spec.arch)]
@@ -246,6 +241,7 @@ def all_outputs():
         ),
         *(f"{ROOT}/figures/{p}/loss_{ds}_{a}.png" for p in PROTOCOLS for ds in DATASETS for a in PROTOCOLS[p]),
         *(f"{ROOT}/tables/comparison.{ext}" for ext in TABLE_FORMATS),
+        f"{ROOT}/tables/fidelity.parquet",
         f"{ROOT}/figures/comparison.png",
         *(f"{ROOT}/tables/claims.{ext}" for ext in TABLE_FORMATS),
         f"{ROOT}/figures/claims.png",

@@ -70,9 +70,10 @@ rule comparison:
     input:
         runs=[f"{ROOT}/tables/{p}/runs.parquet" for p in PROTOCOLS],
         bounds=f"{ROOT}/bounds/bounds.parquet",
-        histories=compared_histories(),
+        histories=all_histories(),  # the collapse pattern reads each run's test KL per epoch
     output:
         parquet=f"{ROOT}/tables/comparison.parquet",
+        fidelity=f"{ROOT}/tables/fidelity.parquet",
         markdown=f"{ROOT}/tables/comparison.md",
         html=report(
             f"{ROOT}/tables/comparison.html",

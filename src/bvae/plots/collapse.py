@@ -2,8 +2,8 @@
 
 One panel per dataset (rows N, columns d), only for the datasets that were run. In a panel each protocol has a slot
 (ordered by learning rate, then name) and in it each variant a column of points, one per seed (preinit left, the
-paper's column order): y is the epoch from which the run's test KL stays below `bvae.report.calibration.COLLAPSED_KL`
-(log scale; see `bvae.report.calibration.collapse_epochs` for why the KL and not method §6's active units); runs whose
+paper's column order): y is the epoch from which the run's test KL stays below `bvae.report.fidelity.COLLAPSED_KL`
+(log scale; see `bvae.report.fidelity.collapse_epochs` for why the KL and not method §6's active units); runs whose
 code carries information to the end sit in the band "none" above the top. The tick under a slot counts its collapsed
 seeds; the panel title gives the paper's deep vanilla training range (its Table 2: pct [min; max] over 100 seeds)
 and what that range implies.
@@ -18,20 +18,21 @@ import numpy as np
 import pandas as pd
 
 from bvae.plots.style import VARIANT_COLORS, save, save_message
-from bvae.report.calibration import COLLAPSED_KL
+from bvae.report.fidelity import COLLAPSED_KL
 from bvae.report.tables import COLUMN_ORDER
 
-IMPLIED = {"none": "no seed collapsed", "some": "some seeds collapsed", "all": "every seed collapsed"}
+IMPLIED = {"none": "no seed collapsed", "some": "some seeds may have collapsed", "all": "every seed collapsed",
+           "unmeasured": "no collapsed seed of ours to measure the level"}  # fmt: skip
 SPREAD = 0.12  # half-width over which a variant's seeds spread in its column
 COLUMNS = {v: (i - (len(COLUMN_ORDER) - 1) / 2) * 0.36 for i, v in enumerate(COLUMN_ORDER)}  # variant -> x offset
 
 
 def _panel_title(d: int, n: int, paper: pd.DataFrame) -> str:
-    cell = paper[(paper["d"] == d) & (paper["N"] == n)]
+    cell = paper[(paper["d"] == d) & (paper["N"] == n) & (paper["variant"] == "vanilla")]
     if cell.empty:
         return f"d = {d}, N = {n}"
     row = cell.iloc[0]
-    published = f"[{row['vae_a']:.2f}; {row['vae_b']:.2f}] %"
+    published = f"[{row['paper_a']:.2f}; {row['paper_b']:.2f}] %"
     return f"d = {d}, N = {n}\npublished vanilla train pct [min; max]: {published}\n→ {IMPLIED[row['collapsed']]}"
 
 
@@ -44,7 +45,7 @@ def _slot_label(protocol: str, cell: pd.DataFrame) -> str:
 
 def collapse_map(runs: pd.DataFrame, paper: pd.DataFrame, path: str | os.PathLike) -> None:
     """`runs`: one row per deep run with protocol, dataset, d, N, variant, lr, epochs, collapse_epoch (NaN: none);
-    `paper`: `bvae.report.calibration.paper_collapse()`."""
+    `paper`: `bvae.report.fidelity.paper_collapse(runs)`."""
     if runs.empty:
         save_message("No deep run at N >= 5000 has finished yet.", path)
         return

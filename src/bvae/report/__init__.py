@@ -7,10 +7,8 @@ Layer 4: imports `bvae.study.plan`, `bvae.model`, `bvae.data` and the base modul
 
 from bvae.report.answer import answer_parts, readme_block, with_block
 from bvae.report.calibration import (
-    COLLAPSED_KL,
     calibration_markdown,
     decide_calibration_claims,
-    paper_collapse,
     summarise_calibration,
     summarise_runs,
 )
@@ -18,6 +16,7 @@ from bvae.report.claims import Thresholds, claims_markdown, epochs_to_region, ev
 from bvae.report.comparison import at_epoch, compare, comparison_document, history_paths, paper_tables, read_histories
 from bvae.report.document import Block, Bullets, Heading, Paragraph, Table, from_markdown, to_html, to_markdown
 from bvae.report.evidence import Cell, combine, narrower, sign, within
+from bvae.report.fidelity import COLLAPSED_KL, collapse_pattern, fidelity_table, paper_collapse
 from bvae.report.tables import (
     COLUMN_ORDER,
     TABLES,
@@ -45,6 +44,7 @@ __all__ = [
     "at_epoch",
     "calibration_markdown",
     "claims_markdown",
+    "collapse_pattern",
     "collect_runs",
     "combine",
     "compare",
@@ -53,6 +53,7 @@ __all__ = [
     "deviation_table",
     "epochs_to_region",
     "evaluate",
+    "fidelity_table",
     "from_markdown",
     "history_paths",
     "narrower",

@@ -1,4 +1,4 @@
-"""The reference run's answer, computed from its archive: README's "The answer" and docs/reference-results.md.
+"""The reference run's answer, computed from its archive: README's "The answer" and docs/results/reference-results.md.
 
 `bvae answer ARCHIVE` reads the archived trainings (no training, no workflow), makes the datasets again from their
 recorded definitions for the bounds and the decision support, and compares, counts and decides with the functions
@@ -15,16 +15,25 @@ import textwrap
 
 import pandas as pd
 
-from bvae.model.architectures import ARCHITECTURES
 from bvae.model.decision import bound_tables
-from bvae.report.calibration import core_hours, paper_collapse, reference_models, summarise_runs
+from bvae.model.protocols import DEFAULT
+from bvae.report.calibration import core_hours, reference_models, summarise_runs
 from bvae.report.claims import DATA, Thresholds, epochs_to_region, evaluate
-from bvae.report.comparison import paper_tables
+from bvae.report.comparison import MEAN_SIGMAS, paper_tables
+from bvae.report.fidelity import CRITERIA
 from bvae.study.archive import archived_datasets, read_archive
 
 PAPER_SIZES = sorted(set(paper_tables()["N"]))  # the paper's N: 100, 5000, 10000
 MARK_BEGIN, MARK_END = "<!-- answer:begin -->", "<!-- answer:end -->"
 LINE = 120  # README's widest line
+VERDICT_MARKS = {"holds": "✓", "fails": "✗", "undecided": "?"}
+RESULTS = "docs/results"  # the pages and figures that commands write, apart from the hand-written docs
+PUBLISHED = "published"  # the claims report's protocol for the paper's own tables
+CLAIM_NAMES = {  # each claim in a few words (its title and statement: bvae.report.claims.criteria.CLAIMS)
+    1: "preinit converges faster", 2: "vanilla gets there too", 3: "less over-fitting", 4: "preinit wins on test",
+    5: "training at the bound, test above", 6: "tighter with more data", 7: "canonical favours preinit more",
+    8: "eigenvalues pick κ",
+}  # fmt: skip
 
 
 def answer_parts(archive: str | os.PathLike) -> dict[str, pd.DataFrame]:
@@ -38,74 +47,46 @@ def answer_parts(archive: str | os.PathLike) -> dict[str, pd.DataFrame]:
     return {**parts, "claims": evaluate(runs, epochs, bounds, Thresholds())}
 
 
-def _range_agreement(comparison: pd.DataFrame) -> pd.DataFrame:
-    """[min; max] cells agreeing / compared per protocol, architecture and N."""
-    ranges = comparison[comparison["stat"] == "range"]
-    return ranges.groupby(["protocol", "arch", "N"], sort=False)["agree"].agg(agreeing="sum", compared="size")
-
-
-def collapsed_seeds(deep_runs: pd.DataFrame) -> pd.DataFrame:
-    """Deep vanilla cells at N >= 5000: seeds whose code collapsed (test KL below COLLAPSED_KL to the end, the collapse
-    map's measure: such a run's loss sits at the column-means model's, which is what the paper's ranges above the
-    bound imply) per protocol, beside what the paper's ranges imply (`paper_collapse`)."""
-    vanilla = deep_runs[deep_runs["variant"] == "vanilla"]
-    groups = vanilla.assign(collapsed=vanilla["collapse_epoch"].notna()).groupby(["protocol", "d", "N"], sort=False)
-    cells = groups["collapsed"].agg(collapsed="sum", seeds="size").reset_index()
-    paper = paper_collapse()[["d", "N", "collapsed"]].rename(columns={"collapsed": "paper"})
-    return cells.merge(paper, on=["d", "N"])
-
-
-def _claim_verdicts(claims: pd.DataFrame, protocol: str, arch: str) -> dict[str, list[int]]:
-    """verdict -> the claims 1-6 with that verdict for one protocol and architecture (the row over all units when
-    the protocol trains that architecture alone)."""
-    rows = claims[(claims["protocol"] == protocol) & (claims["claim"] <= 6)]
-    per_arch = rows[(rows["level"] == "arch") & (rows["arch"] == arch)]
-    alone = rows[rows["level"] == "all"] if rows[rows["level"] == "arch"].empty else per_arch.iloc[:0]
-    found: dict[str, list[int]] = {}
-    for _, row in pd.concat([per_arch, alone]).iterrows():
-        found.setdefault(row["verdict"], []).append(int(row["claim"]))
-    return found
-
-
-def _claim_list(claims: list[int]) -> str:
-    """[1, 2, 3, 5] -> '1–3, 5'."""
-    runs: list[list[int]] = []
-    for claim in sorted(claims):
-        if runs and claim == runs[-1][-1] + 1:
-            runs[-1].append(claim)
-        else:
-            runs.append([claim])
-    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs)
-
-
-def _verdict_text(verdicts: dict[str, list[int]]) -> str:
-    return ", ".join(f"{verdict} {_claim_list(claims)}" for verdict, claims in sorted(verdicts.items()))
-
-
 def readme_block(parts: dict[str, pd.DataFrame], archive: str | os.PathLike) -> str:
-    """README's answer, at most eight lines of at most LINE characters: per protocol the [min; max] cells agreeing
-    per architecture and N and the claims per architecture, then the deep vanilla seeds whose code collapsed
-    beside what the paper's ranges imply."""
-    runs, claims = parts["runs"], parts["claims"]
-    hours = core_hours(runs).sum()
-    protocols = list(runs["protocol"].unique())
-    agreement = _range_agreement(parts["comparison"])
-    items = [
-        f"`bvae answer {archive}`: {len(runs)} trainings ({hours:.0f} core-hours, {_seed_counts(runs)} seeds a cell); "
-        f"ranges agreeing at N = {', '.join(map(str, PAPER_SIZES))}:"
-    ]
-    for protocol in protocols:
-        mine = agreement.loc[protocol]
-        trained = [arch for arch in ARCHITECTURES if arch in mine.index.unique("arch")]
-        counts = "; ".join(f"{arch} {per_size(mine.loc[arch])}" for arch in trained)
-        verdicts = "; ".join(f"{arch} {_verdict_text(_claim_verdicts(claims, protocol, arch))}" for arch in trained)
-        only = f" ({trained[0]} only)" if len(trained) == 1 else ""
-        items.append(f"- `{protocol}`{only}: **{int(mine['agreeing'].sum())} of {int(mine['compared'].sum())}**: "
-                     f"{counts}. Claims 1–6: {verdicts}; claim 7: {overall(claims, 7, [protocol])}.")  # fmt: skip
-    items.append(f"- Claim 8 (decision support, on the data): {overall(claims, 8, [DATA])}. Collapsed deep vanilla "
-                 f"seeds at N ≥ 5000 (per protocol as above; what the paper's ranges imply): "
-                 f"{_collapsed_text(collapsed_seeds(parts['deep_runs']), protocols)}.")  # fmt: skip
+    """README's answer, at most ten lines of at most LINE characters: what agreeing means, then per protocol the cells
+    agreeing under each criterion (`fidelity.parquet`'s counts) and its claims' verdicts, then each claim named with
+    the verdict of the paper's own tables (`CLAIM_NAMES`; a test holds them to `CLAIMS`' numbers)."""
+    runs, claims, fidelity = parts["runs"], parts["claims"], parts["fidelity"]
+    totals = fidelity.groupby(["protocol", "criterion"], sort=False)[
+        ["agreeing", "compared", "explained_by_draw"]
+    ].sum()
+    intro = (
+        f"`bvae answer {archive}`: {len(runs)} trainings ({core_hours(runs).sum():.0f} core-hours, "
+        f"{_seed_counts(runs)} seeds a cell). A published cell agrees when our [min; max] overlaps its range, or our "
+        f"mean lies within {MEAN_SIGMAS} of its sd (plus rounding) of its mean; the collapse pattern, where a deep "
+        "training range at N ≥ 5000 rules collapse in or out and our seeds follow it."
+    )
+    items = [intro, *(_protocol_line(p, totals.loc[p], runs, claims) for p in runs["protocol"].unique())]
+    named = ", ".join(f"{n} {name} {_mark(claims, n, PUBLISHED)}" for n, name in CLAIM_NAMES.items())
+    data = VERDICT_MARKS[overall(claims, 8, [DATA])]
+    links = f"[Every cell]({RESULTS}/reference-results.md), [figure]({RESULTS}/reference-comparison.png)"
+    items.append(f"- Claims, on the paper's own tables: {named} (on our data {data}); ✓ holds, ✗ fails, ? undecided. "
+                 f"{links}.")  # fmt: skip
     return "\n".join(wrap(item) for item in items)
+
+
+def _protocol_line(protocol: str, totals: pd.DataFrame, runs: pd.DataFrame, claims: pd.DataFrame) -> str:
+    """- `name` (the default): range a/b, mean a/b (+c within the data draw), collapse a/b; claims 1–7 ✗✗?…"""
+    archs = runs.loc[runs["protocol"] == protocol, "arch"].unique()
+    default = " (the default)" if protocol == DEFAULT else f" ({archs[0]} only)" if len(archs) == 1 else ""
+    counts = ", ".join(
+        f"{criterion} **{int(r.agreeing)}/{int(r.compared)}**"
+        + (f" (+{int(r.explained_by_draw)} within the data draw)" if r.explained_by_draw else "")
+        for criterion, r in totals.reindex(CRITERIA).dropna().iterrows()
+    )
+    verdicts = "".join(_mark(claims, n, protocol) for n in CLAIM_NAMES if n != 8)
+    return f"- `{protocol}`{default}: {counts}; claims 1–7 {verdicts}"
+
+
+def _mark(claims: pd.DataFrame, claim: int, protocol: str) -> str:
+    """The verdict over all units of one claim and protocol as ✓, ✗ or ? (– where the claims report has none)."""
+    verdict = overall(claims, claim, [protocol])
+    return VERDICT_MARKS.get(verdict, "–")
 
 
 def wrap(item: str) -> str:
@@ -128,17 +109,6 @@ def _seed_counts(runs: pd.DataFrame) -> str:
 def overall(claims: pd.DataFrame, claim: int, protocols: list[str]) -> str:
     rows = claims[(claims["claim"] == claim) & (claims["level"] == "all") & claims["protocol"].isin(protocols)]
     return ", ".join(rows["verdict"]) or "–"
-
-
-def _collapsed_text(cells: pd.DataFrame, protocols: list[str]) -> str:
-    """d200_N5000 1/5, 0/5 (none); ...: per dataset, each protocol's collapsed seeds (– where it has none
-    archived), and what the paper's ranges imply."""
-    parts = []
-    for (d, n, paper), group in cells.groupby(["d", "N", "paper"], sort=False):
-        found = group.set_index("protocol")
-        counts = [f"{found.at[p, 'collapsed']}/{found.at[p, 'seeds']}" if p in found.index else "–" for p in protocols]
-        parts.append(f"d{d}_N{n} {', '.join(counts)} ({paper})")
-    return "; ".join(parts) or "no such cell archived yet"
 
 
 def with_block(readme: str, block: str) -> str:

@@ -19,7 +19,6 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from bvae.data.binary import BinaryData, read_dataset
@@ -37,13 +36,19 @@ from bvae.report.comparison import (
     summary,
     with_draws,
 )
+from bvae.report.fidelity import (
+    COLLAPSE_MARGIN,
+    COLLAPSED_KL,
+    collapse_epochs,
+    collapse_pattern,
+    deep_runs,
+    fidelity_table,
+    paper_collapse,
+)
 from bvae.report.tables import collect_runs
 
 SEEDS = {100: 10, 5000: 3, 10000: 3}  # seeds of a complete cell, by N (config/protocols.yaml)
 CELL = ["protocol", "arch", "dataset", "variant"]
-# A code that carries less than this about x (nats, summed over the latent units, on the test split) has collapsed:
-# trained codes here carry 0.4 to 1.2 nats, collapsed ones 0.04 and less, at the column-means model's loss.
-COLLAPSED_KL = 0.1
 
 
 def _read_study_runs(root: Path) -> pd.DataFrame:
@@ -71,28 +76,6 @@ def keep_complete_cells(runs: pd.DataFrame, seeds: dict[int, int]) -> pd.DataFra
     """The runs of cells with at least the complete number of seeds for their N (N missing from `seeds`: any)."""
     counts = runs.groupby(CELL)["seed"].transform("size")
     return runs[counts >= runs["N"].map(seeds).fillna(1)]
-
-
-def collapse_epochs(histories: pd.DataFrame) -> pd.DataFrame:
-    """Per run, two readings of when its code collapsed on the test split, for good (NaN: it did not by its end):
-
-    - `collapse_epoch`: the first epoch from which the test KL stays below COLLAPSED_KL nats. The loss of such a run
-      sits at the column-means model's (the decoder ignores z), while the active units of method §6 can still count
-      a unit whose posterior mean varies by a little more than 0.01 over the test rows and carries nothing;
-    - `active_lost_epoch`: the first epoch from which no unit is active on the test split (method §6's measure).
-    """
-    histories = histories.sort_values([*RUN_KEYS, "epoch"])
-    keys = [histories[k] for k in RUN_KEYS]
-
-    def lost_for_good(carries: pd.Series) -> pd.Series:
-        last = histories["epoch"].where(carries).groupby(keys).max()  # NaN: never carried anything
-        return (last.fillna(0) + 1).where(~carries.groupby(keys).last())
-
-    lost = {
-        "collapse_epoch": lost_for_good(histories["test_kl"] >= COLLAPSED_KL),
-        "active_lost_epoch": lost_for_good(histories["test_active_units"] > 0),
-    }
-    return pd.DataFrame(lost).reset_index()
 
 
 def decoder_family(run: pd.Series) -> str:
@@ -127,24 +110,10 @@ def reference_models(datasets: Iterable[BinaryData]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def paper_collapse(paper: pd.DataFrame | None = None) -> pd.DataFrame:
-    """What the paper's deep vanilla training ranges imply about collapse at N >= 5000, per (d, N).
-
-    There a model with both latent units active beats the training bound (by its overfitting), while a model with one
-    unit or none sits above it (the κ = 1 bound and the column means lie +0.02 to +0.18 % above it, see
-    `reference_models`). So a range below 0 means no seed lost a unit, one reaching 0 means some did, one above 0
-    means every seed did.
-    """
-    paper = paper_tables() if paper is None else paper
-    cells = paper[(paper["table"] == "table2_deep_train_range") & (paper["N"] >= 5000)]
-    implied = np.select([cells["vae_b"] < 0, cells["vae_a"] > 0], ["none", "all"], "some")
-    return cells[["d", "N", "vae_a", "vae_b"]].assign(collapsed=implied).reset_index(drop=True)
-
-
-def _collapse_table(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
+def _collapse_table(runs: pd.DataFrame, epochs: pd.DataFrame, implied: pd.DataFrame) -> pd.DataFrame:
     """Per protocol and cell (first draw): seeds, collapsed seeds (no active unit at the end, on the training split),
-    the median epoch at which they collapsed (`collapse_epochs`), mean pct_train and pct_test, and for the deep vanilla
-    cells at N >= 5000 the collapse that the paper's range implies (`paper_collapse`)."""
+    the median epoch at which they collapsed (`collapse_epochs`), mean pct_train and pct_test, and for the deep cells
+    at N >= 5000 the collapse that the paper's range implies (`implied`: `paper_collapse`)."""
     first = with_draws(runs)
     first = first[first["replicate"] == 0].merge(epochs, on=RUN_KEYS, how="left")
     table = first.groupby([*CELL, "d", "N"]).agg(
@@ -154,17 +123,11 @@ def _collapse_table(runs: pd.DataFrame, epochs: pd.DataFrame) -> pd.DataFrame:
         pct_train=("pct_train", "mean"),
         pct_test=("pct_test", "mean"),
     )
-    table = table.reset_index().merge(paper_collapse()[["d", "N", "collapsed"]], on=["d", "N"], how="left",
-                                      suffixes=("", "_published"))  # fmt: skip
-    applies = (table["arch"] == "deep") & (table["variant"] == "vanilla")
+    table = table.reset_index().merge(implied[["d", "N", "variant", "collapsed"]], on=["d", "N", "variant"],
+                                      how="left", suffixes=("", "_published"))  # fmt: skip
+    applies = table["arch"] == "deep"
     table["collapsed_published"] = table["collapsed_published"].where(applies).fillna("")
     return table.drop(columns=["d", "N"])
-
-
-def _agreement_by_cell_kind(table: pd.DataFrame) -> pd.DataFrame:
-    """Agreeing / compared cells per protocol, N, architecture and kind of cell ([min; max] or mean ± std)."""
-    by = table.groupby(["protocol", "N", "arch", "stat"])["agree"].agg(agreeing="sum", compared="size")
-    return by.reset_index()
 
 
 def _epoch_map(table: pd.DataFrame) -> pd.DataFrame:
@@ -229,19 +192,20 @@ def summarise_runs(
         sizes = f"d in {sorted(set(paper['d']))}, N in {sorted(set(paper['N']))}"
         raise DataError(f"{source}: no complete cell is a cell of the paper ({sizes}); nothing to compare")
     per_run = collapse_epochs(histories)
-    deep = runs.merge(per_run, on=RUN_KEYS)
-    deep = deep[(deep["arch"] == "deep") & (deep["N"] >= 5000)]
+    deep = deep_runs(runs, histories)
     deep = deep.assign(family=[decoder_family(run) for _, run in deep.iterrows()])
+    pattern = collapse_pattern(deep)
     return {
         "runs": runs,
         "histories": histories,
         "bounds": bounds,
         "comparison": table,
         "agreement": summary(table),
-        "by_kind": _agreement_by_cell_kind(table),
+        "fidelity": fidelity_table(table, pattern),
+        "collapse_pattern": pattern,
         "epoch_map": _epoch_map(table),
         "best": _best_per_architecture(table),
-        "collapse": _collapse_table(runs, per_run),
+        "collapse": _collapse_table(runs, per_run, paper_collapse(deep)),
         "deep_runs": deep,
         "references": references,
     }
@@ -270,7 +234,7 @@ def training_hours(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def calibration_markdown(root: Path, parts: dict[str, pd.DataFrame], command: str) -> str:
-    """The summary as Markdown (docs/calibration-results.md is this output, unedited)."""
+    """The summary as Markdown (docs/results/calibration-results.md is this output, unedited)."""
     runs, table = parts["runs"], parts["comparison"]
     hours = (runs["wall_seconds"] / runs["stack_size"]).sum() / 3600  # a stack's wall time is on each of its seeds
     lines = [
@@ -285,8 +249,7 @@ def calibration_markdown(root: Path, parts: dict[str, pd.DataFrame], command: st
                  "final_kl", "collapse_epoch", "active_lost_epoch"]  # fmt: skip
     cells = ["protocol", "table", "dataset", "variant", "paper_a", "paper_b", "mean", "std", "min", "max", "n"]
     sections = [
-        ("Agreement per protocol (complete cells only)", parts["agreement"], ".2f"),
-        ("Agreement per protocol, N, architecture and kind of cell", parts["by_kind"], ".2f"),
+        ("Agreement per protocol and criterion (complete cells only)", parts["agreement"], ".2f"),
         (
             "[min; max] cells agreeing per protocol, architecture, N and epoch (read from the histories; final: as "
             "trained)",
@@ -295,7 +258,13 @@ def calibration_markdown(root: Path, parts: dict[str, pd.DataFrame], command: st
         ),
         ("Protocols agreeing in the most [min; max] cells, per architecture and N", parts["best"], ".2f"),
         ("Trainings and core-hours spent per protocol, architecture and N", training_hours(runs), ".1f"),
-        ("What the paper's deep vanilla training ranges imply about collapse (N >= 5000)", paper_collapse(), ".2f"),
+        ("Cells agreeing per protocol, criterion, architecture and N (fidelity.parquet)", parts["fidelity"], ".2f"),
+        (
+            "Collapse pattern: what the paper's deep training ranges at N >= 5000 imply against the collapsed level "
+            f"of our seeds less {COLLAPSE_MARGIN} points, and our collapsed seeds (agree: where the range decides)",
+            parts["collapse_pattern"],
+            ".3f",
+        ),
         ("Seeds, collapsed seeds (no active unit) and mean pct per cell", parts["collapse"], ".3f"),
         (
             "Deep, N >= 5000, run by run (collapse_epoch: from when the test KL stays below "

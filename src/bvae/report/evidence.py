@@ -98,6 +98,14 @@ def within(estimate: Estimate, band: float, k: float) -> int:
     return 0
 
 
+def two_sided_p(estimate: Estimate) -> float:
+    """The two-sided p-value of the estimate against 0 at its degrees of freedom (1.0 without noise at 0, 0.0
+    without noise elsewhere)."""
+    if estimate.se == 0:
+        return 1.0 if estimate.value == 0 else 0.0
+    return float(2 * stats.t.sf(abs(estimate.value) / estimate.se, estimate.df))
+
+
 def narrower(wide: tuple[float, int], narrow: tuple[float, int], k: float) -> bool:
     """Is the standard deviation `wide[0]` (over `wide[1]` seeds) larger than `narrow[0]` beyond noise?
 
