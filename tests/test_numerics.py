@@ -20,7 +20,9 @@ from bvae.training import golden
 from bvae.training.golden import BASE, DATA, RUNS, check, differences
 
 GOLDEN = Path(__file__).with_name("golden") / "numerics.json"
-BUMP = "training numbers changed: raise bvae.numerics.VERSION, then python -m bvae.training.golden " + str(GOLDEN)
+BUMP = "training numbers changed: raise bvae.numerics.VERSION, then python -m bvae.training.golden " + str(
+    GOLDEN.relative_to(Path(__file__).parents[1])
+)
 
 
 def test_the_golden_record_holds():
