@@ -44,4 +44,5 @@ def unknown(word, choices) -> str:
 def shown(value) -> str:
     """A value for a message: its repr, shortened in the middle if long (a 300-character name)."""
     text = repr(value)
-    return text if len(text) <= 60 else f"{text[:40]}…{text[-10:]} ({len(value)} characters)"
+    length = len(value) if isinstance(value, str | bytes) else len(text)  # a number's or a list's: its digits
+    return text if len(text) <= 60 else f"{text[:40]}…{text[-10:]} ({length} characters)"

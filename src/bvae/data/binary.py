@@ -6,6 +6,7 @@ Every validation failure is a one-line `DataError` that names the file and the o
 from __future__ import annotations
 
 import csv
+import hashlib
 import numbers
 import os
 import stat
@@ -21,6 +22,7 @@ from bvae.io import read_columns, read_metadata, read_num_rows, read_parquet, wr
 
 SPLIT = "split"
 SEED_MAX = 2**63 - 1  # seeds are stored in int64 Parquet columns; SeedSequence itself takes any integer >= 0
+FLOAT_LIMIT = 2**1024  # an integer this large has no float64: converting it raises OverflowError
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,11 @@ class BinaryData:
     @property
     def n(self) -> int:
         return self.n_train + self.n_test
+
+
+def data_digest(data: BinaryData) -> str:
+    """SHA-256 of a dataset's bits (training split, then test split): what every training records as data_sha256."""
+    return hashlib.sha256(data.train.tobytes() + data.test.tobytes()).hexdigest()
 
 
 def write_dataset(data: BinaryData, path: str | os.PathLike, definition: dict | None = None) -> None:
@@ -345,12 +352,14 @@ def _numbers_of(frame: pd.DataFrame, source: str) -> np.ndarray:
             continue
         text = cells.map(lambda cell: not (_is_missing(cell) or isinstance(cell, numbers.Number | np.bool_)))
         wrong = text & ~cells.map(lambda cell: isinstance(cell, str) and _is_value(cell.strip()))
-        for bad in (wrong, text):
+        huge = cells.map(lambda cell: isinstance(cell, int) and abs(cell) >= FLOAT_LIMIT)  # a CSV's 400 digits
+        for bad in (wrong, text, huge):
             if bad.any():
                 row = int(np.argmax(bad.to_numpy()))
+                what = "is not 0 or 1" if bad is huge else "is not a number"
                 raise DataError(
-                    f"{source}: value {cells.iloc[row]!r} at {_data_row(row)}, column {str(column)!r} is not a "
-                    "number; expected only 0 and 1"
+                    f"{source}: value {shown(cells.iloc[row])} at {_data_row(row)}, column {str(column)!r} {what}; "
+                    "expected only 0 and 1"
                 )
     return frame.to_numpy(dtype=np.float64, na_value=np.nan)
 
@@ -414,7 +423,10 @@ def _matrix_and_split(raw, source: str, split_column: str | None) -> tuple[np.nd
             raw = raw.drop(columns=split_column)
         columns = [str(c) for c in raw.columns]
         return _check_binary(_numbers_of(raw, source), columns, source), columns, given
-    if set(raw) >= {"train", "test"}:
+    if {"train", "test"} < set(raw):
+        raise DataError(f"{source}: holds arrays {sorted(raw)}; expected one matrix, or 'train' and 'test' alone (an "
+                        "array besides them would be left out)")  # fmt: skip
+    if set(raw) == {"train", "test"}:
         train, test = raw["train"], raw["test"]
         if train.ndim != 2 or test.ndim != 2 or train.shape[1] != test.shape[1]:
             raise DataError(f"{source}: train {train.shape} and test {test.shape} must be 2-D of the same width")
