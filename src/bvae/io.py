@@ -32,7 +32,8 @@ except ImportError:  # Windows: no flock, and no locks
     fcntl = None  # type: ignore[assignment]
 
 METADATA_KEY = b"bvae"
-DIGEST_KEY = b"bvae.sha256"  # of the bvae and pandas metadata, which the page checksums do not cover
+CONTENT_KEY = b"bvae.content.sha256"  # of the values: a file rewritten with its metadata kept cannot keep it
+DIGEST_KEY = b"bvae.sha256"  # of the bvae and pandas metadata and CONTENT_KEY, which the page checksums do not cover
 LOCK_FILE = ".bvae.lock"
 _held_locks: list = []  # open lock files: a lock lasts as long as the process that holds it
 
@@ -55,6 +56,16 @@ def refuse_link(path: str | os.PathLike) -> None:
             f"{path}: is a symbolic link (to {os.readlink(Path(path))!r}), which bvae did not make; expected bvae's "
             "own file or nothing there: remove the link"
         )
+
+
+def refuse_links(root: str | os.PathLike, path: str | os.PathLike) -> None:
+    """OutputError if `path` or a directory between `root` and it is a symbolic link: in a tree that bvae lays out (an
+    output root's runs, an archive's cells) a link at any level would send reads and writes elsewhere. `root` itself
+    is the user's to name, and may be a link."""
+    below = Path(root)
+    for part in Path(path).relative_to(root).parts:
+        below = below / part
+        refuse_link(below)
 
 
 def _open_own(path: Path) -> int:
@@ -92,8 +103,9 @@ def _temporary(target: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _atomic_paths(*paths: str | os.PathLike) -> Iterator[list[Path]]:
-    """Yield temporaries beside `paths`; rename them onto `paths` only if the block succeeds.
+def _atomic_paths(*paths: str | os.PathLike, owner: Claim | None = None) -> Iterator[list[Path]]:
+    """Yield temporaries beside `paths`; rename them onto `paths` only if the block succeeds, and only while `owner`
+    (if given) still owns its directories (`Claim.writing`).
 
     The last path is removed before the others are renamed and is renamed last: a reader that finds it finds the
     others complete and from the same write, so it is the completion marker of the set.
@@ -104,12 +116,13 @@ def _atomic_paths(*paths: str | os.PathLike) -> Iterator[list[Path]]:
         temps.extend(_temporary(target) for target in targets)
         yield temps
         renames = [(tmp, target) for tmp, target in zip(temps, targets, strict=True) if tmp != target]
-        if len(renames) > 1:
-            with naming(renames[-1][1]):
-                renames[-1][1].unlink(missing_ok=True)  # the old marker goes first: no reader pairs it with new files
-        for tmp, target in renames:
-            with naming(target):
-                os.replace(tmp, target)
+        with owner.writing() if owner else contextlib.nullcontext():
+            if len(renames) > 1:
+                with naming(renames[-1][1]):
+                    renames[-1][1].unlink(missing_ok=True)  # the old marker goes first: no reader pairs it with new
+            for tmp, target in renames:
+                with naming(target):
+                    os.replace(tmp, target)
     finally:
         for tmp, target in zip(temps, targets, strict=False):
             if tmp != target:
@@ -117,9 +130,10 @@ def _atomic_paths(*paths: str | os.PathLike) -> Iterator[list[Path]]:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
-    with _atomic_paths(path) as (tmp,), naming(path):
+def atomic_path(path: str | os.PathLike, owner: Claim | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds (and `owner`, if
+    given, still owns its directories)."""
+    with _atomic_paths(path, owner=owner) as (tmp,), naming(path):
         yield tmp
 
 
@@ -180,31 +194,55 @@ def provenance() -> dict[str, str]:
     }
 
 
-def write_parquets(items: list[tuple[pd.DataFrame, str | os.PathLike, dict | None]]) -> None:
-    """Write each (frame, path, metadata) all or nothing, the last one as the completion marker (`atomic_paths`).
+def write_parquets(
+    items: list[tuple[pd.DataFrame, str | os.PathLike, dict | None]], owner: Claim | None = None
+) -> None:
+    """Write each (frame, path, metadata) all or nothing, the last one as the completion marker (`atomic_paths`),
+    only while `owner` (if given) owns the directories.
 
-    Pages carry CRC checksums that `read_parquet` verifies; metadata (JSON-able) joins provenance in the key-value
-    metadata.
+    Pages carry CRC checksums that `read_parquet` verifies, the values a SHA-256 (`_content_digest`); metadata
+    (JSON-able) joins provenance in the key-value metadata.
     """
-    with _atomic_paths(*(path for _, path, _ in items)) as temps:
+    with _atomic_paths(*(path for _, path, _ in items), owner=owner) as temps:
         for (df, path, metadata), tmp in zip(items, temps, strict=True):
             table = pa.Table.from_pandas(df, preserve_index=False)
             meta = dict(table.schema.metadata or {})
             meta[METADATA_KEY] = json.dumps({**provenance(), **(metadata or {})}, default=str).encode()
+            meta[CONTENT_KEY] = _content_digest(table)
             meta[DIGEST_KEY] = _metadata_digest(meta)
             # An open file, not a path: on failure pyarrow deletes a path it was given, even a device like /dev/full.
             with naming(path), open(tmp, "wb") as sink:
                 pq.write_table(table.replace_schema_metadata(meta), sink, write_page_checksum=True)
 
 
-def write_parquet(df: pd.DataFrame, path: str | os.PathLike, metadata: dict | None = None) -> None:
-    """Write `df` atomically, with `metadata` (JSON-able) and provenance in the key-value metadata."""
-    write_parquets([(df, path, metadata)])
+def write_parquet(
+    df: pd.DataFrame, path: str | os.PathLike, metadata: dict | None = None, owner: Claim | None = None
+) -> None:
+    """Write `df` atomically, with `metadata` (JSON-able) and provenance in the key-value metadata, as `owner` (if
+    given) does (`write_parquets`)."""
+    write_parquets([(df, path, metadata)], owner)
 
 
 def _metadata_digest(meta: dict) -> bytes:
-    """The SHA-256 of the pandas and bvae key-value metadata of a Parquet file that bvae writes."""
-    return hashlib.sha256(meta.get(b"pandas", b"") + b"\0" + meta[METADATA_KEY]).hexdigest().encode()
+    """The SHA-256 of the pandas and bvae key-value metadata of a Parquet file that bvae writes, and of its content
+    digest (files written before content digests existed have none)."""
+    content = b"\0" + meta[CONTENT_KEY] if CONTENT_KEY in meta else b""
+    return hashlib.sha256(meta.get(b"pandas", b"") + b"\0" + meta[METADATA_KEY] + content).hexdigest().encode()
+
+
+def _content_digest(table: pa.Table) -> bytes:
+    """The SHA-256 of a table's column names and values: numbers without missing values by their dtype and bytes,
+    anything else as JSON, so that the same values read back give the same digest however Parquet chunked or typed
+    them (a categorical's dictionary comes back as another string type)."""
+    digest = hashlib.sha256()
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)) and column.null_count == 0:
+            values = column.to_numpy()
+            kind, data = str(values.dtype), values.tobytes()
+        else:
+            kind, data = "json", json.dumps(column.to_pylist(), default=str).encode()
+        digest.update(json.dumps([name, kind]).encode() + b"\0" + data)
+    return digest.hexdigest().encode()
 
 
 def verified(path: str | os.PathLike, meta: dict | None) -> dict:
@@ -218,11 +256,23 @@ def verified(path: str | os.PathLike, meta: dict | None) -> dict:
     return meta
 
 
+def _check_content(path: str | os.PathLike, table: pa.Table, meta: dict) -> None:
+    """DataError if the values of a whole table that bvae wrote are not those it wrote (a rewrite keeping the
+    metadata, by pyarrow or pandas, recomputes the page checksums but not this digest)."""
+    if CONTENT_KEY in meta and _content_digest(table) != meta[CONTENT_KEY]:
+        raise DataError(
+            f"{path}: its values do not match the checksum bvae stored with them (edited or damaged); expected the "
+            "file as bvae wrote it: write it again"
+        )
+
+
 @contextlib.contextmanager
 def reading(path: str | os.PathLike) -> Iterator[None]:
     """Turn a failure to read Parquet file `path` (damaged, truncated, not Parquet) into a one-line DataError."""
     try:
         yield
+    except FileNotFoundError:
+        raise DataError(f"{path}: does not exist; expected a Parquet file there") from None
     except (OSError, pa.ArrowException) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{path}: cannot be read ({first})") from None
@@ -233,7 +283,9 @@ def read_parquet(path: str | os.PathLike, columns: list[str] | None = None) -> p
     DataError naming it."""
     with reading(path):
         table = pq.read_table(path, columns=columns, page_checksum_verification=True)
-    verified(path, table.schema.metadata)
+    meta = verified(path, table.schema.metadata)
+    if columns is None:  # the digest covers every column
+        _check_content(path, table, meta)
     try:
         return table.to_pandas()
     except Exception as exc:  # pandas' metadata (index, dtypes) as JSON in the footer: damage raises many types
@@ -365,30 +417,47 @@ def held(path: str | os.PathLike) -> bool | None:
     return False
 
 
-class Claim:
-    """The ownership of output directories by the training that writes them: a lock on each one's .bvae.lock.
+@contextlib.contextmanager
+def _directory_lock(directory: Path) -> Iterator[None]:
+    """An exclusive lock on a directory itself, held for the block (a few renames). Where directories cannot be
+    locked (a file system without flock), writes are checked but not serialised."""
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with contextlib.suppress(OSError):  # ENOLCK, EBADF (NFS's emulation needs a file open for writing)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
-    A result is written only by the training that owns its directory. A second training into a directory is refused,
-    unless it may `take_over` (a workflow job: the workflow's own lock on its output root leaves only a training of a
-    killed run to hold it): it then puts a new lock file in place, and the old training, finding its lock file gone
-    (`check`, before each write and each epoch), stops without writing.
+
+class Claim:
+    """The ownership of output directories by the process that writes them: a lock on each one's .bvae.lock.
+
+    A result is written only by the writer (a training, a restore, `bvae archive`) that owns its directory. A second
+    writer into a directory is refused, unless it may `take_over` (a workflow job: the workflow's own lock on its
+    output root leaves only a training of a killed run to hold it): it then puts a new lock file in place, and the old
+    writer, finding its lock file gone (`check`, before each epoch, and `writing`, around each write), stops without
+    writing. `writer` names the kind of process that a refused one is told holds the directory.
     """
 
-    def __init__(self, dirs: Iterable[str | os.PathLike] = (), take_over: bool = False):
+    def __init__(self, dirs: Iterable[str | os.PathLike] = (), take_over: bool = False, writer: str = "training"):
         self.held: list[tuple[Path, IO[str] | None]] = []  # (lock file path, its open file, None without locks)
         try:
             for outdir in dirs:
-                self.held.append(self._claim(Path(outdir) / LOCK_FILE, take_over))
+                self.held.append(self._claim(Path(outdir) / LOCK_FILE, take_over, writer))
         except BaseException:
             self.release()
             raise
 
     @staticmethod
-    def _claim(path: Path, take_over: bool) -> tuple[Path, IO[str] | None]:
+    def _claim(path: Path, take_over: bool, writer: str) -> tuple[Path, IO[str] | None]:
         file, holder = _lock(path)
         if holder and not take_over:
             raise OutputError(
-                f"{path.parent}: another training is writing here ({holder}); wait until it ends, or choose another "
+                f"{path.parent}: another {writer} is writing here ({holder}); wait until it ends, or choose another "
                 "output directory"
             )
         if holder:
@@ -398,6 +467,17 @@ class Claim:
             tell(f"{path.parent}: taken over from a training of an earlier run that still goes on ({holder}); it stops "
                  "without writing", "warning")  # fmt: skip
         return path, file
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Check that this claim still owns its directories and keep it so while the block renames files into them:
+        each directory is locked meanwhile, so that a write that checked before a take-over ends before the new
+        owner's first write (which waits for that lock), and one that checks after it is refused."""
+        with contextlib.ExitStack() as locks:
+            for path, _ in self.held:
+                locks.enter_context(_directory_lock(path.parent))
+            self.check()
+            yield
 
     def check(self) -> None:
         """OutputError if a later run took over one of the directories."""

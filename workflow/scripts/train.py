@@ -19,5 +19,5 @@ with log_to(snakemake.log[0]):
     train_and_write(
         read_dataset(snakemake.input.dataset), settings, list(snakemake.params.seeds), outdirs,
         snakemake.params.checkpoint, keep_results=lambda: not held(Path(snakemake.config["results"]) / LOCK_FILE),
-        replace=True, take_over=True,
+        replace=True, take_over=True, root=snakemake.config["results"],
     )  # fmt: skip

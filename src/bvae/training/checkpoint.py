@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from bvae.data.binary import BinaryData
+from bvae.data.binary import BinaryData, data_digest
 from bvae.errors import tell
 from bvae.io import Claim, atomic_path, refuse_link
 from bvae.model.settings import RUN_ONLY, TrainSettings
@@ -76,24 +76,18 @@ class Checkpoint:
 
     def save(self, state: dict) -> None:
         if self.path is not None:
-            self.owner.check()
             refuse_link(self.path)
             payload = io.BytesIO()
             torch.save({**state, "key": self.key, "label": self.label}, payload)
             # Through a Python file: a full disk is then an OSError (ENOSPC), which atomic_path names, where torch's
             # own writer would report "[enforce fail at inline_container.cc:672] . unexpected pos".
-            with atomic_path(self.path) as tmp, open(tmp, "wb") as file:
+            with atomic_path(self.path, self.owner) as tmp, open(tmp, "wb") as file:
                 file.write(self.MAGIC + hashlib.sha256(payload.getvalue()).hexdigest().encode() + b"\n")
                 file.write(payload.getvalue())
 
     def save_results(self, history: dict, finals: list[dict]) -> None:
         """Replace the training state by the finished training's results (JSON keeps them exact and loadable)."""
         self.save({"history": history, "finals": [json.dumps(final) for final in finals]})
-
-
-def data_digest(data: BinaryData) -> str:
-    """SHA-256 of a dataset's bits (training split, then test split)."""
-    return hashlib.sha256(data.train.tobytes() + data.test.tobytes()).hexdigest()
 
 
 def checkpoint_key(data: BinaryData, settings: TrainSettings, seeds: list[int]) -> str:

@@ -19,6 +19,7 @@ from bvae.io import (
     read_metadata,
     read_parquet,
     refuse_link,
+    refuse_links,
     remove_temporaries,
     write_parquets,
 )
@@ -27,8 +28,9 @@ from bvae.training.checkpoint import Checkpoint, checkpoint_key
 from bvae.training.train import RESULT_FILES, TrainResult, check_training, train_seeds
 
 
-def write_result(result: TrainResult, outdir: str | os.PathLike) -> None:
-    """history.parquet and final.parquet in `outdir`, written as a pair (final last), provenance in the metadata."""
+def write_result(result: TrainResult, outdir: str | os.PathLike, owner: Claim | None = None) -> None:
+    """history.parquet and final.parquet in `outdir`, written as a pair (final last), provenance in the metadata, only
+    while `owner` (if given) owns `outdir`."""
     outdir = Path(outdir)
     text = {key: "string" for key, value in result.final.items() if value is None or isinstance(value, str)}
     final = pd.DataFrame([result.final]).astype({**text, "epochs_to_1pct": "Int64", "epochs_to_bound": "Int64"})
@@ -40,7 +42,8 @@ def write_result(result: TrainResult, outdir: str | os.PathLike) -> None:
         [
             (result.history, history_path, {"final": result.final, **training}),
             (final, final_path, {"provenance": provenance(), **training}),
-        ]
+        ],
+        owner,
     )
 
 
@@ -93,6 +96,7 @@ def train_and_write(
     outputs: tuple[str, ...] = (),
     take_over: bool = False,
     owner: Claim | None = None,
+    root: str | os.PathLike | None = None,
 ) -> list[TrainResult]:
     """`train_seeds`, then each seed's results into its directory, so that no late failure loses the training.
 
@@ -109,6 +113,8 @@ def train_and_write(
         outputs: the caller's own files in the directories (such as loss.png), which that check also counts.
         take_over: take the directories over from a training of a killed run that still holds them.
         owner: the caller's claim on the directories (default: one of this training's own).
+        root: the output root that the directories and the checkpoint lie in (the workflow's): no directory below it
+            on their paths may be a symbolic link.
 
     Returns:
         The `TrainResult` of every seed, as written.
@@ -122,6 +128,10 @@ def train_and_write(
     check_training(data, settings, seeds)
     if len(outdirs) != len(seeds):
         raise ConfigError(f"{len(outdirs)} output directories for {len(seeds)} seeds; expected one per seed")
+    if root is not None:  # before anything below it is made
+        for path in (*outdirs, checkpoint):
+            if path:
+                refuse_links(root, path)
     for outdir in outdirs:
         check_output_dir(outdir, RESULT_FILES)
     with contextlib.nullcontext(owner) if owner else Claim(outdirs, take_over) as claim:
@@ -133,7 +143,7 @@ def train_and_write(
         results = train_seeds(data, settings, seeds, checkpoint, progress, claim)
         claim.check()
         for result, outdir in zip(results, outdirs, strict=True):
-            write_result(result, outdir)
+            write_result(result, outdir, claim)
         if checkpoint and not (keep_results() if callable(keep_results) else keep_results):
             Path(checkpoint).unlink(missing_ok=True)
     return results
