@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bvae.report.document import Table, from_markdown
+from bvae.study.archive import archive_root
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -40,6 +41,14 @@ def tiny(tmp_path_factory):
     run = snakemake(workdir, "--cores", "2", "--configfile", ".test/config.yaml")
     assert run.returncode == 0, run.stderr[-3000:]
     return workdir
+
+
+@pytest.fixture(scope="session")
+def archived(tiny, tmp_path_factory):
+    """The tiny study's trainings archived once (copy it before changing it)."""
+    archive = tmp_path_factory.mktemp("archive") / "reference"
+    archive_root(tiny / "results" / "test", archive)
+    return archive
 
 
 def markdown_tables(text: str) -> list[tuple[list[str], list[list[str]]]]:

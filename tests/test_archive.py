@@ -14,14 +14,6 @@ from tests.conftest import copy_workflow, job_counts, snakemake
 RUN = "runs/spec/d24_N100/deep/vanilla/seed1"
 
 
-@pytest.fixture(scope="module")
-def archived(tiny, tmp_path_factory):
-    """The tiny study's trainings archived once."""
-    archive = tmp_path_factory.mktemp("archive") / "reference"
-    archive_root(tiny / "results" / "test", archive)
-    return archive
-
-
 def test_every_training_is_archived_once_and_again_adds_nothing(tiny, archived, capsys):
     index = read_index(archived)
     assert len(index) == 2 * 2 * 2 * 2 * 2  # protocols x datasets x archs x variants x seeds
@@ -36,7 +28,8 @@ def test_every_training_is_archived_once_and_again_adds_nothing(tiny, archived, 
 def test_a_restored_training_equals_the_trained_one(tiny, archived, tmp_path):
     run = tiny / "results" / "test" / RUN
     final = pd.read_parquet(run / "final.parquet")
-    restore(archived / "spec" / "d24_N100" / "deep" / "vanilla", record_identity(final.iloc[0]), tmp_path)
+    dataset = tiny / "results" / "test" / "datasets" / "d24_N100.parquet"
+    restore(archived / "spec" / "d24_N100" / "deep" / "vanilla", record_identity(final.iloc[0]), tmp_path, dataset)
     for name in ("final.parquet", "history.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / name), pd.read_parquet(run / name))
     meta, trained = read_metadata(tmp_path / "final.parquet"), read_metadata(run / "final.parquet")

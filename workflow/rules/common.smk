@@ -42,7 +42,10 @@ PROTOCOLS = {  # protocol -> each architecture it trains -> its complete trainin
     name: {arch: protocol_settings(config, name, arch) for arch in protocol_architectures(config, name)}
     for name in config["protocols"]
 }
-ARCHIVED = read_index(config["archive"]) if config["archive"] else {}  # identity -> archive cell
+try:  # a damaged or edited archive: one line naming the file, not Snakemake's frames
+    ARCHIVED = read_index(config["archive"]) if config["archive"] else {}  # identity -> archive cell
+except BvaeError as error:
+    sys.exit(f"bvae: error: {error}")
 TABLE_FORMATS = ("parquet", "md", "html")  # HTML: what the report shows
 
 

@@ -48,6 +48,7 @@ for arch in config["architectures"]:
                     name.replace("train_", "restore_", 1)
                 input:
                     unpack(archived(arch, seeds_param)),
+                    dataset=dataset_file("{dataset}"),  # a record is restored only beside the data it was trained on
                 output:
                     final=[f"{run_dir('{protocol}', '{dataset}', arch, '{variant}', s)}/final.parquet" for s in seeds],
                     history=[

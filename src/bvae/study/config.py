@@ -316,6 +316,10 @@ def _check_archive(config: dict) -> None:
     path = _expand_path(config["archive"], "archive")
     if not path.is_dir():
         raise ConfigError(f"archive = {config['archive']!r}: no such folder; expected a folder written by bvae archive")
+    root = Path(config["results"]).resolve()
+    if root.is_relative_to(path.resolve()) or path.resolve().is_relative_to(root):  # a study writing into its archive
+        raise ConfigError(f"archive = {config['archive']!r} and results = {config['results']!r} lie one inside the "
+                          "other; expected an archive apart from the output root, which the study writes")  # fmt: skip
     config["archive"] = str(path)
 
 
