@@ -83,6 +83,17 @@ def path(text: str) -> Path:
     return Path(text)
 
 
+def counting(text: str) -> int:
+    """An argparse type: a whole number from 1 (an epoch), not 0 or less, which would select nothing."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}; expected a whole number from 1") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}; expected a whole number from 1")
+    return value
+
+
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=path, help="0/1 matrix, rows are observations: .parquet, .csv, .npy or .npz")
     parser.add_argument(
@@ -189,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     calibration.add_argument("root", type=Path, help="the study's output root, e.g. results/calibration")
     calibration.add_argument(
-        "--epoch", type=int, nargs="+", default=[], metavar="E",
+        "--epoch", type=counting, nargs="+", default=[], metavar="E",
         help="also compare every protocol's cells at these epochs, read from the histories, as protocol name@E",
     )  # fmt: skip
     calibration.add_argument(
@@ -436,14 +447,31 @@ def _cmd_example(args: argparse.Namespace) -> int:
 
 
 def _seeds_per_size(pairs: list[str]) -> dict[int, int]:
-    """`N=S` pairs -> {N: S}."""
+    """`N=S` pairs -> {N: S}, each N once, N and S from 1."""
     from bvae.errors import ConfigError
 
-    try:
-        sizes = dict(pair.split("=") for pair in pairs)
-        return {int(n): int(s) for n, s in sizes.items()}
-    except ValueError:
-        raise ConfigError(f"--seeds {' '.join(pairs)}; expected pairs N=S of integers, e.g. 100=10 5000=3") from None
+    sizes: dict[int, int] = {}
+    for pair in pairs:
+        n, _, s = pair.partition("=")
+        try:
+            size, seeds = int(n), int(s)
+        except ValueError:
+            size = seeds = 0
+        if min(size, seeds) < 1 or size in sizes:
+            raise ConfigError(f"--seeds {pair}; expected pairs N=S of whole numbers from 1, each N once, e.g. 100=10")
+        sizes[size] = seeds
+    return sizes
+
+
+def _check_epochs(epochs: list[int], runs: pd.DataFrame) -> None:
+    """ConfigError for an --epoch that no compared run reaches: it would add nothing, without a word."""
+    from bvae.errors import ConfigError
+
+    longest = int(runs["epochs"].max())
+    for epoch in epochs:
+        if epoch > longest:
+            raise ConfigError(f"--epoch {epoch}: no compared run trains that long (the longest, {longest} epochs); "
+                              "expected an epoch that a run reaches")  # fmt: skip
 
 
 # Each output named for what it holds: none can take the name of a run's Parquet file that the summary reads.
@@ -464,6 +492,7 @@ def _cmd_calibration(args: argparse.Namespace) -> int:
         check_suffix(getattr(args, name), suffix, what)
     per_size = _seeds_per_size(args.seeds)
     parts = summarise_calibration(args.root, per_size, args.epoch, args.protocols)
+    _check_epochs(args.epoch, parts["runs"])
     epochs = ["--epoch", *map(str, args.epoch)] if args.epoch else []
     protocols = ["--protocols", *args.protocols] if args.protocols else []
     seeds = ["--seeds", *args.seeds] if per_size != SEEDS else []
@@ -507,6 +536,8 @@ def _cmd_archive(args: argparse.Namespace) -> int:
         if update.added or update.differing:
             differing = f", kept {len(update.differing)} whose rerun differs" if update.differing else ""
             print(f"{update.cell}: added seeds {', '.join(map(str, update.added)) or 'none'}{differing}")
+            for seed, how_far in update.differing.items():  # how far from its record, to judge the difference by
+                print(f"  seed {seed}: the rerun differs from its record: {how_far}")
     added, present = (sum(len(getattr(u, what)) for u in updates) for what in ("added", "present"))
     print(f"{args.archive}: {added} trainings added, {present} already archived, in {len(updates)} cells")
     return 0
@@ -517,19 +548,38 @@ def _cmd_answer(args: argparse.Namespace) -> int:
     from bvae.report.answer import answer_parts, readme_block, with_block
     from bvae.report.calibration import calibration_markdown
 
-    check_outputs([], [(f"--{name}", getattr(args, name)) for name in CALIBRATION_OUTPUTS])
+    outputs = [(f"--{name}", getattr(args, name)) for name in CALIBRATION_OUTPUTS]
+    check_outputs([args.readme] if args.readme else [], outputs)  # the README is read, and rewritten only in place
     for name, (suffix, what) in {**CALIBRATION_OUTPUTS, "readme": (".md", "Markdown")}.items():
         check_suffix(getattr(args, name), suffix, what)
+    readme = _readme(args.readme) if args.readme else ""
     parts = answer_parts(args.archive)
     block = readme_block(parts, args.archive)
     if args.readme:
-        write_text(with_block(args.readme.read_text(), block), args.readme)
+        write_text(with_block(readme, block), args.readme)
         print(f"wrote the answer into {args.readme}", file=sys.stderr)
     print(block)
     if args.out:
         write_text(calibration_markdown(args.archive, parts, f"bvae answer {args.archive}"), args.out)
     _write_extras(args, parts, sys.stderr)
     return 0
+
+
+def _readme(path: Path) -> str:
+    """The text of a README that holds the answer block's markers, once each and in order (checked before the answer
+    is computed); a one-line DataError otherwise."""
+    from bvae.errors import DataError
+    from bvae.report.answer import MARK_BEGIN, MARK_END
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot be read ({one_line(exc)}); expected a README in UTF-8") from None
+    begin, end = text.find(MARK_BEGIN), text.find(MARK_END)
+    if text.count(MARK_BEGIN) != 1 or text.count(MARK_END) != 1 or end < begin:
+        raise DataError(f"{path}: holds no answer block ({MARK_BEGIN} then {MARK_END}, each once); expected a README "
+                        "with the block's two markers")  # fmt: skip
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
