@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from bvae.data.binary import BinaryData, load_binary, random_split, read_dataset, write_dataset
+from bvae.data.binary import BinaryData, data_digest, load_binary, random_split, read_dataset, write_dataset
 from bvae.data.examples import digits
 from bvae.data.simulate import SimSettings, simulate
 from bvae.io import atomic_path
@@ -42,7 +42,6 @@ from bvae.model.bound import fit_bound
 from bvae.model.resources import EVAL_ROWS
 from bvae.model.settings import TrainSettings
 from bvae.numerics import VERSION
-from bvae.training.checkpoint import data_digest
 from bvae.training.networks import build
 from bvae.training.train import active_units, first_epoch, full_pass, seed_generators, train_seeds
 
