@@ -7,7 +7,7 @@ import pytest
 
 from bvae.cli import main
 from bvae.errors import DataError, OutputError
-from bvae.io import read_metadata, write_parquet
+from bvae.io import read_metadata, read_parquet, write_parquet
 from bvae.study.archive import archive_root, read_index, record_identity, restore
 from tests.conftest import copy_workflow, job_counts, snakemake
 
@@ -76,3 +76,28 @@ def test_a_study_restores_what_the_archive_holds_and_trains_the_rest(tiny, archi
     trained = {rule: n for rule, n in counts.items() if rule.startswith("train_")}
     # deep: seed 2 of 2 datasets x 2 variants x 2 protocols; canonical: the stack {2} (stacks of 2 seeds) likewise
     assert trained == {"train_deep": 8, "train_canonical_seeds2_2": 8}
+
+
+def test_a_rerun_that_differs_is_reported_with_how_far_it_lies(tiny, archived, tmp_path, capsys):
+    """A rerun whose test loss and pct_test are off and whose history differs was "already archived", no difference
+    reported (final_train_loss alone was compared)."""
+    root, archive, cell = tmp_path / "results", tmp_path / "archive", "spec/d24_N100/deep/vanilla"
+    shutil.copytree(archived, archive)
+    shutil.copytree(tiny / "results" / "test" / RUN, root / RUN)
+    final_path, history_path = root / RUN / "final.parquet", root / RUN / "history.parquet"
+    final = read_parquet(final_path)
+    loss, bound = final["final_test_loss"] + 0.8, final["bound_test"]  # a consistent record, off by 0.8 nats
+    write_parquet(final.assign(final_test_loss=loss, pct_test=100 * (loss - bound) / bound), final_path,
+                  read_metadata(final_path))  # fmt: skip
+    history = read_parquet(history_path)
+    history.loc[1, "test_loss"] += 0.5
+    write_parquet(history, history_path, read_metadata(history_path))
+    before = (archive / cell / "final.parquet").read_bytes()
+    assert main(["archive", str(root), str(archive)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == f"{archive}: 0 trainings added, 0 already archived, 1 kept whose rerun differs, in 1 cells"
+    [seed] = [line for line in out if line.startswith("  seed 1: the rerun differs from its record: final ")]
+    assert "final_test_loss " in seed and " (+0.8, rel " in seed and "pct_test " in seed
+    assert "final_train_loss" not in seed  # only what differs
+    assert "; history first differs at epoch 2 of 3 (test_loss +0.5, rel " in seed
+    assert (archive / cell / "final.parquet").read_bytes() == before  # the record is kept

@@ -538,8 +538,10 @@ def _cmd_archive(args: argparse.Namespace) -> int:
             print(f"{update.cell}: added seeds {', '.join(map(str, update.added)) or 'none'}{differing}")
             for seed, how_far in update.differing.items():  # how far from its record, to judge the difference by
                 print(f"  seed {seed}: the rerun differs from its record: {how_far}")
-    added, present = (sum(len(getattr(u, what)) for u in updates) for what in ("added", "present"))
-    print(f"{args.archive}: {added} trainings added, {present} already archived, in {len(updates)} cells")
+    counts = {kind: sum(len(getattr(u, kind)) for u in updates) for kind in ("added", "present", "differing")}
+    added, present, differing = counts.values()
+    kept = f", {differing} kept whose rerun differs" if differing else ""
+    print(f"{args.archive}: {added} trainings added, {present} already archived{kept}, in {len(updates)} cells")
     return 0
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 from bvae.data.binary import BinaryData, read_dataset
 from bvae.data.examples import EXAMPLES
 from bvae.data.simulate import SimSettings, simulate
-from bvae.errors import DataError, OutputError
+from bvae.errors import DataError, OutputError, shown
 from bvae.io import (
     Claim,
     read_metadata,
@@ -119,13 +119,26 @@ def _read_finals(cell: Path) -> pd.DataFrame:
     check_columns(finals, (*RECORD, *RECORD_COLUMNS), path)
     for _, record in finals.iterrows():
         check_record(record, path)
-        if (record["dataset"], record["arch"], record["variant"]) != cell.parts[-3:]:
-            raise DataError(f"{path}: seed {record['seed']}: a record of {record['dataset']} {record['arch']} "
-                            f"{record['variant']}; expected one of this cell's")  # fmt: skip
+        _check_archived(record, cell, path)
     if finals["seed"].duplicated().any():
         raise DataError(f"{path}: holds seed {finals['seed'][finals['seed'].duplicated()].iloc[0]} twice; expected one "
                         "record per seed")  # fmt: skip
     return finals
+
+
+def _check_archived(record: Mapping, cell: Path, path: Path) -> None:
+    """DataError unless an archived record is of its cell's dataset, architecture and variant and carries its training
+    key and provenance as `bvae archive` records them."""
+    if (record["dataset"], record["arch"], record["variant"]) != cell.parts[-3:]:
+        raise DataError(f"{path}: seed {record['seed']}: a record of {record['dataset']} {record['arch']} "
+                        f"{record['variant']}; expected one of this cell's")  # fmt: skip
+    try:
+        provenance = json.loads(record["provenance"])
+    except (TypeError, ValueError):
+        provenance = None
+    if not isinstance(provenance, dict) or not isinstance(record["training"], str) or not record["training"]:
+        raise DataError(f"{path}: seed {record['seed']}: its training key {shown(plain(record['training']))} or its "
+                        "provenance is not as bvae archive records them (text, a JSON mapping)")  # fmt: skip
 
 
 def _read_cell(cell: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -14,7 +14,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -42,7 +42,7 @@ def plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def check_columns(frame: pd.DataFrame, needed, source: str | os.PathLike) -> None:
+def check_columns(frame: pd.DataFrame, needed: Iterable[str], source: str | os.PathLike) -> None:
     """DataError naming the columns of `needed` that `frame`, read from `source`, lacks."""
     missing = [column for column in needed if column not in frame.columns]
     if missing:
@@ -58,9 +58,9 @@ def _wrong(source: str | os.PathLike, record: Mapping, what: str) -> DataError:
     )
 
 
-def check_record(record: Mapping, source: str | os.PathLike) -> dict:
+def check_record(record: Mapping, source: str | os.PathLike) -> None:
     """DataError unless a final record's numbers agree with each other as training computed them (pct from the loss
-    and the bound, split sizes, active units, the data's definition); its data definition, parsed."""
+    and the bound, split sizes, active units, the data's definition)."""
     values = {key: plain(record[key]) for key in RECORD}
     for key in INTEGERS:
         if not isinstance(values[key], int) or isinstance(values[key], bool) or values[key] < 0:
@@ -80,11 +80,11 @@ def check_record(record: Mapping, source: str | os.PathLike) -> dict:
         raise _wrong(source, record, f"active_units {values['active_units']} > latent_dim {values['latent_dim']}")
     if not SHA256.fullmatch(values["data_sha256"]):
         raise _wrong(source, record, f"data_sha256 = {shown(values['data_sha256'])}, not a SHA-256")
-    return _check_definition(values, source, record)
+    _check_definition(values, source, record)
 
 
-def _check_definition(values: dict, source: str | os.PathLike, record: Mapping) -> dict:
-    """The record's data definition, parsed, if it is one that bvae writes and agrees with the record's data."""
+def _check_definition(values: dict, source: str | os.PathLike, record: Mapping) -> None:
+    """DataError unless the record's data definition is one that bvae writes and agrees with the record's data."""
     try:
         definition = json.loads(values["data_definition"])
     except ValueError:
@@ -100,7 +100,6 @@ def _check_definition(values: dict, source: str | os.PathLike, record: Mapping) 
                                      f"one of {', '.join(EXAMPLES)}")  # fmt: skip
     elif kind == "file" and not (isinstance(value, dict) and SHA256.fullmatch(str(value.get("sha256")))):
         raise _wrong(source, record, f"its data are the file {shown(value)}, without its SHA-256")
-    return definition
 
 
 def _check_simulated(settings, values: dict, source: str | os.PathLike, record: Mapping) -> None:
@@ -161,7 +160,7 @@ def rerun_difference(
 
 
 def _change(column: str, old, new) -> str:
-    """ "column old -> new (+abs, rel r)" for numbers, "column 'old' -> 'new'" otherwise; "" if equal."""
+    """A column's change: by how much for numbers (column old -> new (+abs, rel r)), else old -> new; "" if none."""
     if old == new:
         return ""
     numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (old, new))
