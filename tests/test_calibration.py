@@ -11,7 +11,8 @@ from bvae.data.binary import write_dataset
 from bvae.data.simulate import SimSettings, simulate
 from bvae.model.decision import bound_tables
 from bvae.model.settings import TrainSettings
-from bvae.report.calibration import decoder_family, keep_complete_cells
+from bvae.report.calibration import decoder_family, epoch_rule, keep_complete_cells
+from bvae.report.comparison import RUN_KEYS
 from bvae.report.fidelity import collapse_epochs
 from bvae.study.plan import run_dir
 from bvae.training.results import train_and_write
@@ -124,3 +125,20 @@ def test_a_study_without_the_papers_sizes_is_one_line(tmp_path, capsys):
         f"bvae: error: {tmp_path}: no complete cell is a cell of the paper (d in [200, 400, 1000], N in [100, 5000, "
         "10000]); nothing to compare"
     ]
+
+
+def test_the_epoch_rule_takes_the_earliest_centre_of_the_widest_agreeing_window():
+    """Every cell agrees at epochs 40-60 of 100 and at epoch 90 alone: the 11-epoch windows centred on 45-55 agree
+    wholly, the lone epoch 90 does not move the choice, and the earliest of the tied centres is taken."""
+    from tests.test_comparison import PAPER, runs
+
+    finals = runs([1.5, 1.5], [5.5, 5.5]).assign(final_train_loss=0.0, final_test_loss=0.0, active_units=2, epochs=100)
+    fits = set(range(40, 61)) | {90}
+    rows = [
+        {**run[RUN_KEYS].to_dict(), "epoch": e, "train_loss": 135.0, "test_active_units": 2,
+         "test_loss": 139.5 * (1 + (run["pct_test"] if e in fits else 50.0) / 100)}
+        for _, run in finals.iterrows()
+        for e in range(1, 101)
+    ]  # fmt: skip
+    rule = epoch_rule(finals, pd.DataFrame(rows), paper=PAPER).iloc[0]
+    assert (rule["chosen_epoch"], rule["agreeing_there"], rule["compared"], rule["agreeing_at_end"]) == (45, 4, 4, 0)

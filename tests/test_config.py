@@ -36,6 +36,12 @@ def refused(tmp_path, monkeypatch, **changes) -> str:
     return message
 
 
+def test_a_rebuild_from_the_archive_needs_an_archive(tmp_path, monkeypatch):
+    message = refused(tmp_path, monkeypatch, archived_only=True)
+    assert message == ("archived_only = true but archive is not set; expected the folder of archived trainings that "
+                       "the study is rebuilt from")  # fmt: skip
+
+
 def test_draws_listed_by_number_in_a_second_grid_are_not_the_first_grids(tmp_path, monkeypatch):
     grids = [{"d": [24], "N": [100], "seeds": 3}, {"d": [24], "N": [100], "seeds": 2, "replicates": [1, 2]}]
     assert checked(tmp_path, monkeypatch, datasets=grids)["datasets"][1]["replicates"] == [1, 2]

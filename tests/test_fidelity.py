@@ -90,3 +90,12 @@ def test_the_fidelity_table_counts_the_disagreements_that_the_data_draw_explains
     table = fidelity_table(compare(pd.concat(draws), PAPER), collapse_pattern(deep({"vanilla": [False]})))
     means = table[table["criterion"] == "mean"].iloc[0]
     assert (means["agreeing"], means["drawn"], means["explained_by_draw"]) == (1, 2, 1)
+
+
+def test_a_study_of_other_datasets_than_the_papers_has_an_empty_fidelity_table():
+    """The tiny and quick studies' own sizes: nothing published to compare, and no deep cell at N ≥ 5000."""
+    comparison = compare(runs([1.0], [5.0], dataset="d30_N100").assign(d=30))
+    table = fidelity_table(comparison, collapse_pattern(deep({"vanilla": [False]}), published({})))
+    assert comparison.empty and table.empty
+    assert list(table.columns) == ["protocol", "criterion", "arch", "N", "agreeing", "compared", "drawn",
+                                   "explained_by_draw"]  # fmt: skip

@@ -10,9 +10,9 @@ from bvae.plots.claims import CEILING, NEVER, claims_figure
 from bvae.plots.collapse import IMPLIED, collapse_map
 from bvae.plots.comparison import comparison_figure
 from bvae.plots.training import loss_figure
-from bvae.report.calibration import paper_collapse
 from bvae.report.claims import Thresholds
 from bvae.report.comparison import compare
+from bvae.report.fidelity import paper_collapse
 from tests.conftest import ROOT
 from tests.test_figures import deep_runs, reference_runs
 
@@ -74,11 +74,11 @@ def test_a_nats_panel_too_coarse_for_the_result_says_so_with_its_numbers():
 
 
 def test_the_collapse_map_subtitle_says_what_the_published_interval_is(drawn):
-    paper = paper_collapse()
+    paper = paper_collapse(deep_runs())
     collapse_map(deep_runs(), paper, "unused.png")
-    row = paper[(paper["d"] == 200) & (paper["N"] == 5000)].iloc[0]
+    row = paper[(paper["d"] == 200) & (paper["N"] == 5000) & (paper["variant"] == "vanilla")].iloc[0]
     titles = {ax.get_title().split("\n")[0]: ax.get_title().split("\n")[1:] for ax in drawn[0].axes}
-    interval = f"[{row['vae_a']:.2f}; {row['vae_b']:.2f}] %"
+    interval = f"[{row['paper_a']:.2f}; {row['paper_b']:.2f}] %"
     assert titles["d = 200, N = 5000"] == [
         f"published vanilla train pct [min; max]: {interval}",
         f"→ {IMPLIED[row['collapsed']]}",

@@ -80,7 +80,7 @@ def _aten_capability() -> str | None:
 def _mkl_branch() -> str | None:
     """MKL's branch in effect, asked of the MKL inside torch (none before torch loads)."""
     torch = sys.modules.get("torch")
-    if not torch:
+    if not torch or not torch.__file__:
         return None
     try:
         get = ctypes.CDLL(str(Path(torch.__file__).parent / "lib" / "libtorch_cpu.so")).mkl_serv_cbwr_get
@@ -94,7 +94,7 @@ def _mkl_branch() -> str | None:
 def _openblas_core() -> str | None:
     """The kernel set of numpy's OpenBLAS (numpy's wheels bundle scipy-openblas; none before numpy loads)."""
     numpy = sys.modules.get("numpy")
-    libs = Path(numpy.__file__).parent.parent / "numpy.libs" if numpy else None
+    libs = Path(numpy.__file__).parent.parent / "numpy.libs" if numpy and numpy.__file__ else None
     for lib in sorted(libs.glob("libscipy_openblas*.so")) if libs and libs.is_dir() else []:
         try:
             corename = ctypes.CDLL(str(lib)).scipy_openblas_get_corename64_

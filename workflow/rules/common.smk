@@ -194,6 +194,20 @@ def train_resources(arch, stack_size):
     return runtime, mem_mb
 
 
+def stack_of(dataset, arch, seed):
+    """The seeds of the job that trains (or restores) `seed`: a restore writes a whole stack or nothing."""
+    single, stacks = SEED_STACKS[arch]
+    if dataset in single:
+        return [seed]
+    return next(list(stack) for stack, datasets in stacks.items() if dataset in datasets and seed in stack)
+
+
+def restorable(protocol, dataset, arch, variant, seed):
+    """The archive holds every training of the job that would write this one."""
+    stack = stack_of(dataset, arch, seed)
+    return all(training_identity(protocol, dataset, arch, variant, s) in ARCHIVED for s in stack)
+
+
 def final_files(protocol, dataset=None, arch=None):
     return [
         f"{run_dir(protocol, ds, a, v, s)}/final.parquet"
@@ -201,6 +215,7 @@ def final_files(protocol, dataset=None, arch=None):
         for a in ([arch] if arch else PROTOCOLS[protocol])
         for v in config["variants"]
         for s in range(SEEDS[ds][a])
+        if KEPT is None or (protocol, ds, a, v, s) in KEPT
     ]
 
 
@@ -242,10 +257,33 @@ def all_outputs():
             for spec in table_specs(p)
             for ext in TABLE_FORMATS
         ),
-        *(f"{ROOT}/figures/{p}/loss_{ds}_{a}.png" for p in PROTOCOLS for ds in DATASETS for a in PROTOCOLS[p]),
+        *(
+            f"{ROOT}/figures/{p}/loss_{ds}_{a}.png"
+            for p in PROTOCOLS
+            for ds in DATASETS
+            for a in PROTOCOLS[p]
+            if final_files(p, ds, a)
+        ),
         *(f"{ROOT}/tables/comparison.{ext}" for ext in TABLE_FORMATS),
         f"{ROOT}/tables/fidelity.parquet",
         f"{ROOT}/figures/comparison.png",
         *(f"{ROOT}/tables/claims.{ext}" for ext in TABLE_FORMATS),
         f"{ROOT}/figures/claims.png",
     ]
+
+
+# Last, since it calls the functions above.
+SEED_STACKS = {arch: seed_stacks(config, arch) for arch in config["architectures"]}
+KEPT = None  # every training the config asks for
+if config["archived_only"]:  # a rebuild from the archive: the trainings it holds whole, and no training at all
+    KEPT = {
+        (p, ds, a, v, s)
+        for p, archs in PROTOCOLS.items()
+        for a in archs
+        for ds in DATASETS
+        for v in config["variants"]
+        for s in range(SEEDS[ds][a])
+        if restorable(p, ds, a, v, s)
+    }
+    PROTOCOLS = {p: {a: s for a, s in archs.items() if final_files(p, arch=a)} for p, archs in PROTOCOLS.items()}
+    PROTOCOLS = {p: archs for p, archs in PROTOCOLS.items() if archs}  # only what the archive holds is studied

@@ -72,16 +72,20 @@ def read_histories(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def at_epoch(runs: pd.DataFrame, histories: pd.DataFrame, epoch: int) -> pd.DataFrame:
-    """The runs as if they had stopped after `epoch` epochs, as protocol `{protocol}@{epoch}`: losses, pct and
-    active units (on the test split) of that epoch's history row; runs shorter than `epoch` are left out."""
-    cut = histories.loc[histories["epoch"] == epoch, [*RUN_KEYS, "train_loss", "test_loss", "test_active_units"]]
+def at_epoch(runs: pd.DataFrame, histories: pd.DataFrame, epoch: int | Iterable[int]) -> pd.DataFrame:
+    """The runs as if they had stopped after `epoch` epochs (each of several, if given), as protocol
+    `{protocol}@{epoch}`: losses, pct and active units (on the test split) of that epoch's history row; runs shorter
+    than `epoch` are left out."""
+    epochs = [epoch] if isinstance(epoch, int) else list(epoch)
+    columns = [*RUN_KEYS, "epoch", "train_loss", "test_loss", "test_active_units"]
+    cut = histories.loc[histories["epoch"].isin(epochs), columns]
     runs = runs.drop(columns=["final_train_loss", "final_test_loss", "active_units"]).merge(cut, on=RUN_KEYS)
     runs = runs.rename(columns={"train_loss": "final_train_loss", "test_loss": "final_test_loss"})
     for split in ("train", "test"):
         bound = runs[f"bound_{split}"]
         runs[f"pct_{split}"] = 100 * (runs[f"final_{split}_loss"] - bound) / bound
-    return runs.assign(active_units=runs.pop("test_active_units"), protocol=runs["protocol"] + f"@{epoch}")
+    protocol = runs["protocol"] + "@" + runs.pop("epoch").astype(str)
+    return runs.assign(active_units=runs.pop("test_active_units"), protocol=protocol)
 
 
 def ours(runs: pd.DataFrame, split: str) -> pd.DataFrame:

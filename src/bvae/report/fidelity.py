@@ -29,6 +29,7 @@ PAPER_TRAIN_RANGE = "table2_deep_train_range"
 VARIANT_COLUMNS = {"vanilla": ("vae_a", "vae_b"), "preinit": ("preinit_a", "preinit_b")}
 DECIDING = ("none", "all")  # what a published range can decide; "some" admits any share of our few seeds
 CRITERIA = ("range", "mean", "collapse")
+KEYS = ["protocol", "criterion", "arch", "N"]  # a row of fidelity.parquet
 
 
 def collapse_epochs(histories: pd.DataFrame) -> pd.DataFrame:
@@ -115,6 +116,8 @@ def fidelity_table(comparison: pd.DataFrame, pattern: pd.DataFrame) -> pd.DataFr
     and N; the collapse rows count only the cells whose published range decides. `drawn`: compared cells whose
     spread over replicate data draws was measured; `explained_by_draw`: cells that do not agree by less than two of
     those spreads (the data draw alone could move them so far)."""
+    if comparison.empty:  # a study of other datasets than the paper's: no published cell compared
+        comparison = pd.DataFrame(columns=[*KEYS, "agree", "draw_std", "within_draw_spread"]).astype({"agree": bool})
     cells = comparison[["protocol", "criterion", "arch", "N", "agree"]].assign(
         drawn=comparison["draw_std"].notna(),
         explained_by_draw=~comparison["agree"] & comparison["within_draw_spread"].fillna(False).astype(bool),

@@ -310,8 +310,12 @@ def _check_results_root(config: dict) -> Path:
 
 
 def _check_archive(config: dict) -> None:
-    """The archive, `~` expanded in the config, is an existing folder (a study restores from it, never writes it)."""
+    """The archive, `~` expanded in the config, is an existing folder (a study restores from it, never writes it);
+    archived_only needs one."""
     if config["archive"] is None:
+        if config["archived_only"]:
+            raise ConfigError("archived_only = true but archive is not set; expected the folder of archived trainings "
+                              "that the study is rebuilt from")  # fmt: skip
         return
     path = _expand_path(config["archive"], "archive")
     if not path.is_dir():
