@@ -194,3 +194,15 @@ def test_a_damaged_archive_stops_the_workflow_in_one_line(archived, tmp_path):
         .startswith(f"bvae: error: {archive.joinpath(*CELL) / 'final.parquet'}: cannot be read (")
     )
     assert "Traceback" not in run.stderr and 'File "' not in run.stderr
+
+
+def test_a_record_in_another_cell_or_without_its_provenance_is_refused(archive):
+    cell, other = archive.joinpath(*CELL), archive / "spec" / "d24_N100" / "deep" / "preinit"
+    shutil.rmtree(other)
+    shutil.copytree(cell, other)  # vanilla's records where preinit's belong
+    with pytest.raises(DataError, match=f"^{other / 'final.parquet'}: seed 0: a record of d24_N100 deep vanilla; "):
+        read_index(archive)
+    shutil.rmtree(other)
+    rewrite(cell / "final.parquet", set_first("provenance", "{"), "bvae")
+    with pytest.raises(DataError, match="seed 0: its training key .+ or its provenance is not as bvae archive"):
+        read_index(archive)
