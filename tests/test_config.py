@@ -42,6 +42,12 @@ def test_a_rebuild_from_the_archive_needs_an_archive(tmp_path, monkeypatch):
                        "the study is rebuilt from")  # fmt: skip
 
 
+def test_a_boolean_written_in_lower_case_on_the_command_line_is_explained(tmp_path, monkeypatch):
+    message = refused(tmp_path, monkeypatch, archived_only="false")  # what snakemake --config archived_only=false gives
+    assert message == ("archived_only = 'false'; expected true or false (snakemake --config reads only True and False "
+                       "as such: write False)")  # fmt: skip
+
+
 def test_draws_listed_by_number_in_a_second_grid_are_not_the_first_grids(tmp_path, monkeypatch):
     grids = [{"d": [24], "N": [100], "seeds": 3}, {"d": [24], "N": [100], "seeds": 2, "replicates": [1, 2]}]
     assert checked(tmp_path, monkeypatch, datasets=grids)["datasets"][1]["replicates"] == [1, 2]

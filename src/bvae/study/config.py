@@ -161,6 +161,8 @@ def _expected(error) -> str:
             return f"{words} (write {int(error.instance)}, not {error.instance})"
         if isinstance(error.instance, str) and "number" in words and re.fullmatch(r"[-+]?\d+e[-+]?\d+", error.instance):
             return f"{words} (YAML reads {error.instance} as text; write {error.instance.replace('e', '.0e', 1)})"
+        if isinstance(error.instance, str) and limit == "boolean" and error.instance.lower() in ("true", "false"):
+            return f"{words} (snakemake --config reads only True and False as such: write {error.instance.title()})"
         return words
     if kind in BOUNDS:
         return f"{noun} {BOUNDS[kind]} {limit}"
