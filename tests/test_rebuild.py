@@ -25,16 +25,14 @@ def planned(workdir, *targets):
     return job_counts(run.stdout)
 
 
-def test_the_documented_rebuild_restores_and_trains_nothing(clone):
-    jobs = planned(clone)
-    assert not [rule for rule in jobs if rule.startswith("train_")]
-    assert sum(n for rule, n in jobs.items() if rule.startswith("restore_")) > 100
-
-
-def test_an_edit_that_changes_no_number_keeps_the_rebuild_free_of_training(clone):
+def test_the_documented_rebuild_trains_nothing_even_after_an_edit_that_changes_no_number(clone):
+    """One stack restored for real, then a docstring of the training code edited: the restored stack is up to date
+    and the whole rebuild restores the rest and trains nothing (a dry run from what a fresh clone has)."""
     run = snakemake(clone, "--cores", "1", *REBUILD, "--", RESTORED)
     assert run.returncode == 0, run.stderr[-3000:]
     train = clone / "src" / "bvae" / "training" / "train.py"
     train.write_text(train.read_text().replace('"""', '"""Edited: ', 1))
     assert planned(clone, RESTORED) == {}  # nothing to do: restored, not rerun
-    assert not [rule for rule in planned(clone) if rule.startswith("train_")]
+    jobs = planned(clone)
+    assert not [rule for rule in jobs if rule.startswith("train_")]
+    assert sum(n for rule, n in jobs.items() if rule.startswith("restore_")) > 100
