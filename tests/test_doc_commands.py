@@ -12,9 +12,10 @@ How each command runs, by its program:
 - `pip install`: `pip install --dry-run --no-deps`, offline; `ruff`: as written; `pytest`: `--collect-only` (this
   suite is what runs it).
 
-A block with a command of any other program (an editor, `tail -f` of a running study's log) is marked as an example
-by the line `<!-- example -->` right above its opening fence: its other commands still run, those ones are shown
-only. A fenced block without a shell language (```bash, ```sh) must not start with one of the programs above.
+A command that cannot run here (an editor, `tail -f` of a running study's log, a command that needs days of training
+first) is marked as an example by its comment, which says why: `bvae archive results/reference reference   # example:
+after the run above`. A reader sees the reason; this test shows the line and runs the block's other commands. A
+fenced block without a shell language (```bash, ```sh) must not start with one of the programs above.
 """
 
 from __future__ import annotations
@@ -39,34 +40,51 @@ from tests.conftest import ROOT, snakemake
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 SHELL = {"bash", "sh", "shell"}
-FENCE = re.compile(r"^(?P<marker><!-- example\b[^\n]*-->\n)?```(?P<lang>[\w-]*)\n(?P<body>.*?)^```", re.S | re.M)
+FENCE = re.compile(r"^```(?P<lang>[\w-]*)\n(?P<body>.*?)^```", re.S | re.M)
 READ_ONLY = {"-n", "--dry-run", "--list-changes", "--summary", "--detailed-summary", "--lint"}  # nothing to dry-run
 PROGRAMS = ("snakemake", "bvae", "python", "taskset", "pip", "ruff", "pytest")
 
 
 def blocks(shell: bool = True) -> list:
-    """(page, marked as example, body) of every fenced block in a shell language (or, not `shell`, in any other),
-    with its page and line as the test's id."""
+    """(page, body) of every fenced block in a shell language (or, not `shell`, in any other), with its page and line
+    as the test's id."""
     found = []
     for page in PAGES:
         text = page.read_text()
         for m in FENCE.finditer(text):
             if (m["lang"] in SHELL) == shell:
                 line = text.count("\n", 0, m.start("lang")) + 1
-                found.append(pytest.param(page, bool(m["marker"]), m["body"], id=f"{page.relative_to(ROOT)}:{line}"))
+                found.append(pytest.param(page, m["body"], id=f"{page.relative_to(ROOT)}:{line}"))
     return found
 
 
 def commands(body: str) -> list[list[str]]:
-    """The block's commands as argument lists: continued lines joined, comments dropped, `a && b` split."""
+    """The block's commands as argument lists: continued lines joined, comments dropped, `a && b` split, and the
+    lines whose comment starts with `example` left out."""
     argvs = []
     for line in body.replace("\\\n", " ").splitlines():
-        words = shlex.split(line, comments=True)
+        code, comment = split_comment(line)
+        if comment.startswith("example"):
+            continue
+        words = shlex.split(code)
         while words:
             cut = words.index("&&") if "&&" in words else len(words)
             argvs.append(words[:cut])
             words = words[cut + 1 :]
     return argvs
+
+
+def split_comment(line: str) -> tuple[str, str]:
+    """A shell line's code and its comment: from the first # that starts a word outside quotes, as bash reads it."""
+    quote = ""
+    for at, char in enumerate(line):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (at == 0 or line[at - 1].isspace()):
+            return line[:at], line[at + 1 :].strip()
+    return line, ""
 
 
 @functools.cache
@@ -98,7 +116,7 @@ def run_bvae(argv: list[str], scratch: Path, monkeypatch) -> None:
     monkeypatch.chdir(scratch)
     monkeypatch.setattr("bvae.training.results.train_and_write", would_train)
     try:
-        assert main(argv[1:]) == 0, argv
+        assert main(argv[1:]) == 0, f"{shlex.join(argv)}: if it needs what a reader makes first, mark it # example: why"
     except Stopped:
         assert argv[1] == "train", argv
 
@@ -139,8 +157,8 @@ def scratch(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("page, example, body", blocks())
-def test_every_documented_command_runs_as_written(page, example, body, scratch, monkeypatch):
+@pytest.mark.parametrize("page, body", blocks())
+def test_every_documented_command_runs_as_written(page, body, scratch, monkeypatch):
     for argv in commands(body):
         if argv[0] == "taskset":
             argv = argv[3:]  # taskset -c N COMMAND: the command, on any core
@@ -153,17 +171,19 @@ def test_every_documented_command_runs_as_written(page, example, body, scratch, 
         elif argv[0] in ("pip", "ruff", "pytest"):
             run_tool(argv)
         else:
-            assert example, f"{shlex.join(argv)}: cannot run here; mark its block <!-- example --> (see this test)"
+            pytest.fail(f"{shlex.join(argv)}: cannot run here; mark it with a comment `# example: why` (see this test)")
 
 
-@pytest.mark.parametrize("page, example, body", blocks(shell=False))
-def test_no_command_hides_in_a_block_without_a_shell_language(page, example, body):
+@pytest.mark.parametrize("page, body", blocks(shell=False))
+def test_no_command_hides_in_a_block_without_a_shell_language(page, body):
     first = body.split(maxsplit=1)[0] if body.strip() else ""
     assert first not in PROGRAMS, f"{page.name}: a command in a block that is not ```bash"
 
 
 def test_the_commands_are_split_as_a_shell_reads_them():
-    body = 'pip install -e ".[dev]" && snakemake --cores all   # both\nbvae bound f.csv \\\n    --json out.json\n'
+    body = ('pip install -e ".[dev]" && snakemake --cores all   # both\nbvae bound f.csv \\\n    --json out.json\n'
+            "tail -f run.log   # example: follows a running study\nbvae bound 'a #1.csv'  # the paper's\n")  # fmt: skip
     assert commands(body) == [["pip", "install", "-e", ".[dev]"], ["snakemake", "--cores", "all"],
-                              ["bvae", "bound", "f.csv", "--json", "out.json"]]  # fmt: skip
+                              ["bvae", "bound", "f.csv", "--json", "out.json"],
+                              ["bvae", "bound", "a #1.csv"]]  # fmt: skip
     assert {param.id.split(":")[0] for param in blocks()} >= {"README.md", "docs/reference.md"}
