@@ -5,8 +5,8 @@ How each command runs, by its program:
 
 - `snakemake`: a dry run in the project's root (`-n` added unless the command is read-only already); a `--report
   PATH` command dry-runs the study it reports on, and PATH must lie in that study's `results` root;
-- `bvae`: in a scratch directory that holds links to `reference/` and a copy of README.md (which `bvae answer`
-  rewrites); `bvae train` runs every check and stops where the training would start;
+- `bvae`: in a scratch directory that holds copies of `reference/` and README.md (which `bvae answer` rewrites);
+  `bvae train` runs every check and stops where the training would start;
 - `python -m bench.…`: the module parses the options given and stops before it measures; `taskset -c N` in front is
   dropped;
 - `pip install`: `pip install --dry-run --no-deps`, offline; `ruff`: as written; `pytest`: `--collect-only` (this
@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib.util
-import os
 import re
 import runpy
 import shlex
@@ -152,7 +151,7 @@ def run_tool(argv: list[str]) -> None:
 
 @pytest.fixture
 def scratch(tmp_path: Path) -> Path:
-    os.symlink(ROOT / "reference", tmp_path / "reference")
+    shutil.copytree(ROOT / "reference", tmp_path / "reference")  # a copy: no documented command writes the archive
     shutil.copy(ROOT / "README.md", tmp_path / "README.md")
     return tmp_path
 
