@@ -17,6 +17,7 @@ from bvae.report.comparison import at_epoch, compare, comparison_document, histo
 from bvae.report.document import Block, Bullets, Heading, Paragraph, Table, from_markdown, to_html, to_markdown
 from bvae.report.evidence import Cell, combine, narrower, sign, within
 from bvae.report.fidelity import COLLAPSED_KL, collapse_pattern, fidelity_table, paper_collapse
+from bvae.report.labels import by_number, dataset_labels
 from bvae.report.tables import (
     COLUMN_ORDER,
     TABLES,
@@ -42,6 +43,7 @@ __all__ = [
     "Thresholds",
     "answer_parts",
     "at_epoch",
+    "by_number",
     "calibration_markdown",
     "claims_markdown",
     "collapse_pattern",
@@ -49,6 +51,7 @@ __all__ = [
     "combine",
     "compare",
     "comparison_document",
+    "dataset_labels",
     "decide_calibration_claims",
     "deviation_table",
     "epochs_to_region",
