@@ -538,10 +538,9 @@ def _cmd_archive(args: argparse.Namespace) -> int:
             print(f"{update.cell}: added seeds {', '.join(map(str, update.added)) or 'none'}{differing}")
             for seed, how_far in update.differing.items():  # how far from its record, to judge the difference by
                 print(f"  seed {seed}: the rerun differs from its record: {how_far}")
-    counts = {kind: sum(len(getattr(u, kind)) for u in updates) for kind in ("added", "present", "differing")}
-    added, present, differing = counts.values()
-    kept = f", {differing} kept whose rerun differs" if differing else ""
-    print(f"{args.archive}: {added} trainings added, {present} already archived{kept}, in {len(updates)} cells")
+    added, present, kept = (sum(len(getattr(u, kind)) for u in updates) for kind in ("added", "present", "differing"))
+    differ = f", {kept} kept whose rerun differs" if kept else ""
+    print(f"{args.archive}: {added} trainings added, {present} already archived{differ}, in {len(updates)} cells")
     return 0
 
 
