@@ -77,7 +77,7 @@ def _recompute(task: dict) -> dict:
     finals, histories = pd.read_parquet(cell / "final.parquet"), pd.read_parquet(cell / "history.parquet")
     stack = finals[finals["seed"].isin(task["seeds"])].sort_values("seed")
     record = stack.iloc[0]
-    given = {k: record[k] for k in PROPERTIES if k in record and k not in RUN_ONLY and pd.notna(record[k])}
+    given = {k: _plain(record[k]) for k in PROPERTIES if k in record and k not in RUN_ONLY and pd.notna(record[k])}
     given = {k: tuple(json.loads(v)) if isinstance(v, str) and v.startswith("[") else v for k, v in given.items()}
     settings = TrainSettings(**given, arch=record["arch"], variant=record["variant"], threads=int(record["threads"]))
     (data,) = archived_datasets(stack.head(1))
@@ -87,6 +87,11 @@ def _recompute(task: dict) -> dict:
         old = histories[histories["seed"] == archived["seed"]].sort_values("epoch")
         rows.append(_difference(old, result.history, archived, result.final))
     return {"seeds": rows}
+
+
+def _plain(value):
+    """A Parquet cell as the Python value a setting takes (numpy integers are not integers to the settings' checks)."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def _difference(old, new, archived, final) -> dict:
