@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from bvae.report.comparison import compare
-from bvae.report.fidelity import COLLAPSE_MARGIN, collapse_pattern, fidelity_table, paper_collapse
+from bvae.report.fidelity import COLLAPSE_MARGIN, collapse_pattern, fidelity_document, fidelity_table, paper_collapse
 from tests.test_comparison import PAPER, runs
 
 LEVEL = 0.10  # our collapsed seeds' training pct on d200_N5000
@@ -97,5 +97,6 @@ def test_a_study_of_other_datasets_than_the_papers_has_an_empty_fidelity_table()
     comparison = compare(runs([1.0], [5.0], dataset="d30_N100").assign(d=30))
     table = fidelity_table(comparison, collapse_pattern(deep({"vanilla": [False]}), published({})))
     assert comparison.empty and table.empty
+    assert fidelity_document(table, collapse_pattern(deep({"vanilla": [False]}), published({}))) == []
     assert list(table.columns) == ["protocol", "criterion", "arch", "N", "agreeing", "compared", "drawn",
                                    "explained_by_draw"]  # fmt: skip

@@ -147,7 +147,10 @@ def _criteria_first(order: dict[str, int]):
 
 
 def fidelity_document(fidelity: pd.DataFrame, pattern: pd.DataFrame) -> list[Block]:
-    """The three criteria side by side per protocol, then the collapse pattern cell by cell."""
+    """The three criteria side by side per protocol, then the collapse pattern cell by cell (nothing where nothing
+    was compared: the comparison says so)."""
+    if fidelity.empty and pattern.empty:
+        return []
     counts = tuple(
         (f"`{r.protocol}`", r.criterion, r.arch, str(r.N), f"{r.agreeing} of {r.compared}",
          f"{r.explained_by_draw} of {r.drawn}" if r.drawn else "–")
