@@ -25,7 +25,7 @@ def test_the_answer_names_every_claim_and_defines_agreeing(parts):
     block = readme_block(parts, "reference")
     assert list(CLAIM_NAMES) == list(CLAIMS)
     assert all(f"{n} {name} " in " ".join(block.split()) for n, name in CLAIM_NAMES.items())
-    assert "A published cell agrees when" in block and "collapse pattern" in block
+    assert "A published cell agrees if" in block and "collapse pattern" in block
 
 
 def test_the_answer_counts_every_archived_cell_the_paper_publishes(parts):
@@ -33,7 +33,8 @@ def test_the_answer_counts_every_archived_cell_the_paper_publishes(parts):
     ranges = parts["comparison"][parts["comparison"]["stat"] == "range"]
     runs = parts["runs"]
     for protocol, cells in ranges.groupby("protocol"):
-        trained = runs[runs["protocol"] == protocol][["arch", "dataset", "variant"]].drop_duplicates()
+        mine = runs[(runs["protocol"] == protocol) & ~runs["dataset"].str.contains("_r")]  # the first draws
+        trained = mine[["arch", "dataset", "variant"]].drop_duplicates()
         assert len(cells) == 2 * len(trained)  # a training split's table and a test split's table per cell
 
 

@@ -57,26 +57,26 @@ def readme_block(parts: dict[str, pd.DataFrame], archive: str | os.PathLike) -> 
     ].sum()
     intro = (
         f"`bvae answer {archive}`: {len(runs)} trainings ({core_hours(runs).sum():.0f} core-hours, "
-        f"{_seed_counts(runs)} seeds a cell). A published cell agrees when our [min; max] overlaps its range, or our "
-        f"mean lies within {MEAN_SIGMAS} of its sd (plus rounding) of its mean; the collapse pattern, where a deep "
-        "training range at N ≥ 5000 rules collapse in or out and our seeds follow it."
+        f"{_seed_counts(runs)} seeds a cell). A published cell agrees if our [min; max] overlaps its range or our mean "
+        f"lies within {MEAN_SIGMAS} of its sd (+ rounding) of its mean; the collapse pattern if a deep training range "
+        "at N ≥ 5000 rules collapse in or out and our seeds follow; (+k): k more within 2 sd of the data draws' spread."
     )
     items = [intro, *(_protocol_line(p, totals.loc[p], runs, claims) for p in runs["protocol"].unique())]
     named = ", ".join(f"{n} {name} {_mark(claims, n, PUBLISHED)}" for n, name in CLAIM_NAMES.items())
     data = VERDICT_MARKS[overall(claims, 8, [DATA])]
-    links = f"[Every cell]({RESULTS}/reference-results.md), [figure]({RESULTS}/reference-comparison.png)"
+    links = f"[Cells]({RESULTS}/reference-results.md), [figure]({RESULTS}/reference-comparison.png)"
     items.append(f"- Claims, on the paper's own tables: {named} (on our data {data}); ✓ holds, ✗ fails, ? undecided. "
                  f"{links}.")  # fmt: skip
     return "\n".join(wrap(item) for item in items)
 
 
 def _protocol_line(protocol: str, totals: pd.DataFrame, runs: pd.DataFrame, claims: pd.DataFrame) -> str:
-    """- `name` (the default): range a/b, mean a/b (+c within the data draw), collapse a/b; claims 1–7 ✗✗?…"""
+    """- `name` (the default): range a/b, mean a/b (+c), collapse a/b; claims 1–7 ✗✗?…"""
     archs = runs.loc[runs["protocol"] == protocol, "arch"].unique()
     default = " (the default)" if protocol == DEFAULT else f" ({archs[0]} only)" if len(archs) == 1 else ""
     counts = ", ".join(
         f"{criterion} **{int(r.agreeing)}/{int(r.compared)}**"
-        + (f" (+{int(r.explained_by_draw)} within the data draw)" if r.explained_by_draw else "")
+        + (f" (+{int(r.explained_by_draw)})" if r.explained_by_draw else "")
         for criterion, r in totals.reindex(CRITERIA).dropna().iterrows()
     )
     verdicts = "".join(_mark(claims, n, protocol) for n in CLAIM_NAMES if n != 8)
