@@ -3,6 +3,7 @@
 import pandas as pd
 
 from bvae.io import write_parquet
+from bvae.report.fidelity import AGREEING
 from bvae.report.findings import findings
 
 
@@ -28,7 +29,7 @@ def test_the_landing_page_counts_agreement_and_verdicts(tmp_path):
     text = findings(tmp_path, ["spec"])
     assert ("``spec``: ranges 3 of 4, means 0 of 4, collapse pattern 1 of 2 agree (Comparison_); the claims: holds 1, "
             "fails 0, undecided 1.") in text  # fmt: skip
-    assert text.startswith("What this study found") and "A published cell *agrees* when" in text
+    assert text.startswith("What this study found") and AGREEING in text  # the one definition, as README gives it
     assert "(``published``), the claims: holds 0, fails 1, undecided 0" in text and "Claims_" in text
     assert "decide nothing" not in text
     write_tables(tmp_path, [20, 20])

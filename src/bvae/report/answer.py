@@ -19,8 +19,8 @@ from bvae.model.decision import bound_tables
 from bvae.model.protocols import DEFAULT
 from bvae.report.calibration import core_hours, reference_models, summarise_runs
 from bvae.report.claims import DATA, Thresholds, epochs_to_region, evaluate
-from bvae.report.comparison import MEAN_SIGMAS, paper_tables
-from bvae.report.fidelity import CRITERIA
+from bvae.report.comparison import paper_tables
+from bvae.report.fidelity import AGREEING, CRITERIA
 from bvae.study.archive import archived_datasets, read_archive
 
 PAPER_SIZES = sorted(set(paper_tables()["N"]))  # the paper's N: 100, 5000, 10000
@@ -57,9 +57,7 @@ def readme_block(parts: dict[str, pd.DataFrame], archive: str | os.PathLike) -> 
     ].sum()
     intro = (
         f"`bvae answer {archive}`: {len(runs)} trainings ({core_hours(runs).sum():.0f} core-hours, "
-        f"{_seed_counts(runs)} seeds a cell). A published cell agrees if our [min; max] overlaps its range or our mean "
-        f"lies within {MEAN_SIGMAS} of its sd (+ rounding) of its mean; the collapse pattern if a deep training range "
-        "at N ≥ 5000 rules collapse in or out and our seeds follow; (+k): k more within 2 sd of the data draws' spread."
+        f"{_seed_counts(runs)} seeds a cell). {AGREEING} (+k): k more within 2 sd of the data draws' spread."
     )
     items = [intro, *(_protocol_line(p, totals.loc[p], runs, claims) for p in runs["protocol"].unique())]
     named = ", ".join(f"{n} {name} {_mark(claims, n, PUBLISHED)}" for n, name in CLAIM_NAMES.items())

@@ -15,20 +15,13 @@ import pandas as pd
 
 from bvae.io import read_parquet
 from bvae.report.claims import DATA, FAILS, HOLDS, PUBLISHED, UNDECIDED, describe_caveat, describe_reduction
-from bvae.report.fidelity import CRITERIA
+from bvae.report.fidelity import AGREEING, CRITERIA
 
 
 def _verdict_counts(claims: pd.DataFrame, protocol: str) -> str:
     """The verdicts ("holds 2, fails 3, undecided 3") over all units of one protocol's claims."""
     rows = claims[(claims["protocol"] == protocol) & (claims["level"] == "all")]["verdict"].value_counts()
     return ", ".join(f"{v} {int(rows.get(v, 0))}" for v in (HOLDS, FAILS, UNDECIDED))
-
-
-DEFINITION = (
-    "A published cell *agrees* when our [min; max] range overlaps its range, or our mean lies within two of its "
-    "standard deviations (plus its rounding) of its mean; the *collapse pattern* agrees where a published deep "
-    "training range at N ≥ 5000 rules collapse in or out and our seeds follow it."
-)
 
 
 def _agreement(fidelity: pd.DataFrame, protocol: str) -> str:
@@ -52,7 +45,7 @@ def findings(root: str | Path, protocols: list[str]) -> str:
     if not all(path.exists() for path in paths):
         return ""
     fidelity, claims, *runs = (read_parquet(path) for path in paths)
-    lines = [DEFINITION, ""]
+    lines = [AGREEING, ""]
     for protocol, part in zip(protocols, runs, strict=True):
         line = f"- Protocol ``{protocol}``: {_agreement(fidelity, protocol)} (Comparison_); the claims: "
         line += f"{_verdict_counts(claims, protocol)}."
