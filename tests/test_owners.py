@@ -19,7 +19,7 @@ from bvae.io import Claim, read_metadata, read_parquet, write_parquet
 from bvae.study.archive import FILES, archive_root, read_archive, read_index, record_identity, restore_job
 from bvae.study.config import check_config
 from tests.conftest import ROOT, copy_workflow, snakemake
-from tests.test_reliability import kill_snakemake, one_line_error, orphan_pid, running
+from tests.test_reliability import ends_by, kill_snakemake, one_line_error, orphan_pid, running
 
 CELL = ("spec", "d24_N100", "deep", "vanilla")
 RUN = "runs/spec/d24_N100/deep/vanilla"
@@ -51,9 +51,7 @@ def test_an_orphaned_training_does_not_overwrite_what_a_rerun_restored(archived,
         rerun = snakemake(workdir, "--cores", "1", target, *config, f"archive={archived}")
         assert rerun.returncode == 0, rerun.stderr[-2000:]
         assert "restore_deep" in rerun.stderr
-        while running(orphan) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not running(orphan), "the orphaned training goes on after the restore took its directory over"
+        assert ends_by(orphan, deadline), "the orphaned training goes on after the restore took its directory over"
     finally:
         if running(orphan):
             os.kill(orphan, signal.SIGKILL)

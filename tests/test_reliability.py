@@ -500,6 +500,13 @@ def running(pid: int) -> bool:
         return False
 
 
+def ends_by(pid: int, deadline: float) -> bool:
+    """Wait until the process `pid` has ended or the deadline passed; whether it ended."""
+    while running(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not running(pid)
+
+
 def test_an_orphaned_training_does_not_overwrite_a_rerun(tmp_path):
     """Snakemake killed, unlocked and rerun with other settings while its training goes on: the rerun's result
     stands, and the orphan stops without writing."""
@@ -514,9 +521,7 @@ def test_an_orphaned_training_does_not_overwrite_a_rerun(tmp_path):
         assert snakemake(workdir, "--unlock", *config, "epochs=3").returncode == 0
         rerun = snakemake(workdir, "--cores", "1", target, *config, "epochs=3")
         assert rerun.returncode == 0, rerun.stderr[-2000:]
-        while running(orphan) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not running(orphan), "the orphaned training goes on after the rerun took its directory over"
+        assert ends_by(orphan, deadline), "the orphaned training goes on after the rerun took its directory over"
     finally:
         if running(orphan):
             os.kill(orphan, signal.SIGKILL)
